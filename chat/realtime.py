@@ -1,0 +1,113 @@
+"""The one Socket.IO server of this process, and how the rest of the code reaches it.
+
+Domain operations run in worker threads (the ORM is synchronous) or in management
+commands. They call `publish()`, which delivers an event however this process can:
+
+* inside the server process: schedule `sio.emit` on the server's event loop (with
+  REDIS_URL the Redis manager then carries it to every other server process);
+* in another process (a management command) with REDIS_URL: write it to Redis, where
+  every server process picks it up;
+* in another process without Redis: nobody is listening, so it is dropped (and logged).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from typing import Any
+
+import socketio
+from django.conf import settings
+
+logger = logging.getLogger("chat.realtime")
+
+ADMIN_ROOM = "admin_room"
+
+
+class ResilientRedisManager(socketio.AsyncRedisManager):
+    """The stock Redis manager, with a health check so a dead connection is noticed.
+
+    redis-py closes an idle pub/sub socket only when a read times out; with no timeout a
+    Redis restart could leave the listener waiting forever. Health-check pings make it
+    notice within seconds and reconnect.
+    """
+
+    def __init__(self, url: str, **kwargs: Any) -> None:
+        options = {"health_check_interval": 10, "socket_keepalive": True, "socket_connect_timeout": 5}
+        super().__init__(url, redis_options=options, **kwargs)
+
+
+def _client_manager() -> socketio.AsyncManager:
+    if settings.REDIS_URL:
+        return ResilientRedisManager(settings.REDIS_URL, logger=logger)
+    return socketio.AsyncManager()
+
+
+sio = socketio.AsyncServer(
+    async_mode="asgi",
+    client_manager=_client_manager(),
+    cors_allowed_origins=settings.SOCKETIO_CORS_ORIGINS,
+    cors_credentials=True,
+    ping_interval=settings.SOCKETIO_PING_INTERVAL,
+    ping_timeout=settings.SOCKETIO_PING_TIMEOUT,
+    # A little above the largest legal event (4,000 characters of text plus fields).
+    max_http_buffer_size=64 * 1024,
+    logger=False,
+    engineio_logger=False,
+)
+
+_server_loop: asyncio.AbstractEventLoop | None = None
+_write_only_manager: socketio.RedisManager | None = None
+_write_only_lock = threading.Lock()
+
+
+def bind_server_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Remember the event loop that serves sockets in this process."""
+    global _server_loop
+    _server_loop = loop
+
+
+def _external_manager() -> socketio.RedisManager | None:
+    global _write_only_manager
+    if not settings.REDIS_URL:
+        return None
+    with _write_only_lock:
+        if _write_only_manager is None:
+            _write_only_manager = socketio.RedisManager(
+                settings.REDIS_URL, write_only=True, logger=logger
+            )
+    return _write_only_manager
+
+
+def publish(event: str, data: Any, room: str) -> None:
+    """Emit `event` to `room` from synchronous code, wherever the sockets are."""
+    loop = _server_loop
+    if loop is not None and loop.is_running():
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            loop.create_task(sio.emit(event, data, room=room))
+        else:
+            asyncio.run_coroutine_threadsafe(sio.emit(event, data, room=room), loop)
+        return
+    manager = _external_manager()
+    if manager is not None:
+        manager.emit(event, data, room=room)
+    else:
+        logger.debug("event=%s room=%s dropped: no socket server in this process", event, room)
+
+
+def disconnect_sockets(sids: list[str]) -> None:
+    """Drop the given socket connections, wherever they are held."""
+    loop = _server_loop
+    if loop is not None and loop.is_running():
+        for sid in sids:
+            asyncio.run_coroutine_threadsafe(sio.disconnect(sid), loop)
+        return
+    manager = _external_manager()
+    if manager is not None:
+        for sid in sids:
+            manager.disconnect(sid, namespace="/")

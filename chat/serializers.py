@@ -1,0 +1,56 @@
+"""The contract's JSON shapes for threads and messages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from .models import Message, Thread
+
+CONTRACT_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+def format_time(value: datetime | None) -> str | None:
+    """UTC in the database, "YYYY-MM-DD HH:MM:SS" in TIME_ZONE on the wire."""
+    if value is None:
+        return None
+    return timezone.localtime(value).strftime(CONTRACT_TIME_FORMAT)
+
+
+def message_to_dict(message: Message) -> dict[str, Any]:
+    data = {
+        "id": str(message.id),
+        "thread_id": str(message.thread_id),
+        "sender": message.sender,
+        "type": message.type,
+        "content_text": message.content_text,
+        "file_path": message.file_path,
+        "created_at": format_time(message.created_at),
+    }
+    if message.client_id:
+        data["client_id"] = message.client_id
+    return data
+
+
+def thread_to_dict(thread: Thread) -> dict[str, Any]:
+    return {
+        "id": str(thread.id),
+        "display_name": thread.display_name,
+        "created_at": format_time(thread.created_at),
+        "last_activity_at": format_time(thread.last_activity_at),
+        "last_message": thread.last_message_text,
+        "last_message_time": format_time(thread.last_message_at),
+        # Additive fields: what the panel needs to draw the list without another request.
+        "last_message_type": thread.last_message_type,
+        "online": is_online(thread),
+    }
+
+
+def is_online(thread: Thread) -> bool:
+    if thread.last_activity_at is None:
+        return False
+    age = (timezone.now() - thread.last_activity_at).total_seconds()
+    return age <= settings.ONLINE_WINDOW_SECONDS

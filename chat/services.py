@@ -1,0 +1,162 @@
+"""The chat domain's operations: the only code that changes threads and messages.
+
+Socket handlers, HTTP views, the Telegram bridge, the Django admin and management
+commands all call these. Each stores its change first and, once the transaction has
+committed, tells connected clients through `chat.realtime.publish`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from . import signals
+from .models import Message, TelegramLink, Thread
+from .realtime import ADMIN_ROOM, publish
+from .serializers import message_to_dict, thread_to_dict
+from .validation import MessageInput
+
+
+class ThreadNotFound(LookupError):
+    """The thread does not exist (any more)."""
+
+
+def _after_commit(event: str, data: dict, room: str) -> None:
+    transaction.on_commit(lambda: publish(event, data, room))
+
+
+def create_thread(display_name: str) -> Thread:
+    """Open a new conversation for a visitor."""
+    now = timezone.now()
+    thread = Thread.objects.create(display_name=display_name, last_activity_at=now)
+    _after_commit("thread_created", thread_to_dict(thread), ADMIN_ROOM)
+    return thread
+
+
+def record_activity(thread_id: uuid.UUID) -> bool:
+    """A visitor's heartbeat: mark the thread active now and tell the admins."""
+    updated = Thread.objects.filter(id=thread_id).update(last_activity_at=timezone.now())
+    if updated:
+        publish("visitor_online", {"thread_id": str(thread_id)}, ADMIN_ROOM)
+    return bool(updated)
+
+
+def _store_message(sender: str, data: MessageInput, via: str) -> tuple[Message, bool]:
+    """Store a message once per (thread, sender, client_id); return it and whether it is new."""
+    if data.client_id:
+        existing = Message.objects.filter(
+            thread_id=data.thread_id, sender=sender, client_id=data.client_id
+        ).first()
+        if existing is not None:
+            return existing, False
+    try:
+        with transaction.atomic():
+            thread = Thread.objects.select_for_update().filter(id=data.thread_id).first()
+            if thread is None:
+                raise ThreadNotFound(str(data.thread_id))
+            message = Message.objects.create(
+                thread=thread,
+                sender=sender,
+                type=data.type,
+                content_text=data.text,
+                file_path=data.file_url,
+                client_id=data.client_id,
+            )
+            fields = {
+                "last_message_text": message.content_text,
+                "last_message_type": message.type,
+                "last_message_at": message.created_at,
+                "has_messages": True,
+                "sorted_at": message.created_at,
+            }
+            if sender == Message.Sender.VISITOR:
+                fields["last_activity_at"] = message.created_at
+            Thread.objects.filter(id=thread.id).update(**fields)
+            signals.message_posted.send(Message, message=message, via=via)
+    except IntegrityError:
+        # Two resends of the same client_id raced; the first one won.
+        existing = Message.objects.filter(
+            thread_id=data.thread_id, sender=sender, client_id=data.client_id
+        ).first()
+        if existing is None:
+            raise
+        return existing, False
+    return message, True
+
+
+def post_visitor_message(data: MessageInput, via: str = "socket") -> tuple[Message, bool]:
+    """A visitor wrote to the admins: store it, then deliver it to every admin."""
+    message, created = _store_message(Message.Sender.VISITOR, data, via)
+    if created:
+        _after_commit("message_from_visitor", message_to_dict(message), ADMIN_ROOM)
+    return message, created
+
+
+def post_admin_message(data: MessageInput, via: str = "panel") -> tuple[Message, bool]:
+    """An admin answered (from the panel or Telegram): store it, deliver it to the
+    visitor, and to every admin so other panels stay in sync."""
+    message, created = _store_message(Message.Sender.ADMIN, data, via)
+    if created:
+        payload = message_to_dict(message)
+        payload_for_admins = dict(payload, via=via)
+        _after_commit("message_from_admin", payload, str(message.thread_id))
+        _after_commit("message_from_telegram", payload_for_admins, ADMIN_ROOM)
+    return message, created
+
+
+def mark_seen(thread_id: uuid.UUID, seen_at: str | None = None) -> bool:
+    """An admin opened the thread: tell the visitor their messages were seen."""
+    if not Thread.objects.filter(id=thread_id).exists():
+        return False
+    payload = {"thread_id": str(thread_id), "seen_at": seen_at}
+    publish("admin_seen", payload, str(thread_id))
+    publish("admin_seen", payload, ADMIN_ROOM)
+    return True
+
+
+def clear_thread(thread_id: uuid.UUID) -> int:
+    """Delete a thread's messages (the thread itself stays, as in the contract)."""
+    with transaction.atomic():
+        if not Thread.objects.filter(id=thread_id).exists():
+            raise ThreadNotFound(str(thread_id))
+        deleted, _ = Message.objects.filter(thread_id=thread_id).delete()
+        Thread.objects.filter(id=thread_id).update(
+            last_message_text=None,
+            last_message_type=None,
+            last_message_at=None,
+            has_messages=False,
+            sorted_at=F("created_at"),
+        )
+        signals.thread_cleared.send(Thread, thread_id=thread_id)
+        payload = {"thread_id": str(thread_id)}
+        _after_commit("thread_cleared", payload, ADMIN_ROOM)
+        _after_commit("thread_cleared", payload, str(thread_id))
+    return deleted
+
+
+def delete_threads(thread_ids: Iterable[uuid.UUID]) -> int:
+    """Delete whole threads with their messages and Telegram links."""
+    ids = [uuid.UUID(str(tid)) for tid in thread_ids]
+    with transaction.atomic():
+        existing = list(Thread.objects.filter(id__in=ids).values_list("id", flat=True))
+        signals.threads_deleted.send(Thread, thread_ids=existing)
+        Thread.objects.filter(id__in=existing).delete()
+        for tid in existing:
+            payload = {"thread_id": str(tid)}
+            _after_commit("thread_deleted", payload, ADMIN_ROOM)
+            _after_commit("thread_deleted", payload, str(tid))
+    return len(existing)
+
+
+def clear_all() -> None:
+    """Delete every message, thread and Telegram link."""
+    with transaction.atomic():
+        signals.all_cleared.send(Thread)
+        Message.objects.all().delete()
+        TelegramLink.objects.all().delete()
+        Thread.objects.all().delete()
+        _after_commit("all_cleared", {}, ADMIN_ROOM)

@@ -1,0 +1,16 @@
+"""Signals the chat domain sends, so other apps (the Telegram bridge) can follow along.
+
+Receivers of `message_posted` run inside the transaction that stores the message, so
+whatever they record (an outbox entry) is stored together with it or not at all.
+"""
+
+from django.dispatch import Signal
+
+# kwargs: message, via ("socket", "panel", "telegram", "http", "command")
+message_posted = Signal()
+# kwargs: thread_id
+thread_cleared = Signal()
+# kwargs: thread_ids
+threads_deleted = Signal()
+# no kwargs
+all_cleared = Signal()

@@ -1,0 +1,240 @@
+"""Socket.IO events of the contract (section 7), plus additive ones (typing, seen).
+
+Each handler validates its payload, checks who is asking, calls one domain operation
+and answers through the acknowledgement: {"ok": true, ...} or {"ok": false, "error"}.
+A refused event changes nothing and leaves the connection up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import time
+import uuid
+from typing import Any, Awaitable, Callable
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import DatabaseError
+
+from chatdesk.clientip import client_ip
+
+from . import admin_sockets, selectors, services, visitors
+from .db import run_db
+from .realtime import ADMIN_ROOM, bind_server_loop, sio
+from .serializers import message_to_dict
+from .validation import InvalidInput, parse_display_name, parse_message, parse_thread_id, require_mapping
+
+logger = logging.getLogger("chat.sockets")
+
+Handler = Callable[..., Awaitable[dict]]
+
+
+class Refused(Exception):
+    """The event is not allowed for this connection; the message says why."""
+
+
+def error(reason: str) -> dict:
+    return {"ok": False, "error": reason}
+
+
+def event(name: str) -> Callable[[Handler], Handler]:
+    """Register a handler for `name` that always answers with an ack, never a crash."""
+
+    def decorate(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        async def wrapper(sid: str, data: Any = None) -> dict:
+            try:
+                return await handler(sid, data)
+            except (InvalidInput, Refused) as exc:
+                logger.info("socket_refused event=%s sid=%s reason=%r", name, sid, str(exc))
+                return error(str(exc))
+            except services.ThreadNotFound:
+                logger.info("socket_refused event=%s sid=%s reason=unknown_thread", name, sid)
+                return error("Unknown thread.")
+            except DatabaseError:
+                logger.exception("socket_failed event=%s sid=%s reason=database", name, sid)
+                return error("The chat is temporarily unavailable; please retry.")
+            except Exception:
+                logger.exception("socket_failed event=%s sid=%s", name, sid)
+                return error("Server error; please retry.")
+
+        sio.on(name, wrapper)
+        return wrapper
+
+    return decorate
+
+
+def _within_rate(state: dict, bucket: str, per_minute: int) -> bool:
+    now = time.monotonic()
+    start, count = state.get(bucket, (now, 0))
+    if now - start >= 60:
+        start, count = now, 0
+    if count >= per_minute:
+        return False
+    state[bucket] = (start, count + 1)
+    return True
+
+
+async def _rate_limit(sid: str, bucket: str, per_minute: int) -> None:
+    async with sio.session(sid) as state:
+        allowed = _within_rate(state.setdefault("rates", {}), bucket, per_minute)
+    if not allowed:
+        raise Refused("Too many requests; slow down.")
+
+
+async def _require_admin(sid: str) -> dict:
+    state = await sio.get_session(sid)
+    if not state.get("admin") or not await run_db(visitors.session_is_admin, state.get("session_key")):
+        raise Refused("Admin sign-in required.")
+    return state
+
+
+async def _require_own_thread(sid: str, thread_id: uuid.UUID) -> None:
+    state = await sio.get_session(sid)
+    if str(thread_id) not in state.get("threads", set()):
+        raise Refused("This thread does not belong to this visitor.")
+
+
+def _ip_key(ip: str) -> str:
+    return f"socket-connections:{ip}"
+
+
+@sio.event
+async def connect(sid: str, environ: dict, auth: Any = None) -> None:
+    bind_server_loop(asyncio.get_running_loop())
+    ip = client_ip(environ)
+    open_now = await run_db(_count_connection, ip, +1)
+    if open_now > settings.SOCKETIO_MAX_CONNECTIONS_PER_IP:
+        await run_db(_count_connection, ip, -1)
+        logger.warning("socket_refused event=connect ip=%s reason=too_many_connections", ip)
+        raise ConnectionRefusedError("Too many connections from this address.")
+    session_key = visitors.session_key_from_cookie_header(environ.get("HTTP_COOKIE", ""))
+    identity = await run_db(visitors.load_identity, session_key)
+    await sio.save_session(
+        sid,
+        {
+            "ip": ip,
+            "session_key": identity.session_key,
+            "admin": identity.is_admin,
+            "threads": identity.thread_ids,
+            "rates": {},
+        },
+    )
+
+
+def _count_connection(ip: str, delta: int) -> int:
+    key = _ip_key(ip)
+    cache.add(key, 0, timeout=24 * 3600)
+    try:
+        return cache.incr(key, delta) if delta > 0 else max(cache.decr(key, -delta), 0)
+    except ValueError:
+        cache.set(key, max(delta, 0), timeout=24 * 3600)
+        return max(delta, 0)
+
+
+@sio.event
+async def disconnect(sid: str, reason: Any = None) -> None:
+    state = await sio.get_session(sid)
+    await run_db(_count_connection, state.get("ip", "unknown"), -1)
+    if state.get("admin") and state.get("session_key"):
+        await run_db(admin_sockets.unregister, state["session_key"], sid)
+
+
+@event("join")
+async def join(sid: str, data: Any) -> dict:
+    """A visitor opens a conversation (or comes back to theirs, with `thread_id`)."""
+    await _rate_limit(sid, "join", settings.SOCKET_JOINS_PER_MINUTE)
+    data = require_mapping(data)
+    display_name = parse_display_name(data.get("display_name"))
+    state = await sio.get_session(sid)
+    thread = None
+    if data.get("thread_id") is not None:
+        wanted = parse_thread_id(data.get("thread_id"))
+        if str(wanted) in state["threads"]:
+            thread = await run_db(selectors.get_thread, wanted)
+    resumed = thread is not None
+    if thread is None:
+        thread = await run_db(services.create_thread, display_name)
+    thread_id = str(thread.id)
+    async with sio.session(sid) as session_state:
+        session_state["threads"].add(thread_id)
+    await run_db(visitors.remember_thread, state.get("session_key"), thread_id)
+    await sio.enter_room(sid, thread_id)
+    await sio.emit("joined", {"thread_id": thread_id}, to=sid)
+    history = []
+    if resumed:
+        messages = await run_db(selectors.thread_messages, thread.id, settings.MESSAGES_DEFAULT_LIMIT)
+        history = [message_to_dict(m) for m in messages]
+    return {
+        "ok": True,
+        "thread_id": thread_id,
+        "display_name": thread.display_name,
+        "resumed": resumed,
+        "messages": history,
+    }
+
+
+@event("admin_join")
+async def admin_join(sid: str, data: Any) -> dict:
+    state = await _require_admin(sid)
+    await sio.enter_room(sid, ADMIN_ROOM)
+    await run_db(admin_sockets.register, state["session_key"], sid)
+    return {"ok": True}
+
+
+@event("heartbeat")
+async def heartbeat(sid: str, data: Any) -> dict:
+    await _rate_limit(sid, "heartbeat", settings.SOCKET_HEARTBEATS_PER_MINUTE)
+    thread_id = parse_thread_id(require_mapping(data).get("thread_id"))
+    await _require_own_thread(sid, thread_id)
+    if not await run_db(services.record_activity, thread_id):
+        raise services.ThreadNotFound(str(thread_id))
+    return {"ok": True}
+
+
+@event("message_to_admin")
+async def message_to_admin(sid: str, data: Any) -> dict:
+    await _rate_limit(sid, "message", settings.SOCKET_MESSAGES_PER_MINUTE)
+    message_input = parse_message(data)
+    await _require_own_thread(sid, message_input.thread_id)
+    message, created = await run_db(services.post_visitor_message, message_input, "socket")
+    return {"ok": True, "message": message_to_dict(message), "duplicate": not created}
+
+
+@event("message_to_visitor")
+async def message_to_visitor(sid: str, data: Any) -> dict:
+    await _require_admin(sid)
+    message_input = parse_message(data)
+    message, created = await run_db(services.post_admin_message, message_input, "panel")
+    return {"ok": True, "message": message_to_dict(message), "duplicate": not created}
+
+
+@event("typing")
+async def typing(sid: str, data: Any) -> dict:
+    """Additive: {thread_id, typing: bool} from either side, relayed to the other."""
+    await _rate_limit(sid, "typing", settings.SOCKET_MESSAGES_PER_MINUTE)
+    data = require_mapping(data)
+    thread_id = parse_thread_id(data.get("thread_id"))
+    payload = {"thread_id": str(thread_id), "typing": bool(data.get("typing", True))}
+    state = await sio.get_session(sid)
+    if str(thread_id) in state.get("threads", set()):
+        await sio.emit("visitor_typing", payload, room=ADMIN_ROOM)
+    elif state.get("admin"):
+        await _require_admin(sid)
+        await sio.emit("admin_typing", payload, room=str(thread_id))
+    else:
+        raise Refused("This thread does not belong to this visitor.")
+    return {"ok": True}
+
+
+@event("mark_seen")
+async def mark_seen(sid: str, data: Any) -> dict:
+    """Additive: an admin has read a thread up to now; the visitor sees a "seen" mark."""
+    await _require_admin(sid)
+    thread_id = parse_thread_id(require_mapping(data).get("thread_id"))
+    seen_at = require_mapping(data).get("seen_at")
+    if not await run_db(services.mark_seen, thread_id, seen_at if isinstance(seen_at, str) else None):
+        raise services.ThreadNotFound(str(thread_id))
+    return {"ok": True}

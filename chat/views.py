@@ -1,0 +1,183 @@
+"""Pages and the JSON API of the contract (sections 6.1 and 6.3)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils.text import get_valid_filename
+from django.views.decorators.csrf import ensure_csrf_cookie
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.decorators import admin_required_json, admin_required_page
+from chatdesk import ratelimit
+from chatdesk.clientip import client_ip
+from chatdesk.http import json_error
+
+from . import selectors, services
+from .serializers import message_to_dict, thread_to_dict
+from .uploads import CONTENT_TYPES, LOCAL_FILENAME_RE, LOCAL_FOLDERS, sniff_audio, sniff_image
+from .validation import InvalidInput, parse_thread_id
+
+logger = logging.getLogger("chat.views")
+
+
+@ensure_csrf_cookie
+@require_http_methods(["GET", "HEAD"])
+def visitor_page(request: HttpRequest) -> HttpResponse:
+    # Give every visitor a session now: the socket connection finds their threads in it.
+    if not request.session.get("visitor"):
+        request.session["visitor"] = True
+    return render(request, "index.html")
+
+
+@ensure_csrf_cookie
+@admin_required_page
+@require_http_methods(["GET", "HEAD"])
+def admin_page(request: HttpRequest) -> HttpResponse:
+    return render(request, "admin.html")
+
+
+def _int_param(request: HttpRequest, name: str, default: int, maximum: int) -> int:
+    raw = request.GET.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidInput(f"{name} must be a whole number.") from None
+    if value < 1:
+        raise InvalidInput(f"{name} must be at least 1.")
+    return min(value, maximum)
+
+
+@require_GET
+@admin_required_json
+def api_threads(request: HttpRequest) -> HttpResponse:
+    """Threads by last message time. ?limit=N&before=<thread id> pages through them."""
+    try:
+        limit = _int_param(request, "limit", settings.THREADS_DEFAULT_LIMIT, settings.THREADS_MAX_LIMIT)
+        cursor = None
+        if request.GET.get("before"):
+            anchor = selectors.get_thread(parse_thread_id(request.GET["before"]))
+            if anchor is None:
+                raise InvalidInput("before must be the id of a listed thread.")
+            cursor = (anchor.has_messages, anchor.sorted_at, anchor.id)
+    except InvalidInput as exc:
+        return json_error(str(exc))
+    threads = selectors.recent_threads(limit, cursor)
+    response = JsonResponse([thread_to_dict(t) for t in threads], safe=False)
+    if len(threads) == limit:
+        response["X-Next-Before"] = str(threads[-1].id)
+    return response
+
+
+@require_GET
+@admin_required_json
+def api_messages(request: HttpRequest) -> HttpResponse:
+    """A thread's messages, oldest first. ?limit=N&before=<message id> pages back."""
+    try:
+        thread_id = parse_thread_id(request.GET.get("thread_id"))
+        limit = _int_param(request, "limit", settings.MESSAGES_DEFAULT_LIMIT, settings.MESSAGES_MAX_LIMIT)
+        before = None
+        if request.GET.get("before"):
+            anchor = selectors.get_message(parse_thread_id(request.GET["before"]))
+            if anchor is None or anchor.thread_id != thread_id:
+                raise InvalidInput("before must be the id of a message of this thread.")
+            before = anchor
+    except InvalidInput as exc:
+        return json_error(str(exc))
+    if selectors.get_thread(thread_id) is None:
+        return json_error("Unknown thread.", 404)
+    messages = selectors.thread_messages(thread_id, limit, before)
+    response = JsonResponse([message_to_dict(m) for m in messages], safe=False)
+    if len(messages) == limit:
+        response["X-Next-Before"] = str(messages[0].id)
+    return response
+
+
+@require_POST
+@admin_required_json
+def api_clear_thread(request: HttpRequest) -> HttpResponse:
+    try:
+        thread_id = parse_thread_id(request.GET.get("thread_id") or request.POST.get("thread_id"))
+    except InvalidInput as exc:
+        return json_error(str(exc))
+    try:
+        services.clear_thread(thread_id)
+    except services.ThreadNotFound:
+        return json_error("Unknown thread.", 404)
+    logger.info("thread_cleared thread=%s ip=%s", thread_id, client_ip(request.META))
+    return JsonResponse({"success": True})
+
+
+@require_POST
+@admin_required_json
+def api_clear_all(request: HttpRequest) -> HttpResponse:
+    services.clear_all()
+    logger.info("all_cleared ip=%s", client_ip(request.META))
+    return JsonResponse({"success": True})
+
+
+# --- Uploads ------------------------------------------------------------------------------
+
+
+def _upload(request: HttpRequest, kind: str) -> HttpResponse:
+    ip = client_ip(request.META)
+    if not ratelimit.hit("upload", ip, settings.UPLOADS_PER_MINUTE, 60):
+        return json_error("Too many uploads; wait a minute and try again.", 429)
+    upload = request.FILES.get("file")
+    if upload is None:
+        return json_error("No file: send it as the multipart field 'file'.")
+    if upload.size == 0:
+        return json_error("The file is empty.")
+    if upload.size > settings.UPLOAD_MAX_BYTES:
+        return json_error(f"The file is larger than {settings.UPLOAD_MAX_BYTES // (1024 * 1024)} MB.", 413)
+    head = upload.read(64)
+    upload.seek(0)
+    if kind == "image":
+        ext = sniff_image(head)
+        if ext is None:
+            return json_error("Not an image we accept: send PNG, JPEG, GIF or WebP.")
+        stem = get_valid_filename((upload.name or "image").rsplit(".", 1)[0])[:60] or "image"
+        name = f"{uuid.uuid4()}_{stem}.{ext}"
+    else:
+        ext = sniff_audio(head)
+        if ext is None:
+            return json_error("Not a recording we accept: send WebM, OGG, MP4/M4A, MP3 or WAV.")
+        name = f"{uuid.uuid4()}.{ext}"
+    saved = default_storage.save(f"{LOCAL_FOLDERS[kind]}/{name}", upload)
+    return JsonResponse({"url": default_storage.url(saved)})
+
+
+@require_POST
+def upload_image(request: HttpRequest) -> HttpResponse:
+    return _upload(request, "image")
+
+
+@require_POST
+def upload_audio(request: HttpRequest) -> HttpResponse:
+    return _upload(request, "audio")
+
+
+@require_http_methods(["GET", "HEAD"])
+def serve_upload(request: HttpRequest, folder: str, filename: str) -> HttpResponse:
+    """Local uploads: only our two folders, only names we generate, never as HTML."""
+    if folder not in LOCAL_FOLDERS.values() or not LOCAL_FILENAME_RE.match(filename):
+        raise Http404("No such file.")
+    ext = filename.rsplit(".", 1)[-1].lower()
+    content_type = CONTENT_TYPES.get(ext)
+    if content_type is None:
+        raise Http404("No such file.")
+    path = f"{folder}/{filename}"
+    if not default_storage.exists(path):
+        raise Http404("No such file.")
+    response = FileResponse(default_storage.open(path, "rb"), content_type=content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response

@@ -1,0 +1,28 @@
+"""Small helpers for the JSON answers of the API."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.http import HttpRequest, JsonResponse
+
+
+def json_error(message: str, status: int = 400) -> JsonResponse:
+    return JsonResponse({"success": False, "error": message}, status=status)
+
+
+def json_body(request: HttpRequest) -> dict[str, Any]:
+    """The request's JSON object body; an empty body counts as {}.
+
+    Raises ValueError with a client-facing reason for anything else.
+    """
+    if not request.body:
+        return {}
+    try:
+        data = json.loads(request.body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ValueError("Request body must be JSON.") from None
+    if not isinstance(data, dict):
+        raise ValueError("Request body must be a JSON object.")
+    return data

@@ -1,0 +1,41 @@
+"""Security headers the pages need beyond Django's defaults."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+
+class SecurityHeadersMiddleware:
+    """A Content-Security-Policy the pages pass, and who may frame the chat.
+
+    The visitor chat (/) may be framed by the sites in WIDGET_ALLOWED_ORIGINS (the
+    embeddable launcher); every other page may be framed by nobody.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if "Content-Security-Policy" in response:
+            return response
+        frame_ancestors = "'none'"
+        if request.path == "/" and settings.WIDGET_ALLOWED_ORIGINS:
+            frame_ancestors = " ".join(settings.WIDGET_ALLOWED_ORIGINS)
+            # X-Frame-Options cannot name origins; the CSP above is what browsers obey.
+            if "X-Frame-Options" in response:
+                del response["X-Frame-Options"]
+        media = "'self' blob: data:"
+        if settings.CLOUDINARY_URL:
+            media += " https://res.cloudinary.com"
+        response["Content-Security-Policy"] = (
+            "default-src 'self'; "
+            "script-src 'self'; "
+            "style-src 'self'; "
+            f"img-src {media}; "
+            f"media-src {media}; "
+            "connect-src 'self'; "
+            "object-src 'none'; base-uri 'self'; form-action 'self'; "
+            f"frame-ancestors {frame_ancestors}"
+        )
+        return response

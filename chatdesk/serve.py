@@ -1,0 +1,49 @@
+"""Serve chatdesk with daphne: `python -m chatdesk.serve --port 8000 [--workers N]`.
+
+One worker serves everything. Several workers (which need REDIS_URL, so they share
+rooms) listen on consecutive ports, PORT .. PORT+N-1, behind a reverse proxy with
+sticky sessions (see docs/deploy.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+
+
+def daphne_command(host: str, port: int) -> list[str]:
+    return [sys.executable, "-m", "daphne", "-b", host, "-p", str(port), "--proxy-headers",
+            "chatdesk.asgi:application"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--host", default=os.getenv("HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.getenv("PORT", "8000")))
+    parser.add_argument("--workers", type=int, default=int(os.getenv("WORKERS", "1")))
+    args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
+    if args.workers == 1:
+        os.execv(sys.executable, daphne_command(args.host, args.port))
+    if not os.getenv("REDIS_URL"):
+        parser.error("several workers need REDIS_URL, so that they share rooms and state")
+    procs = [subprocess.Popen(daphne_command(args.host, args.port + i)) for i in range(args.workers)]
+    for i in range(args.workers):
+        print(f"worker {i + 1}: http://{args.host}:{args.port + i}", flush=True)
+
+    def stop(signum, frame):
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    codes = [proc.wait() for proc in procs]
+    return max(codes)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

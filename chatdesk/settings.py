@@ -1,0 +1,292 @@
+"""chatdesk settings: one file, every knob read from the environment.
+
+A deployer reads this file top to bottom and knows every setting. Each variable is
+documented in the README's configuration table.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _load_dotenv(path: Path) -> None:
+    """Read KEY=VALUE lines from an optional .env file; the real environment wins."""
+    if not path.is_file():
+        return
+    for raw in path.read_text().splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, value = line.split("=", 1)
+        os.environ.setdefault(key.strip(), value.strip().strip("'\""))
+
+
+_load_dotenv(BASE_DIR / ".env")
+
+
+def envbool(name: str, default: bool = False) -> bool:
+    value = os.getenv(name)
+    if value is None or value == "":
+        return default
+    if value.lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), got {value!r}")
+
+
+def envint(name: str, default: int) -> int:
+    value = os.getenv(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}") from None
+
+
+def envlist(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.getenv(name, default).split(",") if item.strip()]
+
+
+DEBUG = envbool("DJANGO_DEBUG", False)
+
+SECRET_KEY = os.getenv("DJANGO_SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is not set. chatdesk refuses to start in production without "
+            "a secret key: set DJANGO_SECRET_KEY to a long random string (for example the "
+            "output of `python -c 'import secrets; print(secrets.token_urlsafe(50))'`), or set "
+            "DJANGO_DEBUG=1 for local development."
+        )
+    SECRET_KEY = "chatdesk-insecure-development-key-do-not-use-in-production"
+
+ALLOWED_HOSTS = envlist("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    # daphne first: `manage.py runserver` then serves the same ASGI app as production.
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "chat",
+    "accounts",
+    "telegram_bridge",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "chatdesk.middleware.SecurityHeadersMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "chatdesk.urls"
+ASGI_APPLICATION = "chatdesk.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------
+# SQLite by default (a file beside manage.py); DATABASE_URL=postgres://... for production.
+DATABASE_URL = os.getenv("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+# Connections are not kept between requests: under ASGI every request may run on another
+# thread, so "persistent" connections would pile up. PostgreSQL gets a connection pool
+# instead, which checks each connection before handing it out, so a database restart heals.
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        # WAL lets the panel read while a visitor's message is written; IMMEDIATE
+        # transactions wait for the write lock instead of failing with "database is locked".
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    from psycopg_pool import ConnectionPool
+
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"].update(
+        {
+            # Fail fast instead of hanging when PostgreSQL is unreachable.
+            "connect_timeout": envint("DATABASE_CONNECT_TIMEOUT", 5),
+            "pool": {
+                "min_size": envint("DATABASE_POOL_MIN", 2),
+                "max_size": envint("DATABASE_POOL_MAX", 20),
+                "timeout": envint("DATABASE_POOL_TIMEOUT", 10),
+                "check": ConnectionPool.check_connection,
+            },
+        }
+    )
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Database work of the realtime layer runs in this many worker threads, off the event loop.
+# SQLite has a single writer, so one thread avoids lock contention there.
+DB_THREADS = envint(
+    "DB_THREADS", 1 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" else 8
+)
+
+# --- Redis, cache, sessions -----------------------------------------------------------
+REDIS_URL = os.getenv("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "chatdesk",
+            "OPTIONS": {"socket_connect_timeout": 5, "socket_timeout": 5},
+        }
+    }
+else:
+    # One process, so its memory is the shared state; OTP codes live in the database anyway.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+SESSION_COOKIE_AGE = envint("SESSION_COOKIE_AGE", 60 * 60 * 24 * 30)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = os.getenv("SESSION_COOKIE_SAMESITE", "Lax")
+CSRF_COOKIE_SAMESITE = os.getenv("CSRF_COOKIE_SAMESITE", "Lax")
+CSRF_FAILURE_VIEW = "chatdesk.views.csrf_failure"
+
+# --- Security (production defaults; every one can be set from the environment) --------
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", not DEBUG)
+SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = envbool("CSRF_COOKIE_SECURE", not DEBUG)
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if envbool("USE_X_FORWARDED_PROTO", False):
+    # Only behind a proxy that sets this header itself; otherwise clients could forge it.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Health checks come over plain HTTP from the load balancer.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Sites allowed to embed the chat in an iframe (the chatdesk-widget.js launcher).
+WIDGET_ALLOWED_ORIGINS = envlist("WIDGET_ALLOWED_ORIGINS")
+
+# --- Socket.IO ------------------------------------------------------------------------
+# Unset: same origin only. A comma-separated list of origins, or "*" if you really mean it.
+SOCKETIO_CORS_ORIGINS = envlist("SOCKETIO_CORS_ORIGINS") or None
+SOCKETIO_PING_INTERVAL = envint("SOCKETIO_PING_INTERVAL", 25)
+SOCKETIO_PING_TIMEOUT = envint("SOCKETIO_PING_TIMEOUT", 20)
+SOCKETIO_MAX_CONNECTIONS_PER_IP = envint("SOCKETIO_MAX_CONNECTIONS_PER_IP", 50)
+
+# --- Chat rules -----------------------------------------------------------------------
+MESSAGE_MAX_CHARS = 4000
+DISPLAY_NAME_MAX_CHARS = 80
+# A visitor counts as online for this long after their last heartbeat.
+ONLINE_WINDOW_SECONDS = 60
+UPLOAD_MAX_BYTES = envint("UPLOAD_MAX_BYTES", 16 * 1024 * 1024)
+# Threads answered by GET /api/threads without ?limit= (the contract's unpaginated form).
+THREADS_DEFAULT_LIMIT = envint("THREADS_DEFAULT_LIMIT", 500)
+THREADS_MAX_LIMIT = 500
+MESSAGES_DEFAULT_LIMIT = envint("MESSAGES_DEFAULT_LIMIT", 1000)
+MESSAGES_MAX_LIMIT = 1000
+
+# --- Sign-in (one-time codes) ---------------------------------------------------------
+OTP_TTL_SECONDS = 300
+OTP_MAX_ATTEMPTS = 5
+OTP_REQUESTS_PER_WINDOW = envint("OTP_REQUESTS_PER_WINDOW", 5)
+OTP_REQUEST_WINDOW_SECONDS = envint("OTP_REQUEST_WINDOW_SECONDS", 600)
+OTP_VERIFY_FAILURES_PER_IP = envint("OTP_VERIFY_FAILURES_PER_IP", 20)
+OTP_VERIFY_WINDOW_SECONDS = envint("OTP_VERIFY_WINDOW_SECONDS", 3600)
+
+# --- Rate limits (requests per minute per client address / connection) ----------------
+UPLOADS_PER_MINUTE = envint("UPLOADS_PER_MINUTE", 30)
+SOCKET_MESSAGES_PER_MINUTE = envint("SOCKET_MESSAGES_PER_MINUTE", 120)
+SOCKET_JOINS_PER_MINUTE = envint("SOCKET_JOINS_PER_MINUTE", 20)
+SOCKET_HEARTBEATS_PER_MINUTE = envint("SOCKET_HEARTBEATS_PER_MINUTE", 30)
+
+# --- Telegram -------------------------------------------------------------------------
+TELEGRAM_BOT_TOKEN = os.getenv("TELEGRAM_BOT_TOKEN", "")
+TELEGRAM_CHAT_ID = os.getenv("TELEGRAM_CHAT_ID", "")
+TELEGRAM_WEBHOOK_SECRET = os.getenv("TELEGRAM_WEBHOOK_SECRET", "")
+TELEGRAM_API_BASE = os.getenv("TELEGRAM_API_BASE", "https://api.telegram.org").rstrip("/")
+TELEGRAM_TOPICS = envbool("TELEGRAM_TOPICS", False)
+
+# --- Uploads and static files ---------------------------------------------------------
+CLOUDINARY_URL = os.getenv("CLOUDINARY_URL", "")
+UPLOADS_ROOT = Path(os.getenv("UPLOADS_ROOT", BASE_DIR / "uploads"))
+MEDIA_ROOT = UPLOADS_ROOT
+MEDIA_URL = "/uploads/"
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": UPLOADS_ROOT, "base_url": MEDIA_URL},
+    },
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+WHITENOISE_USE_FINDERS = DEBUG
+
+# --- Internationalisation -------------------------------------------------------------
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("tr", "Türkçe")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+USE_TZ = True
+# Stored in UTC; shown to people in this zone (the spec's "Türkiye saati").
+TIME_ZONE = os.getenv("TIME_ZONE", "Europe/Istanbul")
+
+# --- Logging: one line per event, key=value pairs that log tools parse ------------------
+LOG_LEVEL = os.getenv("LOG_LEVEL", "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "line": {"format": "%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "line"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {
+        "chatdesk": {"level": LOG_LEVEL},
+        "chat": {"level": LOG_LEVEL},
+        "accounts": {"level": LOG_LEVEL},
+        "telegram_bridge": {"level": LOG_LEVEL},
+        "django.request": {"level": "ERROR"},
+    },
+}
+
+# Behind a reverse proxy that sets X-Forwarded-For, take the client address from it.
+TRUST_X_FORWARDED_FOR = envbool("TRUST_X_FORWARDED_FOR", False)

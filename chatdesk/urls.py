@@ -1,0 +1,32 @@
+from django.contrib import admin
+from django.urls import path, re_path
+
+from accounts import views as accounts_views
+from chat import views as chat_views
+
+from . import views
+
+admin.site.site_header = "chatdesk staff"
+admin.site.site_title = "chatdesk staff"
+
+urlpatterns = [
+    # 6.1 public pages
+    path("", chat_views.visitor_page, name="visitor"),
+    path("login", accounts_views.login_page, name="login"),
+    path("favicon.ico", views.favicon),
+    # 6.2 sign-in
+    path("request-otp", accounts_views.request_otp, name="request-otp"),
+    path("verify-otp", accounts_views.verify_otp, name="verify-otp"),
+    path("admin", chat_views.admin_page, name="admin-panel"),
+    path("logout", accounts_views.logout, name="logout"),
+    # 6.3 API
+    path("api/threads", chat_views.api_threads),
+    path("api/messages", chat_views.api_messages),
+    path("api/messages/clear", chat_views.api_clear_thread),
+    path("api/messages/clear_all", chat_views.api_clear_all),
+    path("api/upload/image", chat_views.upload_image),
+    path("api/upload/audio", chat_views.upload_audio),
+    re_path(r"^uploads/(?P<folder>[^/]+)/(?P<filename>[^/]+)$", chat_views.serve_upload),
+    # Staff: /admin belongs to the chat panel, as the contract says.
+    path("django-admin/", admin.site.urls),
+]

@@ -1,0 +1,16 @@
+"""Project-wide views: favicon, CSRF failures, health."""
+
+from django.http import HttpResponse
+from django.views.decorators.http import require_GET
+
+from .http import json_error
+
+
+@require_GET
+def favicon(request):
+    return HttpResponse(status=204)
+
+
+def csrf_failure(request, reason: str = ""):
+    """CSRF refusals answer in the API's JSON shape, so scripts see why."""
+    return json_error("CSRF check failed: reload the page and try again.", status=403)

@@ -1,0 +1,28 @@
+"""Delivering sign-in codes to the admins' Telegram chat."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+
+class DeliveryFailed(Exception):
+    """Telegram did not take the code; the admin cannot receive it now."""
+
+
+def is_configured() -> bool:
+    return bool(settings.TELEGRAM_BOT_TOKEN and settings.TELEGRAM_CHAT_ID)
+
+
+def send_login_code(code: str) -> None:
+    """Send the code to the admin chat now (synchronously: the admin is waiting for it)."""
+    from .client import TelegramClient, TelegramError
+
+    try:
+        TelegramClient.from_settings().send_message(
+            settings.TELEGRAM_CHAT_ID,
+            f"chatdesk sign-in code: <code>{code}</code>\nValid for 5 minutes. "
+            "If you did not ask for it, ignore this message.",
+            parse_mode="HTML",
+        )
+    except TelegramError as exc:
+        raise DeliveryFailed(str(exc)) from exc
