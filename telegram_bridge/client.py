@@ -25,7 +25,7 @@ class TelegramClient:
         self.http = requests.Session()
 
     @classmethod
-    def from_settings(cls) -> "TelegramClient":
+    def from_settings(cls) -> TelegramClient:
         return cls(settings.TELEGRAM_BOT_TOKEN, settings.TELEGRAM_API_BASE)
 
     def call(self, method: str, files: dict | None = None, timeout: float | None = None, **params: Any) -> Any:

@@ -60,7 +60,7 @@ class Recorder:
         self.events.append((event, data))
         self._arrived.set()
 
-    async def connect(self, transports: list[str] | None = None, headers: dict | None = None) -> "Recorder":
+    async def connect(self, transports: list[str] | None = None, headers: dict | None = None) -> Recorder:
         all_headers = dict(headers or {})
         if self.cookie:
             all_headers["Cookie"] = self.cookie
@@ -87,7 +87,7 @@ class Recorder:
             self._arrived.clear()
             try:
                 await asyncio.wait_for(self._arrived.wait(), remaining)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     async def close(self) -> None:
@@ -95,7 +95,7 @@ class Recorder:
             try:
                 # A polling client waits for its pending long-poll (up to pingInterval).
                 await asyncio.wait_for(self.sio.disconnect(), 3)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
 

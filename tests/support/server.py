@@ -70,7 +70,7 @@ class LiveServer:
             capture_output=True, text=True, check=check, timeout=120,
         )
 
-    def start(self) -> "LiveServer":
+    def start(self) -> LiveServer:
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
