@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 import logging
-import uuid
 
 from django.conf import settings
-from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.utils.text import get_valid_filename
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.decorators import admin_required_json, admin_required_page
-from chatdesk import ratelimit
 from chatdesk.clientip import client_ip
 from chatdesk.http import json_error
 
 from . import selectors, services
 from .serializers import message_to_dict, thread_to_dict
-from .uploads import CONTENT_TYPES, LOCAL_FILENAME_RE, LOCAL_FOLDERS, sniff_audio, sniff_image
 from .validation import InvalidInput, parse_thread_id
 
 logger = logging.getLogger("chat.views")
@@ -121,63 +116,3 @@ def api_clear_all(request: HttpRequest) -> HttpResponse:
     services.clear_all()
     logger.info("all_cleared ip=%s", client_ip(request.META))
     return JsonResponse({"success": True})
-
-
-# --- Uploads ------------------------------------------------------------------------------
-
-
-def _upload(request: HttpRequest, kind: str) -> HttpResponse:
-    ip = client_ip(request.META)
-    if not ratelimit.hit("upload", ip, settings.UPLOADS_PER_MINUTE, 60):
-        return json_error("Too many uploads; wait a minute and try again.", 429)
-    upload = request.FILES.get("file")
-    if upload is None:
-        return json_error("No file: send it as the multipart field 'file'.")
-    if upload.size == 0:
-        return json_error("The file is empty.")
-    if upload.size > settings.UPLOAD_MAX_BYTES:
-        return json_error(f"The file is larger than {settings.UPLOAD_MAX_BYTES // (1024 * 1024)} MB.", 413)
-    head = upload.read(64)
-    upload.seek(0)
-    if kind == "image":
-        ext = sniff_image(head)
-        if ext is None:
-            return json_error("Not an image we accept: send PNG, JPEG, GIF or WebP.")
-        stem = get_valid_filename((upload.name or "image").rsplit(".", 1)[0])[:60] or "image"
-        name = f"{uuid.uuid4()}_{stem}.{ext}"
-    else:
-        ext = sniff_audio(head)
-        if ext is None:
-            return json_error("Not a recording we accept: send WebM, OGG, MP4/M4A, MP3 or WAV.")
-        name = f"{uuid.uuid4()}.{ext}"
-    saved = default_storage.save(f"{LOCAL_FOLDERS[kind]}/{name}", upload)
-    return JsonResponse({"url": default_storage.url(saved)})
-
-
-@require_POST
-def upload_image(request: HttpRequest) -> HttpResponse:
-    return _upload(request, "image")
-
-
-@require_POST
-def upload_audio(request: HttpRequest) -> HttpResponse:
-    return _upload(request, "audio")
-
-
-@require_http_methods(["GET", "HEAD"])
-def serve_upload(request: HttpRequest, folder: str, filename: str) -> HttpResponse:
-    """Local uploads: only our two folders, only names we generate, never as HTML."""
-    if folder not in LOCAL_FOLDERS.values() or not LOCAL_FILENAME_RE.match(filename):
-        raise Http404("No such file.")
-    ext = filename.rsplit(".", 1)[-1].lower()
-    content_type = CONTENT_TYPES.get(ext)
-    if content_type is None:
-        raise Http404("No such file.")
-    path = f"{folder}/{filename}"
-    if not default_storage.exists(path):
-        raise Http404("No such file.")
-    response = FileResponse(default_storage.open(path, "rb"), content_type=content_type)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cache-Control"] = "public, max-age=31536000, immutable"
-    return response

@@ -13,9 +13,12 @@ from channels.routing import ProtocolTypeRouter  # noqa: E402
 from django.core.asgi import get_asgi_application  # noqa: E402
 
 from chat import sockets  # noqa: E402,F401  (registers the event handlers)
+from chat.body_limit import BodyLimitMiddleware, install_daphne_body_limit  # noqa: E402
 from chat.realtime import bind_server_loop, sio  # noqa: E402
 
-django_application = ProtocolTypeRouter({"http": get_asgi_application()})
+# Request bodies are capped while they arrive (daphne buffers them before the app runs).
+install_daphne_body_limit()
+django_application = ProtocolTypeRouter({"http": BodyLimitMiddleware(get_asgi_application())})
 
 
 async def _django_with_loop(scope, receive, send):

@@ -239,6 +239,14 @@ TELEGRAM_TOPICS = envbool("TELEGRAM_TOPICS", False)
 
 # --- Uploads and static files ---------------------------------------------------------
 CLOUDINARY_URL = os.getenv("CLOUDINARY_URL", "")
+# Where the Cloudinary SDK sends API calls (tests point it at a local fake); unset: Cloudinary.
+CLOUDINARY_UPLOAD_PREFIX = os.getenv("CLOUDINARY_UPLOAD_PREFIX", "")
+# Seconds one Cloudinary call may take before the upload fails with 502.
+CLOUDINARY_TIMEOUT = envint("CLOUDINARY_TIMEOUT", 30)
+# Threads that parse and store uploads, apart from the threads of other requests.
+UPLOAD_THREADS = envint("UPLOAD_THREADS", 4)
+# Largest request body of any other route (the upload routes allow UPLOAD_MAX_BYTES).
+REQUEST_MAX_BYTES = envint("REQUEST_MAX_BYTES", 4 * 1024 * 1024)
 UPLOADS_ROOT = Path(os.getenv("UPLOADS_ROOT", BASE_DIR / "uploads"))
 MEDIA_ROOT = UPLOADS_ROOT
 MEDIA_URL = "/uploads/"
@@ -254,6 +262,18 @@ STORAGES = {
     # Under DEBUG, Django serves unhashed names, so editing a file needs no collectstatic.
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+# Where uploads are stored: STORAGE_BACKEND (+ STORAGE_OPTIONS, JSON) picks any storage
+# class, e.g. django-storages' S3; else Cloudinary when CLOUDINARY_URL is set; else disk.
+if os.getenv("STORAGE_BACKEND"):
+    import json
+
+    try:
+        _storage_options = json.loads(os.getenv("STORAGE_OPTIONS") or "{}")
+    except ValueError:
+        raise ImproperlyConfigured("STORAGE_OPTIONS must be a JSON object") from None
+    STORAGES["default"] = {"BACKEND": os.environ["STORAGE_BACKEND"], "OPTIONS": _storage_options}
+elif CLOUDINARY_URL:
+    STORAGES["default"] = {"BACKEND": "chat.cloudinary_storage.CloudinaryStorage"}
 WHITENOISE_USE_FINDERS = DEBUG
 
 # --- Internationalisation -------------------------------------------------------------

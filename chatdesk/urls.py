@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import path, re_path
 
 from accounts import views as accounts_views
+from chat import upload_views
 from chat import views as chat_views
 
 from . import views
@@ -24,9 +25,9 @@ urlpatterns = [
     path("api/messages", chat_views.api_messages),
     path("api/messages/clear", chat_views.api_clear_thread),
     path("api/messages/clear_all", chat_views.api_clear_all),
-    path("api/upload/image", chat_views.upload_image),
-    path("api/upload/audio", chat_views.upload_audio),
-    re_path(r"^uploads/(?P<folder>[^/]+)/(?P<filename>[^/]+)$", chat_views.serve_upload),
+    path("api/upload/image", upload_views.upload_image),
+    path("api/upload/audio", upload_views.upload_audio),
+    re_path(r"^uploads/(?P<folder>[^/]+)/(?P<filename>[^/]+)$", upload_views.serve_upload),
     # Staff: /admin belongs to the chat panel, as the contract says.
     path("django-admin/", admin.site.urls),
 ]

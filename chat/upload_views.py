@@ -1,0 +1,143 @@
+"""The upload routes of the contract and the route that serves local uploads.
+
+POST /api/upload/image and /api/upload/audio take a multipart field `file` and answer
+`{"url": ...}`. They are public (no sign-in) but keep CSRF protection, are rate-limited
+per client address, and refuse by content what is not a picture / recording we accept.
+
+The work (parsing the multipart body, storing on disk or Cloudinary) runs on a small
+pool of its own threads, so a slow Cloudinary never holds the event loop nor the
+threads that serve the other requests.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFilesSent
+from django.core.files.storage import FileSystemStorage, default_storage, storages
+from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_http_methods, require_POST
+
+from chatdesk import ratelimit
+from chatdesk.clientip import client_ip
+from chatdesk.http import json_error
+
+from .body_limit import MULTIPART_OVERHEAD
+from .uploads import (
+    CONTENT_TYPES,
+    EXTENSIONS,
+    KIND_OF_FOLDER,
+    LOCAL_FILENAME_RE,
+    StorageFailed,
+    UploadRefused,
+    store_file,
+)
+
+logger = logging.getLogger("chat.uploads")
+
+_executor = ThreadPoolExecutor(max_workers=settings.UPLOAD_THREADS, thread_name_prefix="chatdesk-upload")
+
+
+def _too_large() -> HttpResponse:
+    return json_error(f"The file is larger than {settings.UPLOAD_MAX_BYTES // (1024 * 1024)} MB.", 413)
+
+
+class SizeLimitHandler(FileUploadHandler):
+    """Stops reading a file part as soon as it passes UPLOAD_MAX_BYTES.
+
+    The server already caps the whole body (chat/body_limit.py); this catches a file just
+    over the limit inside a body that fits, before it is written to a temporary file.
+    """
+
+    def receive_data_chunk(self, raw_data, start):
+        if start + len(raw_data) > settings.UPLOAD_MAX_BYTES:
+            self.request.upload_too_large = True
+            raise StopUpload(connection_reset=True)
+        return raw_data
+
+    def file_complete(self, file_size):
+        return None
+
+
+@csrf_protect
+def _checked_upload(request: HttpRequest, kind: str) -> HttpResponse:
+    # request.POST / FILES are parsed here (by the CSRF check first), with our handler.
+    upload = request.FILES.get("file")
+    if getattr(request, "upload_too_large", False):
+        return _too_large()
+    if upload is None:
+        return json_error("No file: send it as the multipart field 'file'.")
+    try:
+        url = store_file(kind, upload, upload.name or "")
+    except UploadRefused as exc:
+        return json_error(exc.reason, exc.status)
+    except StorageFailed as exc:
+        return json_error(str(exc), 502)
+    logger.info("upload kind=%s ip=%s url=%s", kind, client_ip(request.META), url)
+    return JsonResponse({"url": url})
+
+
+def _upload(request: HttpRequest, kind: str) -> HttpResponse:
+    if not ratelimit.hit("upload", client_ip(request.META), settings.UPLOADS_PER_MINUTE, 60):
+        return json_error("Too many uploads; wait a minute and try again.", 429)
+    if not request.content_type or not request.content_type.startswith("multipart/form-data"):
+        return json_error("Send the file as multipart/form-data in the field 'file'.")
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > settings.UPLOAD_MAX_BYTES + MULTIPART_OVERHEAD:
+        return _too_large()
+    request.upload_handlers.insert(0, SizeLimitHandler(request))
+    try:
+        return _checked_upload(request, kind)
+    except RequestDataTooBig:
+        return _too_large()
+    except (MultiPartParserError, TooManyFilesSent) as exc:
+        return json_error(f"Malformed multipart body: {exc}")
+
+
+_upload_in_pool = sync_to_async(_upload, thread_sensitive=False, executor=_executor)
+
+
+# CSRF is checked inside (_checked_upload), after the size-limiting handler is installed:
+# Django's middleware would parse the body before the view could install it.
+@csrf_exempt
+@require_POST
+async def upload_image(request: HttpRequest) -> HttpResponse:
+    return await _upload_in_pool(request, "image")
+
+
+@csrf_exempt
+@require_POST
+async def upload_audio(request: HttpRequest) -> HttpResponse:
+    return await _upload_in_pool(request, "audio")
+
+
+@require_http_methods(["GET", "HEAD"])
+def serve_upload(request: HttpRequest, folder: str, filename: str) -> HttpResponse:
+    """Local uploads: only our two folders, only names we generate, never as HTML."""
+    kind = KIND_OF_FOLDER.get(folder)
+    if kind is None or not LOCAL_FILENAME_RE.match(filename) or ".." in filename:
+        raise Http404("No such file.")
+    ext = filename.rsplit(".", 1)[-1].lower()
+    if ext not in EXTENSIONS[kind]:
+        raise Http404("No such file.")
+    # Only a local-disk storage is served from here; Cloudinary / S3 serve their own URLs.
+    if not isinstance(storages["default"], FileSystemStorage):
+        raise Http404("No such file.")
+    path = f"{folder}/{filename}"
+    if not default_storage.exists(path):
+        raise Http404("No such file.")
+    response = FileResponse(default_storage.open(path, "rb"), content_type=CONTENT_TYPES[ext])
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Content-Disposition"] = "inline"
+    response["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response
