@@ -56,7 +56,8 @@ class Message(models.Model):
     class Meta:
         db_table = "messages"
         indexes = [
-            models.Index(fields=["thread", "created_at"], name="message_thread_time_idx"),
+            # Matches the history query's ORDER BY created_at DESC, id DESC (scanned backwards).
+            models.Index(fields=["thread", "created_at", "id"], name="message_thread_time_id_idx"),
             models.Index(fields=["created_at"], name="message_time_idx"),
         ]
         constraints = [

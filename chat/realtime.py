@@ -40,7 +40,9 @@ class ResilientRedisManager(socketio.AsyncRedisManager):
 
 def _client_manager() -> socketio.AsyncManager:
     if settings.REDIS_URL:
-        return ResilientRedisManager(settings.REDIS_URL, logger=logger)
+        return ResilientRedisManager(
+            settings.REDIS_URL, channel=settings.SOCKETIO_REDIS_CHANNEL, logger=logger
+        )
     return socketio.AsyncManager()
 
 
@@ -75,7 +77,10 @@ def _external_manager() -> socketio.RedisManager | None:
     with _write_only_lock:
         if _write_only_manager is None:
             _write_only_manager = socketio.RedisManager(
-                settings.REDIS_URL, write_only=True, logger=logger
+                settings.REDIS_URL,
+                channel=settings.SOCKETIO_REDIS_CHANNEL,
+                write_only=True,
+                logger=logger,
             )
     return _write_only_manager
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from django.db.models import Q
-
 from .models import Message, Thread
 
 ThreadCursor = tuple[bool, datetime, uuid.UUID]
+
+
+ORDER = ("-has_messages", "-sorted_at", "-id")
 
 
 def recent_threads(limit: int, before: ThreadCursor | None = None) -> list[Thread]:
@@ -17,28 +18,38 @@ def recent_threads(limit: int, before: ThreadCursor | None = None) -> list[Threa
 
     `before` is the (has_messages, sorted_at, id) of the last thread of the previous page:
     keyset pagination over thread_list_order_idx, so page 1,000 costs what page 1 does.
+    The bounds are written as `has_messages = x AND sorted_at <= y` (index conditions),
+    not as an OR over the whole key, which PostgreSQL would evaluate row by row from the
+    top of the index. Crossing from the "with messages" group to the other takes a
+    second query.
     """
-    threads = Thread.objects.order_by("-has_messages", "-sorted_at", "-id")
-    if before is not None:
-        has_messages, sorted_at, tid = before
-        later_in_group = Q(has_messages=has_messages) & (
-            Q(sorted_at__lt=sorted_at) | Q(sorted_at=sorted_at, id__lt=tid)
-        )
-        if has_messages:
-            # Every thread without messages comes after the last thread with one.
-            later_in_group |= Q(has_messages=False)
-        threads = threads.filter(later_in_group)
-    return list(threads[:limit])
+    if before is None:
+        return list(Thread.objects.order_by(*ORDER)[:limit])
+    has_messages, sorted_at, tid = before
+    page = list(
+        Thread.objects.filter(has_messages=has_messages, sorted_at__lte=sorted_at)
+        .exclude(sorted_at=sorted_at, id__gte=tid)
+        .order_by(*ORDER)[:limit]
+    )
+    if has_messages and len(page) < limit:
+        page += Thread.objects.filter(has_messages=False).order_by(*ORDER)[: limit - len(page)]
+    return page
 
 
 def thread_messages(thread_id: uuid.UUID, limit: int, before: Message | None = None) -> list[Message]:
-    """A thread's newest `limit` messages (older than `before`), oldest first."""
-    messages = Message.objects.filter(thread_id=thread_id)
+    """A thread's newest `limit` messages (older than `before`), oldest first.
+
+    Served by message_thread_time_id_idx (thread, created_at, id), scanned backwards.
+    The thread is matched as a range (>= x AND <= x) and thread_id leads the ORDER BY
+    on purpose: with `thread_id = x` PostgreSQL may prefer walking message_time_idx and
+    filtering, which reads the whole table for a big thread whose messages are old.
+    """
+    messages = Message.objects.filter(thread_id__gte=thread_id, thread_id__lte=thread_id)
     if before is not None:
-        messages = messages.filter(
-            Q(created_at__lt=before.created_at) | Q(created_at=before.created_at, id__lt=before.id)
+        messages = messages.filter(created_at__lte=before.created_at).exclude(
+            created_at=before.created_at, id__gte=before.id
         )
-    newest = list(messages.order_by("-created_at", "-id")[:limit])
+    newest = list(messages.order_by("-thread_id", "-created_at", "-id")[:limit])
     newest.reverse()
     return newest
 

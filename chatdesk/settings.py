@@ -133,8 +133,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
     }
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    from psycopg_pool import ConnectionPool
-
+    # Django passes check=ConnectionPool.check_connection to the pool when health checks
+    # are on (giving `check` in the pool options too is a TypeError at the first query).
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("OPTIONS", {})
     DATABASES["default"]["OPTIONS"].update(
         {
@@ -144,7 +145,6 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
                 "min_size": envint("DATABASE_POOL_MIN", 2),
                 "max_size": envint("DATABASE_POOL_MAX", 20),
                 "timeout": envint("DATABASE_POOL_TIMEOUT", 10),
-                "check": ConnectionPool.check_connection,
             },
         }
     )
@@ -171,6 +171,10 @@ if REDIS_URL:
 else:
     # One process, so its memory is the shared state; OTP codes live in the database anyway.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The Redis pub/sub channel that carries Socket.IO emits between server processes. Pub/sub
+# channels are global to a Redis server (not per database number), so two desks sharing
+# one Redis need different channels. Every process of one desk must use the same name.
+SOCKETIO_REDIS_CHANNEL = os.getenv("SOCKETIO_REDIS_CHANNEL", "chatdesk")
 
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_AGE = envint("SESSION_COOKIE_AGE", 60 * 60 * 24 * 30)
