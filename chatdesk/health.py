@@ -1,0 +1,110 @@
+"""GET /healthz: is this process able to serve? For load balancers and monitoring.
+
+200 when the database (and Redis, when REDIS_URL is set) answer, 503 otherwise. Telegram
+is reported but never makes the answer 503: chatdesk works without it. The answer names
+no hosts, users, passwords or tokens, only what is up and the kind of error.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from datetime import datetime
+
+from django.conf import settings
+from django.db import connections
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+logger = logging.getLogger("chatdesk.health")
+
+# A check that takes longer than this counts as down: a probe must answer quickly.
+CHECK_TIMEOUT = 3.0
+# Checks run here so a hung database cannot hold the request past CHECK_TIMEOUT; two
+# threads, so a pile of probes against a dead database cannot pile up threads either.
+_checks = ThreadPoolExecutor(max_workers=2, thread_name_prefix="healthz")
+TELEGRAM_KEYS = ("configured", "mode", "last_error", "last_error_at", "last_ok_at", "pending")
+
+
+def _ping_database() -> None:
+    try:
+        with connections["default"].cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    finally:
+        # This thread is not a request thread: give its connection back now.
+        connections.close_all()
+
+
+def _ping_redis() -> None:
+    import redis
+
+    client = redis.Redis.from_url(
+        settings.REDIS_URL, socket_connect_timeout=CHECK_TIMEOUT, socket_timeout=CHECK_TIMEOUT
+    )
+    try:
+        client.ping()
+    finally:
+        client.close()
+
+
+def _run(name: str, check) -> dict:
+    try:
+        _checks.submit(check).result(timeout=CHECK_TIMEOUT)
+    except FutureTimeout:
+        logger.warning("healthz_failed check=%s error=timeout", name)
+        return {"ok": False, "error": "timeout"}
+    except Exception as exc:  # any failure means "down"; its text may name hosts
+        logger.warning("healthz_failed check=%s error=%s", name, type(exc).__name__)
+        return {"ok": False, "error": type(exc).__name__}
+    return {"ok": True}
+
+
+def telegram_status() -> dict:
+    """The Telegram bridge's own report when it has one, else whether it is configured."""
+    configured = bool(settings.TELEGRAM_BOT_TOKEN and settings.TELEGRAM_CHAT_ID)
+    status = None
+    try:
+        bridge = importlib.import_module("telegram_bridge")
+        status = getattr(bridge, "status", None)
+        if status is not None and not callable(status):  # a module named status
+            status = getattr(status, "status", None)
+    except ImportError:
+        pass
+    if not callable(status):
+        return {"configured": configured}
+    try:
+        report = dict(status())
+    except Exception as exc:
+        logger.warning("healthz_failed check=telegram error=%s", type(exc).__name__)
+        return {"configured": configured, "error": "status unavailable"}
+    # Only known, harmless fields: a report must never carry the bot token along.
+    clean = {}
+    for key in TELEGRAM_KEYS:
+        if key in report:
+            value = report[key]
+            if isinstance(value, datetime):
+                value = value.isoformat()
+            if isinstance(value, str) and settings.TELEGRAM_BOT_TOKEN:
+                value = value.replace(settings.TELEGRAM_BOT_TOKEN, "<token>")
+            clean[key] = value
+    clean.setdefault("configured", configured)
+    return clean
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD"])
+def healthz(request: HttpRequest) -> JsonResponse:
+    database = _run("database", _ping_database)
+    redis_state = _run("redis", _ping_redis) if settings.REDIS_URL else {"configured": False}
+    healthy = database["ok"] and redis_state.get("ok", True)
+    body = {
+        "status": "ok" if healthy else "unavailable",
+        "database": database,
+        "redis": redis_state,
+        "telegram": telegram_status(),
+    }
+    return JsonResponse(body, status=200 if healthy else 503)
