@@ -5,7 +5,7 @@ from accounts import views as accounts_views
 from chat import upload_views
 from chat import views as chat_views
 
-from . import views
+from . import health, views
 
 admin.site.site_header = "chatdesk staff"
 admin.site.site_title = "chatdesk staff"
@@ -15,6 +15,8 @@ urlpatterns = [
     path("", chat_views.visitor_page, name="visitor"),
     path("login", accounts_views.login_page, name="login"),
     path("favicon.ico", views.favicon),
+    # Load balancers and monitoring (exempt from the HTTPS redirect, see settings).
+    path("healthz", health.healthz, name="healthz"),
     # 6.2 sign-in
     path("request-otp", accounts_views.request_otp, name="request-otp"),
     path("verify-otp", accounts_views.verify_otp, name="verify-otp"),
