@@ -92,6 +92,9 @@ def _upload(request: HttpRequest, kind: str) -> HttpResponse:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         declared = 0
+    if declared <= 0:
+        # Django's multipart parser reads nothing without a length (a chunked body).
+        return json_error("Send the upload with a Content-Length (not chunked).", 411)
     if declared > settings.UPLOAD_MAX_BYTES + MULTIPART_OVERHEAD:
         return _too_large()
     request.upload_handlers.insert(0, SizeLimitHandler(request))
