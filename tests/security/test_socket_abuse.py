@@ -1,0 +1,219 @@
+"""Socket.IO under attack: foreign origins, admin events without a session, other
+visitors' threads, floods, and too many connections from one address."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+import socketio
+
+from tests.support.clients import Browserish, Recorder, admin_socket, visitor
+
+ADMIN_ROOM_EVENTS = {"thread_created", "message_from_visitor", "visitor_online", "visitor_typing",
+                     "message_from_telegram", "thread_cleared", "admin_seen"}
+
+
+async def refused_connection(url: str, origin: str, transport: str) -> bool:
+    client = socketio.AsyncClient(reconnection=False)
+    try:
+        await client.connect(url, headers={"Origin": origin}, transports=[transport], wait_timeout=5)
+    except socketio.exceptions.ConnectionError:
+        return True
+    try:
+        # A polling client would wait for its pending long-poll (up to pingInterval).
+        await asyncio.wait_for(client.disconnect(), 1)
+    except TimeoutError:
+        pass
+    return False
+
+
+@pytest.mark.parametrize("transport", ["websocket", "polling"])
+async def test_sockets_are_same_origin_by_default(server, transport):
+    assert await refused_connection(server.url, "https://evil.example", transport)
+    assert await refused_connection(server.url, "null", transport)
+    assert not await refused_connection(server.url, server.url, transport)
+
+
+@pytest.mark.parametrize("transport", ["websocket", "polling"])
+async def test_configured_origins_and_no_others(configured_server, transport):
+    url = configured_server.url
+    assert not await refused_connection(url, "https://good.example", transport)
+    assert await refused_connection(url, "https://evil.example", transport)
+    assert await refused_connection(url, "https://good.example.evil.example", transport)
+    assert await refused_connection(url, "http://good.example", transport)
+
+
+def thread_row(admin_http, thread_id: str) -> dict:
+    rows = {t["id"]: t for t in admin_http.get("/api/threads?limit=500").json()}
+    return rows[thread_id]
+
+
+def messages(admin_http, thread_id: str) -> list[dict]:
+    return admin_http.get(f"/api/messages?thread_id={thread_id}").json()
+
+
+async def test_admin_events_are_refused_and_nothing_leaks_without_an_admin_session(server, admin_http):
+    admin = await admin_socket(server.url, admin_http)
+    victim, thread_id = await visitor(server.url, "Victim")
+    # Three kinds of outsider: no cookie, a visitor's session, a signed-out session.
+    anonymous = await Recorder(server.url).connect()
+    page = Browserish(server.url)
+    page.get("/")
+    visitor_session = await Recorder(server.url, page.cookie_header()).connect()
+    outsiders = [anonymous, visitor_session]
+    for outsider in outsiders:
+        assert await outsider.call("admin_join", {}) == {"ok": False, "error": "Admin sign-in required."}
+        for event, payload in [
+            ("message_to_visitor", {"thread_id": thread_id, "type": "text", "text": "I am staff"}),
+            ("mark_seen", {"thread_id": thread_id}),
+            ("typing", {"thread_id": thread_id, "typing": True}),
+            ("admin_join", {"room": "admin_room"}),
+        ]:
+            ack = await outsider.call(event, payload)
+            assert ack["ok"] is False and ack["error"], (event, ack)
+
+    # Everything admins are told happens now; none of it reaches the outsiders.
+    await victim.call("typing", {"thread_id": thread_id, "typing": True})
+    await victim.call("heartbeat", {"thread_id": thread_id})
+    await victim.call("message_to_admin", {"thread_id": thread_id, "type": "text", "text": "secret"})
+    newcomer, new_thread = await visitor(server.url, "Newcomer")
+    await admin.call("message_to_visitor", {"thread_id": thread_id, "type": "text", "text": "answer"})
+    await admin.wait_for("message_from_telegram", lambda d: d["thread_id"] == thread_id)
+    await admin.wait_for("thread_created", lambda d: d["id"] == new_thread)
+    await asyncio.sleep(0.2)
+    for outsider in outsiders:
+        leaked = [name for name, _ in outsider.events if name in ADMIN_ROOM_EVENTS | {"message_from_admin"}]
+        assert leaked == [], leaked
+    assert victim.received("admin_typing") == [] and victim.received("admin_seen") == []
+    assert [m["content_text"] for m in messages(admin_http, thread_id)] == ["secret", "answer"]
+    for c in (admin, victim, anonymous, visitor_session, newcomer):
+        await c.close()
+
+
+async def test_a_visitor_never_reads_or_writes_another_thread(server, admin_http):
+    victim, victim_thread = await visitor(server.url, "Victim")
+    await victim.call("message_to_admin", {"thread_id": victim_thread, "type": "text", "text": "mine"})
+    before = thread_row(admin_http, victim_thread)
+    attacker, attacker_thread = await visitor(server.url, "Attacker")
+    cookieless = await Recorder(server.url).connect()
+    await asyncio.sleep(1.1)  # timestamps have 1 s resolution: a heartbeat would show
+
+    for intruder in (attacker, cookieless):
+        for target in (victim_thread, str(uuid.uuid4())):
+            for event, payload in [
+                ("message_to_admin", {"thread_id": target, "type": "text", "text": "spoofed"}),
+                ("message_to_admin", {"thread_id": target, "type": "text", "text": "x", "client_id": "c-1"}),
+                ("heartbeat", {"thread_id": target}),
+                ("typing", {"thread_id": target, "typing": True}),
+                ("mark_seen", {"thread_id": target}),
+            ]:
+                ack = await intruder.call(event, payload)
+                assert ack["ok"] is False and ack["error"], (event, ack)
+        # Asking to resume the victim's thread opens a fresh one: no history, no room.
+        resumed = await intruder.call("join", {"display_name": "Me", "thread_id": victim_thread})
+        assert resumed["ok"] is True and resumed["resumed"] is False
+        assert resumed["thread_id"] != victim_thread and resumed["messages"] == []
+        assert messages(admin_http, resumed["thread_id"]) == []
+        # The new thread is theirs; the victim's still is not.
+        ack = await intruder.call("message_to_admin", {"thread_id": victim_thread, "type": "text", "text": "x"})
+        assert ack["ok"] is False
+
+    admin = await admin_socket(server.url, admin_http)
+    await admin.call("message_to_visitor", {"thread_id": victim_thread, "type": "text", "text": "for victim"})
+    await victim.wait_for("message_from_admin", lambda d: d["content_text"] == "for victim")
+    await asyncio.sleep(0.2)
+    for intruder in (attacker, cookieless):
+        assert intruder.received("message_from_admin") == []
+    after = thread_row(admin_http, victim_thread)
+    assert after["last_activity_at"] == before["last_activity_at"]
+    assert [m["content_text"] for m in messages(admin_http, victim_thread)] == ["mine", "for victim"]
+    assert messages(admin_http, attacker_thread) == []
+    for c in (victim, attacker, cookieless, admin):
+        await c.close()
+
+
+async def test_per_connection_rate_limits_answer_an_error_and_keep_the_socket(make_server):
+    live = make_server(env={"SOCKET_MESSAGES_PER_MINUTE": "5", "SOCKET_JOINS_PER_MINUTE": "3",
+                            "SOCKET_HEARTBEATS_PER_MINUTE": "4"})
+    admin = Browserish(live.url)
+    admin.post("/verify-otp", json={"otp": admin.post("/request-otp", json={}).json()["otp"]})
+    client, thread_id = await visitor(live.url)  # join 1 of 3
+    for _ in range(2):
+        assert (await client.call("join", {"display_name": "again", "thread_id": thread_id}))["ok"]
+    flooded = await client.call("join", {"display_name": "flood"})
+    assert flooded == {"ok": False, "error": "Too many requests; slow down."}
+
+    for _ in range(4):
+        assert (await client.call("heartbeat", {"thread_id": thread_id}))["ok"]
+    assert (await client.call("heartbeat", {"thread_id": thread_id}))["ok"] is False
+
+    acks = [await client.call("message_to_admin", {"thread_id": thread_id, "type": "text", "text": f"m{i}"})
+            for i in range(8)]
+    assert [a["ok"] for a in acks] == [True] * 5 + [False] * 3
+    assert acks[-1]["error"] == "Too many requests; slow down."
+    # Typing has a budget of its own, as large as the messages'.
+    typing = [(await client.call("typing", {"thread_id": thread_id, "typing": True}))["ok"] for _ in range(6)]
+    assert typing == [True] * 5 + [False]
+    assert len(admin.get(f"/api/messages?thread_id={thread_id}").json()) == 5
+
+    # The limits are per connection: the same visitor on a new socket is served.
+    assert client.sio.connected
+    page_cookie = client.cookie
+    fresh = await Recorder(live.url, page_cookie).connect()
+    ack = await fresh.call("message_to_admin", {"thread_id": thread_id, "type": "text", "text": "new socket"})
+    assert ack["ok"] is True
+    await client.close()
+    await fresh.close()
+
+
+async def _connect(url: str) -> Recorder | None:
+    client = Recorder(url)
+    try:
+        return await client.connect()
+    except socketio.exceptions.ConnectionError:
+        return None
+
+
+async def _connect_eventually(url: str, timeout: float = 5) -> Recorder | None:
+    """Disconnects are processed asynchronously by the server; give them a moment."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        client = await _connect(url)
+        if client is not None:
+            return client
+        await asyncio.sleep(0.1)
+    return None
+
+
+async def test_connections_per_address_are_capped_and_the_count_does_not_leak(make_server):
+    live = make_server(env={"SOCKETIO_MAX_CONNECTIONS_PER_IP": "3"})
+    held = [await _connect(live.url) for _ in range(3)]
+    assert all(held)
+    for _ in range(4):
+        assert await _connect(live.url) is None  # refused attempts must not count either
+    await held.pop().close()
+    replacement = await _connect_eventually(live.url)
+    assert replacement is not None
+    held.append(replacement)
+    assert await _connect(live.url) is None
+
+    # Churn: many opens and closes (clean and abrupt) leave the count where it was.
+    await held.pop().close()
+    for _ in range(10):
+        churn = await _connect_eventually(live.url)
+        assert churn is not None
+        await churn.close()
+    abrupt = await _connect_eventually(live.url)
+    assert abrupt is not None
+    await abrupt.sio.eio.disconnect(abort=True)  # the transport just drops
+    for c in held:
+        await c.close()
+    await asyncio.sleep(0.5)
+    final = [await _connect_eventually(live.url) for _ in range(3)]
+    assert all(final), "the connection count leaked"
+    assert await _connect(live.url) is None
+    for c in final:
+        await c.close()
