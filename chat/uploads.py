@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 
 from django.conf import settings
 from django.core.files.base import ContentFile, File
-from django.core.files.storage import default_storage
+from django.core.files.storage import FileSystemStorage, default_storage, storages
 from django.utils.text import get_valid_filename
 
 logger = logging.getLogger("chat.uploads")
@@ -212,4 +212,10 @@ def is_own_upload_url(url: str, kind: str) -> bool:
     filename = url[len(prefix):]
     if not LOCAL_FILENAME_RE.match(filename) or ".." in filename:
         return False
-    return filename.rsplit(".", 1)[-1].lower() in EXTENSIONS[kind]
+    if filename.rsplit(".", 1)[-1].lower() not in EXTENSIONS[kind]:
+        return False
+    # On local disk, checking that the file is there costs one stat, so no message can
+    # point at a file that was never stored. (Remote storages would need a network call.)
+    if isinstance(storages["default"], FileSystemStorage):
+        return default_storage.exists(f"{folder}/{filename}")
+    return True

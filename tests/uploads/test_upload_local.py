@@ -297,6 +297,7 @@ async def test_foreign_file_urls_are_refused_and_nothing_is_stored(server, admin
         ("image", audio_url),
         ("audio", image_url),
         ("image", "javascript:alert(1)"),
+        ("image", "/uploads/images/00000000-0000-0000-0000-000000000000_never_uploaded.png"),
         ("image", server.url + image_url + "?x=1"),
         ("image", "https://res.cloudinary.com/somecloud/image/upload/v1/chat_images/x.png"),
         ("image", None),

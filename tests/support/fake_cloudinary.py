@@ -1,0 +1,149 @@
+"""A fake Cloudinary API on 127.0.0.1 for the tests (the SDK's upload_prefix points here).
+
+It answers what chatdesk calls: the Upload API's `upload` and `destroy`
+(POST /v1_1/<cloud>/<resource_type>/upload|destroy, multipart) and the Admin API's
+resource listing (GET /v1_1/<cloud>/resources/<resource_type>/upload?prefix=...).
+Every upload is recorded (cloud, resource type, folder, public id, file bytes) and kept
+as a resource until destroyed. `fail_uploads` makes uploads answer a Cloudinary error;
+`delay` makes every answer slow (for timeouts).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import HTTP
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+
+@dataclass
+class Upload:
+    cloud: str
+    resource_type: str
+    folder: str
+    public_id: str
+    filename: str
+    data: bytes
+    fields: dict[str, str]
+    secure_url: str = ""
+    created_at: str = ""
+
+
+@dataclass
+class FakeCloudinary:
+    uploads: list[Upload] = field(default_factory=list)
+    destroyed: list[tuple[str, str]] = field(default_factory=list)
+    fail_uploads: bool = False
+    delay: float = 0.0
+
+    def start(self) -> FakeCloudinary:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                fake._handle(self, "POST")
+
+            def do_GET(self):
+                fake._handle(self, "GET")
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def resources(self) -> list[Upload]:
+        gone = set(self.destroyed)
+        return [u for u in self.uploads if (u.resource_type, f"{u.folder}/{u.public_id}") not in gone]
+
+    # --- HTTP --------------------------------------------------------------------------
+
+    def _handle(self, request: BaseHTTPRequestHandler, method: str) -> None:
+        if self.delay:
+            time.sleep(self.delay)
+        parsed = urlparse(request.path)
+        parts = parsed.path.strip("/").split("/")
+        try:
+            if method == "POST" and len(parts) == 4 and parts[0] == "v1_1" and parts[3] == "upload":
+                status, answer = self._upload(request, cloud=parts[1], resource_type=parts[2])
+            elif method == "POST" and len(parts) == 4 and parts[0] == "v1_1" and parts[3] == "destroy":
+                fields, _ = self._form(request)
+                self.destroyed.append((parts[2], fields.get("public_id", "")))
+                status, answer = 200, {"result": "ok"}
+            elif method == "GET" and len(parts) == 5 and parts[2] == "resources":
+                status, answer = 200, self._list(parts[1], parts[3], parse_qs(parsed.query))
+            else:
+                status, answer = 404, {"error": {"message": f"unknown endpoint {request.path}"}}
+        except Exception as exc:  # a bug in the fake should be visible, not a hang
+            status, answer = 500, {"error": {"message": f"fake failed: {exc!r}"}}
+        body = json.dumps(answer).encode()
+        request.send_response(status)
+        request.send_header("Content-Type", "application/json")
+        request.send_header("Content-Length", str(len(body)))
+        request.end_headers()
+        request.wfile.write(body)
+
+    def _form(self, request) -> tuple[dict[str, str], dict[str, tuple[str, bytes]]]:
+        length = int(request.headers.get("Content-Length", 0))
+        raw = request.rfile.read(length)
+        message = BytesParser(policy=HTTP).parsebytes(
+            b"Content-Type: " + request.headers["Content-Type"].encode() + b"\r\n\r\n" + raw
+        )
+        fields: dict[str, str] = {}
+        files: dict[str, tuple[str, bytes]] = {}
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            payload = part.get_payload(decode=True) or b""
+            if part.get_filename() is not None:
+                files[name] = (part.get_filename(), payload)
+            else:
+                fields[name] = payload.decode()
+        return fields, files
+
+    def _upload(self, request, cloud: str, resource_type: str) -> tuple[int, dict]:
+        fields, files = self._form(request)
+        if self.fail_uploads:
+            return 500, {"error": {"message": "General Error (fake outage)"}}
+        if "signature" not in fields or "api_key" not in fields:
+            return 401, {"error": {"message": "Missing signature or api_key"}}
+        filename, data = files["file"]
+        ext = filename.rsplit(".", 1)[-1]
+        folder = fields.get("folder", "")
+        public_id = fields.get("public_id") or "random123"
+        delivery = "image" if resource_type == "image" else "video"
+        upload = Upload(cloud, resource_type, folder, public_id, filename, data, fields)
+        upload.secure_url = f"https://res.cloudinary.com/{cloud}/{delivery}/upload/v123/{folder}/{public_id}.{ext}"
+        upload.created_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        self.uploads.append(upload)
+        return 200, {
+            "public_id": f"{folder}/{public_id}",
+            "version": 123,
+            "resource_type": delivery,
+            "format": ext,
+            "bytes": len(data),
+            "type": "upload",
+            "created_at": upload.created_at,
+            "url": upload.secure_url.replace("https://", "http://"),
+            "secure_url": upload.secure_url,
+        }
+
+    def _list(self, cloud: str, resource_type: str, query: dict) -> dict:
+        prefix = query.get("prefix", [""])[0]
+        listed = [
+            {"public_id": f"{u.folder}/{u.public_id}", "secure_url": u.secure_url, "created_at": u.created_at,
+             "resource_type": u.resource_type}
+            for u in self.resources()
+            if u.cloud == cloud and u.resource_type == resource_type and f"{u.folder}/{u.public_id}".startswith(prefix)
+        ]
+        return {"resources": listed}

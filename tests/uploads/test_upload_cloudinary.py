@@ -1,0 +1,161 @@
+"""Uploads with CLOUDINARY_URL set, against a fake Cloudinary API on 127.0.0.1."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+
+import pytest
+import requests
+
+from tests.support.clients import Browserish, sign_in, visitor
+from tests.support.fake_cloudinary import FakeCloudinary
+from tests.support.server import LiveServer
+from tests.uploads import samples
+
+CLOUD = "democloud"
+UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+
+@pytest.fixture(scope="module")
+def fake():
+    cloud = FakeCloudinary().start()
+    yield cloud
+    cloud.stop()
+
+
+@pytest.fixture(scope="module")
+def cloud_server(fake):
+    live = LiveServer(env={
+        "CLOUDINARY_URL": f"cloudinary://testkey:testsecret@{CLOUD}",
+        "CLOUDINARY_UPLOAD_PREFIX": fake.url,
+        "CLOUDINARY_TIMEOUT": "2",
+        "UPLOAD_THREADS": "2",
+    }).start()
+    start = 0
+    yield live
+    written = live.log()[start:]
+    live.cleanup()
+    assert "Traceback" not in written and '" 500 ' not in written, written[-4000:]
+
+
+@pytest.fixture
+def http(cloud_server, fake) -> Browserish:
+    fake.fail_uploads = False
+    fake.delay = 0
+    return Browserish(cloud_server.url)
+
+
+def upload(http: Browserish, kind: str, data: bytes, name: str = "file.bin") -> requests.Response:
+    return http.post(f"/api/upload/{kind}", files={"file": (name, data)})
+
+
+def test_image_goes_to_chat_images_and_the_secure_url_comes_back(http, fake):
+    before = len(fake.uploads)
+    answer = upload(http, "image", samples.png(), name="kedi.png")
+    assert answer.status_code == 200, answer.text
+    url = answer.json()["url"]
+    assert len(fake.uploads) == before + 1
+    stored = fake.uploads[-1]
+    assert (stored.cloud, stored.resource_type, stored.folder) == (CLOUD, "image", "chat_images")
+    assert stored.data == samples.png()
+    assert stored.fields["api_key"] == "testkey" and stored.fields["signature"]
+    assert re.fullmatch(UUID + "_kedi", stored.public_id)
+    assert url == stored.secure_url
+    assert url == f"https://res.cloudinary.com/{CLOUD}/image/upload/v123/chat_images/{stored.public_id}.png"
+
+
+@pytest.mark.parametrize("ext", ["webm", "m4a", "ogg"])
+def test_recording_goes_to_chat_audio_as_video_resource(http, fake, ext):
+    answer = upload(http, "audio", samples.AUDIO[ext](), name="voice.webm")
+    assert answer.status_code == 200, answer.text
+    stored = fake.uploads[-1]
+    assert (stored.resource_type, stored.folder) == ("video", "chat_audio")
+    assert re.fullmatch(UUID, stored.public_id)
+    # The real format reaches Cloudinary (and so the URL): the Telegram bridge reads it.
+    assert stored.filename.endswith(f".{ext}")
+    assert answer.json()["url"] == f"https://res.cloudinary.com/{CLOUD}/video/upload/v123/chat_audio/{stored.public_id}.{ext}"
+
+
+def test_refusals_never_reach_cloudinary(http, fake):
+    before = len(fake.uploads)
+    assert upload(http, "image", samples.html(), name="x.png").status_code == 400
+    assert upload(http, "audio", samples.png(), name="x.webm").status_code == 400
+    assert upload(http, "image", b"", name="x.png").status_code == 400
+    assert len(fake.uploads) == before
+
+
+def test_local_upload_route_serves_nothing_in_cloudinary_mode(http):
+    assert http.get("/uploads/images/00000000-0000-0000-0000-000000000000_x.png").status_code == 404
+
+
+def test_cloudinary_failure_is_502_and_hands_out_no_url(http, fake):
+    fake.fail_uploads = True
+    answer = upload(http, "image", samples.png(), name="p.png")
+    assert answer.status_code == 502
+    body = answer.json()
+    assert body["success"] is False and "cloudinary" in body["error"].lower()
+    assert "url" not in body
+
+
+def test_cloudinary_timeout_is_502_quickly(http, fake):
+    fake.delay = 4  # longer than CLOUDINARY_TIMEOUT=2
+    start = time.monotonic()
+    answer = upload(http, "audio", samples.ogg())
+    took = time.monotonic() - start
+    assert answer.status_code == 502, answer.text
+    assert answer.json()["success"] is False
+    assert took < 3.9, took
+
+
+def test_slow_cloudinary_blocks_neither_the_loop_nor_other_requests(cloud_server, http, fake):
+    fake.delay = 1.5
+    results: list[int] = []
+
+    def slow_upload():
+        results.append(upload(Browserish(cloud_server.url), "image", samples.gif(), name="g.gif").status_code)
+
+    # More slow uploads than upload threads and than cores.
+    workers = [threading.Thread(target=slow_upload) for _ in range(6)]
+    for worker in workers:
+        worker.start()
+    time.sleep(0.3)
+    for _ in range(5):
+        start = time.monotonic()
+        assert requests.get(cloud_server.url + "/favicon.ico", timeout=5).status_code == 204
+        assert requests.get(cloud_server.url + "/login", timeout=5).status_code == 200
+        assert time.monotonic() - start < 0.5
+    for worker in workers:
+        worker.join(30)
+    assert results == [200] * 6
+
+
+async def test_uploaded_photo_goes_into_a_message_and_foreign_urls_do_not(cloud_server, http, fake):
+    admin_http = sign_in(cloud_server.url)
+    client, thread_id = await visitor(cloud_server.url, "Elif")
+    image_url = upload(http, "image", samples.webp(), name="w.webp").json()["url"]
+    audio_url = upload(http, "audio", samples.m4a()).json()["url"]
+    ok = await client.call("message_to_admin", {"thread_id": thread_id, "type": "image", "file_url": image_url})
+    assert ok["ok"] is True, ok
+    ok = await client.call("message_to_admin", {"thread_id": thread_id, "type": "audio", "file_url": audio_url})
+    assert ok["ok"] is True, ok
+    foreign = [
+        ("image", image_url.replace(CLOUD, "othercloud")),
+        ("image", image_url.replace("chat_images", "elsewhere")),
+        ("image", audio_url),
+        ("audio", image_url),
+        ("image", image_url.replace("https://", "http://")),
+        ("image", image_url.replace("res.cloudinary.com", "res.cloudinary.com.evil.example")),
+        ("image", image_url + "?x"),
+        ("image", "/uploads/images/00000000-0000-0000-0000-000000000000_x.png"),
+    ]
+    for kind, url in foreign:
+        ack = await client.call("message_to_admin", {"thread_id": thread_id, "type": kind, "file_url": url})
+        assert ack["ok"] is False, (kind, url, ack)
+    stored = admin_http.get(f"/api/messages?thread_id={thread_id}").json()
+    assert [m["file_path"] for m in stored] == [image_url, audio_url]
+    # The panel's CSP lets it show Cloudinary media.
+    csp = admin_http.get("/admin").headers["Content-Security-Policy"]
+    assert "https://res.cloudinary.com" in csp
+    await client.close()
