@@ -149,6 +149,10 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         }
     )
 
+# Server processes check the pool's idle connections this often, so a database restart
+# is noticed before a request trips over the dead connections (see chat/db.py).
+DATABASE_POOL_CHECK_SECONDS = envint("DATABASE_POOL_CHECK_SECONDS", 5)
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Database work of the realtime layer runs in this many worker threads, off the event loop.
