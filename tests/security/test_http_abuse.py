@@ -1,0 +1,135 @@
+"""HTTP under attack: forged cross-site POSTs, framing, sniffing, and the admin API
+asked without a session."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import requests
+
+from tests.support.clients import Browserish, sign_in, visitor
+
+PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
+       b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00"
+       b"\x00\x00IEND\xaeB`\x82")
+
+
+async def seeded(server, admin_http) -> str:
+    client, thread_id = await visitor(server.url, "CSRF target")
+    await client.call("message_to_admin", {"thread_id": thread_id, "type": "text", "text": "keep me"})
+    await client.close()
+    return thread_id
+
+
+def post_routes(thread_id: str) -> list[tuple[str, dict]]:
+    return [
+        ("/request-otp", {"json": {}}),
+        ("/verify-otp", {"json": {"otp": "123456"}}),
+        ("/logout", {}),
+        (f"/api/messages/clear?thread_id={thread_id}", {}),
+        ("/api/messages/clear_all", {}),
+        ("/api/upload/image", {"files": {"file": ("a.png", PNG, "image/png")}}),
+        ("/api/upload/audio", {"files": {"file": ("a.webm", b"\x1a\x45\xdf\xa3" + b"\0" * 60, "audio/webm")}}),
+    ]
+
+
+def assert_nothing_changed(admin: Browserish, thread_id: str) -> None:
+    assert admin.get("/api/threads").status_code == 200, "the admin was signed out"
+    stored = admin.get(f"/api/messages?thread_id={thread_id}").json()
+    assert [m["content_text"] for m in stored] == ["keep me"]
+
+
+async def test_every_state_changing_route_needs_the_csrf_token(server):
+    admin = sign_in(server.url)
+    thread_id = await seeded(server, admin)
+    token = admin.cookies["csrftoken"]
+    for path, kwargs in post_routes(thread_id):
+        attempts = {
+            "no token": {},
+            "wrong header": {"headers": {"X-CSRFToken": "x" * 32}},
+            "token from another origin": {"headers": {"X-CSRFToken": token, "Origin": "https://evil.example"}},
+            "token without its cookie": {"headers": {"X-CSRFToken": token}, "no_cookie": True},
+        }
+        for label, extra in attempts.items():
+            headers = dict(extra.get("headers", {}))
+            cookies = {"sessionid": admin.cookies["sessionid"]}
+            if not extra.get("no_cookie"):
+                cookies["csrftoken"] = token
+            response = requests.post(server.url + path, cookies=cookies, headers=headers,
+                                     allow_redirects=False, **kwargs)
+            assert response.status_code == 403, (path, label, response.status_code)
+            assert response.json()["success"] is False, (path, label)
+        assert_nothing_changed(admin, thread_id)
+
+
+def test_no_state_changing_route_accepts_a_cross_site_form_get(server):
+    """The destructive API routes are POST-only: a link or <img> cannot trigger them."""
+    admin = sign_in(server.url)
+    for path in ("/api/messages/clear_all", f"/api/messages/clear?thread_id={uuid.uuid4()}",
+                 "/request-otp", "/verify-otp", "/api/upload/image", "/api/upload/audio"):
+        assert admin.get(path).status_code == 405, path
+
+
+def assert_page_headers(response: requests.Response, frame_ancestors: str, x_frame: bool) -> None:
+    csp = response.headers["Content-Security-Policy"]
+    directives = dict(d.strip().split(" ", 1) for d in csp.split(";") if d.strip())
+    assert directives["frame-ancestors"] == frame_ancestors
+    assert directives["script-src"] == "'self'"
+    assert directives["object-src"] == "'none'"
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers.get("Referrer-Policy")
+    assert ("X-Frame-Options" in response.headers) is x_frame
+    if x_frame:
+        assert response.headers["X-Frame-Options"] == "DENY"
+
+
+def test_pages_send_security_headers_and_refuse_framing_by_default(server, admin_http):
+    for http, path in ((Browserish(server.url), "/"), (Browserish(server.url), "/login"),
+                       (admin_http, "/admin")):
+        response = http.get(path)
+        assert response.status_code == 200, path
+        assert_page_headers(response, "'none'", x_frame=True)
+    api = admin_http.get("/api/threads")
+    assert api.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_the_widget_origins_may_frame_the_chat_and_nothing_else(configured_server):
+    http = Browserish(configured_server.url)
+    chat = http.get("/")
+    assert_page_headers(chat, "https://shop.example https://www.shop.example", x_frame=False)
+    login = http.get("/login")
+    assert_page_headers(login, "'none'", x_frame=True)
+
+
+ADMIN_API = [
+    ("get", "/api/threads"),
+    ("get", "/api/threads?limit=5"),
+    ("get", f"/api/threads?before={uuid.uuid4()}"),
+    ("get", "/api/messages"),
+    ("get", "/api/messages?thread_id={thread}"),
+    ("get", f"/api/messages?thread_id={{thread}}&limit=1&before={uuid.uuid4()}"),
+    ("post", "/api/messages/clear?thread_id={thread}"),
+    ("post", "/api/messages/clear_all"),
+]
+
+
+@pytest.mark.parametrize("who", ["anonymous", "visitor", "signed out"])
+async def test_every_admin_api_route_answers_401_json_without_a_session(server, admin_http, who):
+    thread_id = await seeded(server, admin_http)
+    http = Browserish(server.url)
+    if who == "visitor":
+        http.get("/")
+    elif who == "signed out":
+        http = sign_in(server.url)
+        http.get("/logout")
+        http.get("/login")
+    for method, path in ADMIN_API:
+        response = getattr(http, method)(path.replace("{thread}", thread_id))
+        assert response.status_code == 401, (who, path, response.status_code)
+        assert response.headers["Content-Type"].startswith("application/json")
+        assert response.json() == {"success": False, "error": "Admin sign-in required."}
+    page = http.get("/admin")
+    assert page.status_code == 302 and page.headers["Location"] == "/login"
+    assert_nothing_changed(admin_http, thread_id)
