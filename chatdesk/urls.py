@@ -1,5 +1,6 @@
 from django.contrib import admin
-from django.urls import path, re_path
+from django.urls import include, path, re_path
+from django.views.i18n import JavaScriptCatalog
 
 from accounts import views as accounts_views
 from chat import upload_views
@@ -30,6 +31,9 @@ urlpatterns = [
     path("api/upload/image", upload_views.upload_image),
     path("api/upload/audio", upload_views.upload_audio),
     re_path(r"^uploads/(?P<folder>[^/]+)/(?P<filename>[^/]+)$", upload_views.serve_upload),
+    # Languages: the pages' switch posts to /i18n/setlang/; their scripts read /jsi18n/.
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     # Staff: /admin belongs to the chat panel, as the contract says.
     path("django-admin/", admin.site.urls),
 ]
