@@ -159,3 +159,36 @@ async def test_uploaded_photo_goes_into_a_message_and_foreign_urls_do_not(cloud_
     csp = admin_http.get("/admin").headers["Content-Security-Policy"]
     assert "https://res.cloudinary.com" in csp
     await client.close()
+
+
+async def test_prune_uploads_destroys_only_orphans_on_cloudinary(cloud_server, http, fake):
+    kept_url = upload(http, "image", samples.png(), name="keep.png").json()["url"]
+    orphan_url = upload(http, "audio", samples.wav()).json()["url"]
+    client, thread_id = await visitor(cloud_server.url)
+    ack = await client.call("message_to_admin", {"thread_id": thread_id, "type": "image", "file_url": kept_url})
+    assert ack["ok"], ack
+    await client.close()
+    kept_id = f"chat_images/{kept_url.rsplit('/', 1)[-1].rsplit('.', 1)[0]}"
+    orphan_id = f"chat_audio/{orphan_url.rsplit('/', 1)[-1].rsplit('.', 1)[0]}"
+
+    dry = cloud_server.manage("prune_uploads", "--dry-run", "--older-than", "0")
+    assert dry.returncode == 0, dry.stderr
+    assert f"would delete video/upload/v123/{orphan_id}.wav" in dry.stdout.splitlines()
+    assert kept_id not in dry.stdout
+    assert ("video", orphan_id) not in fake.destroyed
+
+    fresh = cloud_server.manage("prune_uploads")
+    assert ("video", orphan_id) not in fake.destroyed, fresh.stdout  # younger than 24 hours
+
+    run = cloud_server.manage("prune_uploads", "--older-than", "0")
+    assert run.returncode == 0, run.stderr
+    assert ("video", orphan_id) in fake.destroyed
+    assert ("image", kept_id) not in fake.destroyed
+    assert f"delete video/upload/v123/{orphan_id}.wav" in run.stdout.splitlines()
+
+
+def test_prune_uploads_fails_clearly_when_cloudinary_is_down(cloud_server, http, fake):
+    fake.delay = 4
+    result = cloud_server.manage("prune_uploads", "--older-than", "0", check=False)
+    assert result.returncode == 1
+    assert "Could not list the stored uploads" in result.stderr
