@@ -4,7 +4,8 @@ It answers what chatdesk calls: the Upload API's `upload` and `destroy`
 (POST /v1_1/<cloud>/<resource_type>/upload|destroy, multipart) and the Admin API's
 resource listing (GET /v1_1/<cloud>/resources/<resource_type>/upload?prefix=...).
 Every upload is recorded (cloud, resource type, folder, public id, file bytes) and kept
-as a resource until destroyed. `fail_uploads` makes uploads answer a Cloudinary error;
+as a resource until destroyed. `fail_uploads` / `fail_admin` make uploads / listings
+answer a Cloudinary error;
 `delay` makes every answer slow (for timeouts).
 """
 
@@ -38,6 +39,7 @@ class FakeCloudinary:
     uploads: list[Upload] = field(default_factory=list)
     destroyed: list[tuple[str, str]] = field(default_factory=list)
     fail_uploads: bool = False
+    fail_admin: bool = False
     delay: float = 0.0
 
     def start(self) -> FakeCloudinary:
@@ -81,6 +83,8 @@ class FakeCloudinary:
                 fields, _ = self._form(request)
                 self.destroyed.append((parts[2], fields.get("public_id", "")))
                 status, answer = 200, {"result": "ok"}
+            elif method == "GET" and len(parts) == 5 and parts[2] == "resources" and self.fail_admin:
+                status, answer = 500, {"error": {"message": "General Error (fake outage)"}}
             elif method == "GET" and len(parts) == 5 and parts[2] == "resources":
                 status, answer = 200, self._list(parts[1], parts[3], parse_qs(parsed.query))
             else:
