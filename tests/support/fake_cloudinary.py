@@ -5,8 +5,7 @@ It answers what chatdesk calls: the Upload API's `upload` and `destroy`
 resource listing (GET /v1_1/<cloud>/resources/<resource_type>/upload?prefix=...).
 Every upload is recorded (cloud, resource type, folder, public id, file bytes) and kept
 as a resource until destroyed. `fail_uploads` / `fail_admin` make uploads / listings
-answer a Cloudinary error;
-`delay` makes every answer slow (for timeouts).
+answer a Cloudinary error; `delay` makes every answer slow (for timeouts).
 """
 
 from __future__ import annotations
