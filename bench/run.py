@@ -1,0 +1,390 @@
+"""chatdesk's benchmark: `make bench` (or `python bench/run.py [--quick]`).
+
+Starts every server itself on 127.0.0.1, drives it with bench/loadgen.js (Node
+socket.io-client, websocket transport, real connections), and prints one table:
+chatdesk on SQLite (one process), on PostgreSQL (one process), on PostgreSQL + Redis (two
+processes), and the bare python-socketio relay (bench/relay.py, no database) under the
+same load, with chatdesk's figure as a ratio of the relay's. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.seed import seed  # noqa: E402
+from tests.support.server import BASE_ENV, free_port  # noqa: E402
+
+PG_ADMIN_URL = os.getenv("BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.getenv("BENCH_REDIS", "redis://127.0.0.1:6379/14")
+
+# Production mode (DEBUG off: no query log, no debug toolbar costs), plain HTTP on 127.0.0.1,
+# limits far above what the load generator does from its one address.
+SERVER_ENV = {
+    **BASE_ENV,
+    "DJANGO_DEBUG": "0",
+    "SECURE_SSL_REDIRECT": "0",
+    "SESSION_COOKIE_SECURE": "0",
+    "CSRF_COOKIE_SECURE": "0",
+    "SECURE_HSTS_SECONDS": "0",
+    "LOG_LEVEL": "WARNING",
+    "SOCKET_MESSAGES_PER_MINUTE": "1000000",
+    "SOCKET_JOINS_PER_MINUTE": "1000000",
+    "SOCKETIO_MAX_CONNECTIONS_PER_IP": "1000000",
+}
+
+
+@dataclass
+class Sizes:
+    visitors: int
+    fixed_rate: int
+    fixed_seconds: int
+    sweep_rates: list[int]
+    sweep_seconds: int
+    idle_connections: int
+    threads: int
+    messages: int
+    big: int
+    api_requests: int
+
+
+FULL = Sizes(1000, 500, 10, [250, 500, 750, 1000, 1250, 1500, 2000, 2500, 3000, 4000], 5, 5000,
+             100_000, 1_000_000, 100_000, 100)
+QUICK = Sizes(200, 500, 5, [250, 500, 1000, 1500, 2000, 3000], 3, 1000, 10_000, 100_000, 10_000, 30)
+
+
+@dataclass
+class Server:
+    """One daphne process on 127.0.0.1 serving `app` with `env`."""
+
+    app: str
+    env: dict[str, str]
+    log_path: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Server:
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), self.app],
+            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.app} exited:\n{self.log_path.read_text()[-3000:]}")
+            try:
+                requests.get(self.url + "/socket.io/?EIO=4&transport=polling", timeout=1)
+                return self
+            except requests.RequestException:
+                time.sleep(0.1)
+        raise RuntimeError(f"{self.app} did not start")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def rss_bytes(self) -> int:
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        return 0
+
+
+@dataclass
+class Setup:
+    key: str
+    title: str
+    app: str
+    processes: int
+    env: dict[str, str]
+    database_url: str | None = None
+    servers: list[Server] = field(default_factory=list)
+
+    def start(self, workdir: Path) -> list[Server]:
+        self.servers = [
+            Server(self.app, self.env, workdir / f"{self.key}-{i}.log").start() for i in range(self.processes)
+        ]
+        return self.servers
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.stop()
+        self.servers = []
+
+
+def manage(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=600)
+    if done.returncode:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stderr[-3000:]}")
+    return done.stdout
+
+
+def admin_cookie(env: dict[str, str]) -> str:
+    """A signed-in admin session, made the way /verify-otp makes one (debug is off here,
+    so the sign-in code is not shown)."""
+    key = manage(env, "shell", "-c", (
+        "from importlib import import_module; from django.conf import settings;"
+        "s = import_module(settings.SESSION_ENGINE).SessionStore(); s['admin'] = True; s.create();"
+        "print(s.session_key)"
+    )).strip().splitlines()[-1]
+    return f"sessionid={key}"
+
+
+def loadgen(config: dict, on_line=None, timeout: float = 900) -> list[dict]:
+    """Run bench/loadgen.js with `config`; returns its JSON lines."""
+    proc = subprocess.Popen(["node", str(BENCH / "loadgen.js"), json.dumps(config)], cwd=BENCH,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    lines = []
+    deadline = time.monotonic() + timeout
+    try:
+        for raw in proc.stdout:
+            line = json.loads(raw)
+            lines.append(line)
+            if line["event"] == "error":
+                raise RuntimeError(line["error"])
+            if on_line:
+                on_line(line, proc)
+            if time.monotonic() > deadline:
+                raise RuntimeError("load generator took too long")
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return lines
+
+
+def run_rates(setup: Setup, sizes: Sizes, cookie: str | None) -> dict:
+    """Row 1 (fixed rate, latency and CPU per message) and row 2 (highest rate, p99 < 100 ms)."""
+    servers = setup.servers
+    urls = [s.url for s in servers]
+    result: dict = {}
+    cpu_at_start: list[float] = []
+
+    def fixed_line(line, proc):
+        if line["event"] == "phase_start":
+            cpu_at_start[:] = [s.cpu_seconds() for s in servers]
+        elif line["event"] == "phase_end":
+            cpu = sum(s.cpu_seconds() for s in servers) - sum(cpu_at_start)
+            result["fixed"] = dict(line, cpu_ms_per_message=1000 * cpu / max(line["received"], 1))
+
+    base = {"mode": "rate", "urls": urls, "adminCookie": cookie, "visitors": sizes.visitors, "maxP99": 100}
+    loadgen(dict(base, rates=[sizes.fixed_rate], seconds=sizes.fixed_seconds, stopOnMiss=False), fixed_line)
+    phases = loadgen(dict(base, rates=sizes.sweep_rates, seconds=sizes.sweep_seconds, stopOnMiss=True))
+    passing = [p for p in phases if p["event"] == "phase_end" and p["p99"] is not None and p["p99"] < 100
+               and p["received"] >= 0.99 * p["sent"] and p["errors"] == 0 and p["achieved_rate"] >= 0.95 * p["rate"]]
+    result["max_rate"] = max((p["rate"] for p in passing), default=0)
+    result["sweep"] = [p for p in phases if p["event"] == "phase_end"]
+    return result
+
+
+def run_idle(setup: Setup, sizes: Sizes, workdir: Path) -> float:
+    """Row 3: resident memory per idle visitor connection (bytes)."""
+    setup.stop()
+    servers = setup.start(workdir)
+    time.sleep(1)
+    before = sum(s.rss_bytes() for s in servers)
+    measured: list[int] = []
+
+    def on_line(line, proc):
+        if line["event"] == "ready":
+            time.sleep(2)
+            measured.append(sum(s.rss_bytes() for s in servers))
+            proc.stdin.close()
+
+    loadgen({"mode": "idle", "urls": [s.url for s in servers], "visitors": sizes.idle_connections}, on_line)
+    return (measured[0] - before) / sizes.idle_connections
+
+
+def run_api(setup: Setup, sizes: Sizes, cookie: str, big_thread: str) -> dict:
+    """Row 4: GET /api/threads and /api/messages (default page sizes) at the seeded sizes."""
+    http = requests.Session()
+    http.headers["Cookie"] = cookie
+    url = setup.servers[0].url
+    out = {}
+    for name, path in (("threads", "/api/threads"), ("messages", f"/api/messages?thread_id={big_thread}")):
+        times = []
+        for i in range(sizes.api_requests + 3):
+            start = time.perf_counter()
+            response = http.get(url + path, timeout=30)
+            elapsed = time.perf_counter() - start
+            response.raise_for_status()
+            if i >= 3:  # the first requests warm caches and the pool
+                times.append(elapsed * 1000)
+        times.sort()
+        out[name] = {"p50": statistics.median(times), "p99": times[min(len(times) - 1, int(0.99 * len(times)))],
+                     "items": len(response.json())}
+    return out
+
+
+def ensure_node_modules() -> None:
+    if not (BENCH / "node_modules" / "socket.io-client").is_dir():
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=BENCH, check=True)
+
+
+def fmt(value, unit: str, digits: int = 1) -> str:
+    return "–" if value is None else f"{value:.{digits}f} {unit}".strip()
+
+
+def ratio(value, bare, higher_is_better: bool) -> str:
+    if value is None or not bare:
+        return ""
+    return f" ({value / bare:.2f}× bare)"
+
+
+def table(results: dict, order: list[Setup], sizes: Sizes) -> str:
+    bare = results.get("bare", {})
+    cols = [s for s in order if s.key in results]
+    head = "| | target | " + " | ".join(s.title for s in cols) + " |"
+    sep = "|---" * (len(cols) + 2) + "|"
+    rows = [head, sep]
+
+    def cell(r, getter, unit, digits=1, show_ratio=True, higher=False):
+        value = getter(r)
+        text = fmt(value, unit, digits)
+        if show_ratio and r is not bare and bare:
+            text += ratio(value, getter(bare), higher)
+        return text
+
+    def get(*path):
+        def inner(r):
+            for key in path:
+                if not isinstance(r, dict) or key not in r:
+                    return None
+                r = r[key]
+            return r
+        return inner
+
+    n = sizes.visitors
+    specs = [
+        (f"1. p50 visitor→admin at {sizes.fixed_rate} msg/s, {n} visitors", "", get("rates", "fixed", "p50"), "ms", 1, True),
+        (f"1. p99 visitor→admin at {sizes.fixed_rate} msg/s, {n} visitors", "≤ 25 ms", get("rates", "fixed", "p99"), "ms", 1, True),
+        ("1. server CPU per message (daphne processes)", "", get("rates", "fixed", "cpu_ms_per_message"), "ms", 2, True),
+        ("2. highest sustained rate, p99 < 100 ms", "≥ 60% of bare", get("rates", "max_rate"), "msg/s", 0, True),
+        (f"3. RSS per idle connection ({sizes.idle_connections} connections)", "≤ 40 KB",
+         lambda r: None if get("idle")(r) is None else get("idle")(r) / 1024, "KB", 1, True),
+        (f"4. GET /api/threads p50 ({sizes.threads:,} threads, {sizes.messages:,} messages)", "≤ 20 ms",
+         get("api", "threads", "p50"), "ms", 1, False),
+        ("4. GET /api/threads p99", "", get("api", "threads", "p99"), "ms", 1, False),
+        (f"4. GET /api/messages p50 (thread of {sizes.big:,} messages)", "", get("api", "messages", "p50"), "ms", 1, False),
+        ("4. GET /api/messages p99", "", get("api", "messages", "p99"), "ms", 1, False),
+    ]
+    for label, target, getter, unit, digits, show_ratio in specs:
+        cells = [cell(results[s.key], getter, unit, digits, show_ratio) for s in cols]
+        rows.append(f"| {label} | {target} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="smaller sizes and shorter runs (about 3 minutes)")
+    parser.add_argument("--only", default="sqlite,pg,pg_redis,bare",
+                        help="comma-separated setups to run: sqlite,pg,pg_redis,bare")
+    parser.add_argument("--skip", default="", help="comma-separated parts to skip: rates,idle,api")
+    args = parser.parse_args(argv)
+    sizes = QUICK if args.quick else FULL
+    wanted = set(args.only.split(","))
+    skip = set(filter(None, args.skip.split(",")))
+    ensure_node_modules()
+
+    import psycopg
+    import redis
+
+    workdir = Path(tempfile.mkdtemp(prefix="chatdesk-bench-"))
+    dbname = "chatdesk_bench_" + secrets.token_hex(4)
+    pg_url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + dbname
+    channel = "chatdesk-bench-" + secrets.token_hex(4)
+    env = {**os.environ, **SERVER_ENV, "UPLOADS_ROOT": str(workdir / "uploads")}
+    setups = [
+        Setup("sqlite", "SQLite, 1 process", "chatdesk.asgi:application", 1,
+              dict(env, DATABASE_URL=f"sqlite:///{workdir / 'bench.sqlite3'}"), f"sqlite:///{workdir / 'bench.sqlite3'}"),
+        Setup("pg", "PostgreSQL, 1 process", "chatdesk.asgi:application", 1, dict(env, DATABASE_URL=pg_url), pg_url),
+        Setup("pg_redis", "PostgreSQL + Redis, 2 processes", "chatdesk.asgi:application", 2,
+              dict(env, DATABASE_URL=pg_url, REDIS_URL=REDIS_URL, SOCKETIO_REDIS_CHANNEL=channel), pg_url),
+        Setup("bare", "bare python-socketio relay", "bench.relay:application", 1, dict(env)),
+    ]
+    order = [s for s in setups if s.key in wanted]
+    results: dict[str, dict] = {}
+    admin_db = None
+    seeded: dict[str, str] = {}
+    try:
+        if any(s.database_url == pg_url for s in order):
+            admin_db = psycopg.connect(PG_ADMIN_URL, autocommit=True)
+            admin_db.execute(f'CREATE DATABASE "{dbname}"')
+            redis.Redis.from_url(REDIS_URL).flushdb()
+        for setup in order:
+            print(f"== {setup.title}", file=sys.stderr, flush=True)
+            cookie = None
+            if setup.database_url:
+                manage(setup.env, "migrate", "--noinput", "-v0")
+                cookie = admin_cookie(setup.env)
+            result: dict = {}
+            setup.start(workdir)
+            try:
+                if "rates" not in skip:
+                    result["rates"] = run_rates(setup, sizes, cookie)
+                    print(f"   rates: {json.dumps(result['rates'])}", file=sys.stderr, flush=True)
+                if "idle" not in skip:
+                    result["idle"] = run_idle(setup, sizes, workdir)
+                    print(f"   idle: {result['idle']:.0f} bytes/connection", file=sys.stderr, flush=True)
+                if "api" not in skip and setup.database_url:
+                    if setup.database_url not in seeded:
+                        print("   seeding ...", file=sys.stderr, flush=True)
+                        seeded[setup.database_url] = str(seed(setup.database_url, sizes.threads, sizes.messages, sizes.big))
+                    result["api"] = run_api(setup, sizes, cookie, seeded[setup.database_url])
+                    print(f"   api: {json.dumps(result['api'])}", file=sys.stderr, flush=True)
+            finally:
+                setup.stop()
+            results[setup.key] = result
+    finally:
+        for setup in order:
+            setup.stop()
+        if admin_db is not None:
+            admin_db.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+            admin_db.close()
+            redis.Redis.from_url(REDIS_URL).flushdb()
+        shutil.rmtree(workdir, ignore_errors=True)
+    out_dir = BENCH / "results"
+    out_dir.mkdir(exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    (out_dir / f"{stamp}.json").write_text(json.dumps({"sizes": sizes.__dict__, "results": results}, indent=2))
+    print(f"\nchatdesk benchmark, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPUs"
+          f"{' (--quick)' if args.quick else ''}\n")
+    print(table(results, order, sizes))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
