@@ -8,7 +8,7 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import DESKTOP, PHONE, send_text, shot, sign_in_admin, start_visitor
+from tests.browser.conftest import DESKTOP, PHONE, send_text, shot, sign_in_admin
 from tests.browser.media import png
 
 pytestmark = pytest.mark.browser
@@ -16,7 +16,9 @@ expect.set_options(timeout=10_000)
 
 XSS = "<img src=x onerror=alert(1)>"
 PHOTO = {"name": "screen.png", "mimeType": "image/png", "buffer": png()}
-LOADED_IMG = "(sel) => { const i = document.querySelector(sel); return !!i && i.complete && i.naturalWidth > 0; }"
+LOADED_IMG = (
+    "(sel) => { const i = document.querySelector(sel); return !!i && i.complete && i.naturalWidth > 0; }"
+)
 AUDIO_READY = "(sel) => { const a = document.querySelector(sel); return !!a && a.readyState >= 1; }"
 
 

@@ -44,7 +44,9 @@ def test_messages_typed_offline_are_delivered_once(make_server, open_context):
 
     http = sign_in(live.url)
     assert thread_texts(http, "Offline Olga") == [
-        "before the outage", "typed while offline 1", "typed while offline 2",
+        "before the outage",
+        "typed while offline 1",
+        "typed while offline 2",
     ]
 
     # A reload after delivery shows each message once, and resends nothing.
