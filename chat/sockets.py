@@ -45,7 +45,12 @@ def event(name: str) -> Callable[[Handler], Handler]:
 
     def decorate(handler: Handler) -> Handler:
         @functools.wraps(handler)
-        async def wrapper(sid: str, data: Any = None) -> dict:
+        async def wrapper(sid: str, *args: Any) -> dict:
+            # Socket.IO lets a client send any number of arguments; ours take one.
+            if len(args) > 1:
+                logger.info("socket_refused event=%s sid=%s reason=too_many_arguments", name, sid)
+                return error("Send one JSON object.")
+            data = args[0] if args else None
             try:
                 return await handler(sid, data)
             except (InvalidInput, Refused) as exc:
