@@ -26,7 +26,7 @@ CHECK_TIMEOUT = 3.0
 # Checks run here so a hung database cannot hold the request past CHECK_TIMEOUT; two
 # threads, so a pile of probes against a dead database cannot pile up threads either.
 _checks = ThreadPoolExecutor(max_workers=2, thread_name_prefix="healthz")
-TELEGRAM_KEYS = ("configured", "mode", "last_error", "last_error_at", "last_ok_at", "pending")
+TELEGRAM_KEYS = ("configured", "mode", "last_error", "last_error_at", "last_ok_at", "pending", "failed")
 
 
 def _ping_database() -> None:
@@ -76,9 +76,15 @@ def telegram_status() -> dict:
         pass
     if not callable(status):
         return {"configured": configured}
+    def report_in_thread() -> dict:
+        try:
+            return dict(status())
+        finally:
+            connections.close_all()  # the report may read the database
+
     try:
-        report = dict(status())
-    except Exception as exc:
+        report = _checks.submit(report_in_thread).result(timeout=CHECK_TIMEOUT)
+    except Exception as exc:  # includes the timeout: Telegram's state is not worth a hung probe
         logger.warning("healthz_failed check=telegram error=%s", type(exc).__name__)
         return {"configured": configured, "error": "status unavailable"}
     # Only known, harmless fields: a report must never carry the bot token along.
