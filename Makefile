@@ -37,6 +37,15 @@ test: setup chromium
 	$(BIN)/ruff check .
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# Re-extract the pages' texts into locale/tr/LC_MESSAGES/*.po and compile the .mo files
+# (needs gettext; the compiled .mo files are committed, so `make run` never does).
+.PHONY: messages
+messages: export DJANGO_DEBUG ?= 1
+messages: $(VENV)/.installed
+	$(BIN)/python manage.py makemessages -l tr -i ".venv/*" -i "staticfiles/*" -i "tests/*" -i "bench/*"
+	$(BIN)/python manage.py makemessages -d djangojs -l tr -i ".venv/*" -i "staticfiles/*" -i "static/vendor/*" -i "node_modules/*" -i "bench/*"
+	$(BIN)/python manage.py compilemessages -l tr
+
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
