@@ -108,6 +108,22 @@ def post_admin_message(data: MessageInput, via: str = "panel") -> tuple[Message,
     return message, created
 
 
+def link_telegram_message(thread_id: uuid.UUID, chat_id: int, message_id: int) -> bool:
+    """Remember that Telegram message (chat_id, message_id) belongs to the thread, so a
+    reply to it reaches that visitor. False when the thread is gone; a repeat is a no-op."""
+    if not Thread.objects.filter(id=thread_id).exists():
+        return False
+    try:
+        with transaction.atomic():
+            TelegramLink.objects.get_or_create(
+                chat_id=int(chat_id), message_id=int(message_id), defaults={"thread_id": thread_id}
+            )
+    except IntegrityError:
+        # The thread was deleted meanwhile, or a concurrent insert of the same link won.
+        return TelegramLink.objects.filter(chat_id=int(chat_id), message_id=int(message_id)).exists()
+    return True
+
+
 def mark_seen(thread_id: uuid.UUID, seen_at: str | None = None) -> bool:
     """An admin opened the thread: tell the visitor their messages were seen."""
     if not Thread.objects.filter(id=thread_id).exists():

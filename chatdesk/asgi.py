@@ -15,6 +15,10 @@ from django.core.asgi import get_asgi_application  # noqa: E402
 from chat import sockets  # noqa: E402,F401  (registers the event handlers)
 from chat.body_limit import BodyLimitMiddleware, install_daphne_body_limit  # noqa: E402
 from chat.realtime import bind_server_loop, sio  # noqa: E402
+from telegram_bridge.worker import start_in_background as start_telegram_worker  # noqa: E402
+
+# The Telegram outbox sender and update handler (threads; only when Telegram is set up).
+start_telegram_worker()
 
 # Request bodies are capped while they arrive (daphne buffers them before the app runs).
 install_daphne_body_limit()

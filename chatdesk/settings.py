@@ -247,6 +247,11 @@ TELEGRAM_CHAT_ID = os.getenv("TELEGRAM_CHAT_ID", "")
 TELEGRAM_WEBHOOK_SECRET = os.getenv("TELEGRAM_WEBHOOK_SECRET", "")
 TELEGRAM_API_BASE = os.getenv("TELEGRAM_API_BASE", "https://api.telegram.org").rstrip("/")
 TELEGRAM_TOPICS = envbool("TELEGRAM_TOPICS", False)
+# The outbox worker's pace per chat (Telegram: about 1 message/s, 20/min in groups)
+# and the first retry delay after a failed send (doubling up to 5 minutes).
+TELEGRAM_SEND_INTERVAL_MS = envint("TELEGRAM_SEND_INTERVAL_MS", 1000)
+TELEGRAM_GROUP_MESSAGES_PER_MINUTE = envint("TELEGRAM_GROUP_MESSAGES_PER_MINUTE", 20)
+TELEGRAM_RETRY_BASE_MS = envint("TELEGRAM_RETRY_BASE_MS", 1000)
 
 # --- Uploads and static files ---------------------------------------------------------
 CLOUDINARY_URL = os.getenv("CLOUDINARY_URL", "")

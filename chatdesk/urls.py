@@ -5,6 +5,7 @@ from django.views.i18n import JavaScriptCatalog
 from accounts import views as accounts_views
 from chat import upload_views
 from chat import views as chat_views
+from telegram_bridge import views as telegram_views
 
 from . import health, views
 
@@ -31,6 +32,8 @@ urlpatterns = [
     path("api/upload/image", upload_views.upload_image),
     path("api/upload/audio", upload_views.upload_audio),
     re_path(r"^uploads/(?P<folder>[^/]+)/(?P<filename>[^/]+)$", upload_views.serve_upload),
+    # Telegram delivers updates here (authenticated by its secret header, not CSRF).
+    path("telegram/webhook", telegram_views.webhook, name="telegram-webhook"),
     # Languages: the pages' switch posts to /i18n/setlang/; their scripts read /jsi18n/.
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),

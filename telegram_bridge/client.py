@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import requests
@@ -9,12 +10,21 @@ from django.conf import settings
 
 
 class TelegramError(Exception):
-    """The Bot API refused a call or could not be reached."""
+    """The Bot API refused a call or could not be reached.
+
+    `status` is the HTTP status (None when Telegram was unreachable); `retry_after` is
+    Telegram's flood-control wait in seconds (429). The text never contains the token.
+    """
 
     def __init__(self, message: str, status: int | None = None, retry_after: int | None = None):
         super().__init__(message)
         self.status = status
         self.retry_after = retry_after
+
+    @property
+    def permanent(self) -> bool:
+        """A refusal that will not change by retrying soon (bad request, bot kicked...)."""
+        return self.status is not None and 400 <= self.status < 500 and self.status != 429
 
 
 class TelegramClient:
@@ -28,13 +38,18 @@ class TelegramClient:
     def from_settings(cls) -> TelegramClient:
         return cls(settings.TELEGRAM_BOT_TOKEN, settings.TELEGRAM_API_BASE)
 
-    def call(self, method: str, files: dict | None = None, timeout: float | None = None, **params: Any) -> Any:
+    def call(self, method: str, files: dict | None = None, http_timeout: float | None = None,
+             **params: Any) -> Any:
+        """Call Bot API `method` with `params`; `files` (name → (filename, bytes)) go multipart."""
         url = f"{self.api_base}/bot{self.token}/{method}"
+        params = {key: value for key, value in params.items() if value is not None}
         try:
             if files:
-                response = self.http.post(url, data=params, files=files, timeout=timeout or self.timeout)
+                # Multipart fields are strings: nested values (reply_parameters) go as JSON.
+                data = {k: json.dumps(v) if isinstance(v, (dict, list)) else v for k, v in params.items()}
+                response = self.http.post(url, data=data, files=files, timeout=http_timeout or self.timeout)
             else:
-                response = self.http.post(url, json=params, timeout=timeout or self.timeout)
+                response = self.http.post(url, json=params, timeout=http_timeout or self.timeout)
         except requests.RequestException as exc:
             # The URL holds the bot token: never let it reach a log or an error message.
             raise TelegramError(f"{method}: Telegram unreachable ({type(exc).__name__})") from None
@@ -42,14 +57,33 @@ class TelegramClient:
             body = response.json()
         except ValueError:
             raise TelegramError(f"{method}: HTTP {response.status_code}", status=response.status_code) from None
-        if not body.get("ok"):
+        if not isinstance(body, dict) or not body.get("ok"):
+            body = body if isinstance(body, dict) else {}
             retry_after = (body.get("parameters") or {}).get("retry_after")
             raise TelegramError(
-                f"{method}: {body.get('description', 'error')}",
+                f"{method}: HTTP {response.status_code} {body.get('description', 'error')}",
                 status=response.status_code,
-                retry_after=retry_after,
+                retry_after=retry_after if isinstance(retry_after, int) else None,
             )
         return body.get("result")
 
     def send_message(self, chat_id: str | int, text: str, **params: Any) -> dict:
         return self.call("sendMessage", chat_id=chat_id, text=text, **params)
+
+    def download(self, file_path: str, max_bytes: int) -> bytes:
+        """The bytes of a file Telegram holds (`file_path` from getFile), at most `max_bytes`."""
+        url = f"{self.api_base}/file/bot{self.token}/{file_path.lstrip('/')}"
+        try:
+            with self.http.get(url, stream=True, timeout=self.timeout * 3) as response:
+                if response.status_code != 200:
+                    raise TelegramError(f"file download: HTTP {response.status_code}",
+                                        status=response.status_code)
+                chunks, size = [], 0
+                for chunk in response.iter_content(64 * 1024):
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise TelegramError("file download: larger than the upload limit", status=413)
+                    chunks.append(chunk)
+                return b"".join(chunks)
+        except requests.RequestException as exc:
+            raise TelegramError(f"file download: Telegram unreachable ({type(exc).__name__})") from None

@@ -14,13 +14,18 @@ def is_configured() -> bool:
 
 
 def send_login_code(code: str) -> None:
-    """Send the code to the admin chat now (synchronously: the admin is waiting for it)."""
+    """Send the code to the admin chat now.
+
+    Synchronously, not through the outbox: the admin is waiting for it, and a code that
+    arrives minutes later (after an outage) would be expired anyway.
+    """
     from .client import TelegramClient, TelegramError
 
+    minutes = max(1, settings.OTP_TTL_SECONDS // 60)
     try:
         TelegramClient.from_settings().send_message(
             settings.TELEGRAM_CHAT_ID,
-            f"chatdesk sign-in code: <code>{code}</code>\nValid for 5 minutes. "
+            f"chatdesk sign-in code: <code>{code}</code>\nValid for {minutes} minutes. "
             "If you did not ask for it, ignore this message.",
             parse_mode="HTML",
         )

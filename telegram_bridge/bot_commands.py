@@ -1,0 +1,92 @@
+"""Commands admins send in the Telegram chat: /threads, /thread <id>, /help."""
+
+from __future__ import annotations
+
+import re
+
+from django.conf import settings
+from django.utils import timezone
+
+from chat import selectors
+from chat.models import Thread
+from chat.serializers import is_online
+
+from . import outbox
+from .messages import esc, short_id
+from .models import Topic
+
+HELP = (
+    "<b>chatdesk</b> — visitor messages arrive here.\n"
+    "• <b>Reply</b> to a visitor's message to answer them (text, photo or voice note){topics}.\n"
+    "• /threads [n] — the n most recent conversations (10 by default)\n"
+    "• /thread &lt;id&gt; — a conversation's last messages; reply to that to answer it\n"
+    "• /help — this text"
+)
+COMMAND_RE = re.compile(r"^/([A-Za-z_]+)(?:@\S+)?(?:\s+(.*))?$", re.S)
+
+
+def run(message: dict, topic_id: int | None) -> str:
+    match = COMMAND_RE.match(message.get("text", "").strip())
+    name = match.group(1).lower() if match else ""
+    argument = (match.group(2) or "").strip() if match else ""
+    reply_to = message.get("message_id")
+    if name in ("threads", "list"):
+        outbox.notice(threads_text(argument), reply_to=reply_to, topic_id=topic_id)
+        return "command:threads"
+    if name == "thread":
+        text, thread_id = thread_text(argument)
+        outbox.notice(text, reply_to=reply_to, topic_id=topic_id, thread_id=thread_id)
+        return "command:thread"
+    topics = ", or simply write in a visitor's topic" if settings.TELEGRAM_TOPICS else ""
+    outbox.notice(HELP.format(topics=topics), reply_to=reply_to, topic_id=topic_id)
+    return "command:help"
+
+
+def _when(value) -> str:
+    return timezone.localtime(value).strftime("%d.%m %H:%M") if value else "—"
+
+
+def _last(thread: Thread, limit: int = 60) -> str:
+    if thread.last_message_type in ("image", "audio") and not thread.last_message_text:
+        return f"[{thread.last_message_type}]"
+    text = (thread.last_message_text or "").replace("\n", " ")
+    return esc(text[:limit] + ("…" if len(text) > limit else "")) or "<i>no messages</i>"
+
+
+def threads_text(argument: str) -> str:
+    count = int(argument) if argument.isdigit() else 10
+    threads = selectors.recent_threads(max(1, min(count, 30)))
+    if not threads:
+        return "No conversations yet."
+    topics = dict(Topic.objects.filter(thread_id__in=[t.id for t in threads]).values_list("thread_id", "topic_id"))
+    lines = [f"<b>Recent conversations</b> ({len(threads)})"]
+    for number, thread in enumerate(threads, 1):
+        dot = "🟢" if is_online(thread) else "⚪"
+        topic = " · topic" if thread.id in topics else ""
+        lines.append(
+            f"{number}. {dot} <b>{esc(thread.display_name)}</b> <code>#{short_id(thread.id)}</code>{topic}\n"
+            f"    {_last(thread)} · {_when(thread.last_message_at or thread.created_at)}"
+        )
+    lines.append("\n/thread &lt;id&gt; shows a conversation; reply to it to answer.")
+    return "\n".join(lines)
+
+
+def thread_text(argument: str) -> tuple[str, object]:
+    prefix = argument.lstrip("#").lower()
+    if not re.fullmatch(r"[0-9a-f-]{4,36}", prefix):
+        return "Give a thread id from /threads, like <code>/thread 1a2b3c4d</code>.", None
+    matches = list(Thread.objects.filter(id__startswith=prefix)[:2])
+    if len(matches) != 1:
+        return ("No such conversation." if not matches else "Several conversations match; give more of the id."), None
+    thread = matches[0]
+    lines = [f"<b>{esc(thread.display_name)}</b> <code>#{short_id(thread.id)}</code> · "
+             f"{'🟢 online' if is_online(thread) else '⚪ offline'}"]
+    for message in reversed(selectors.thread_messages(thread.id, 8)):
+        who = "👤" if message.sender == "visitor" else "↩️"
+        body = esc((message.content_text or "")[:300]) if message.content_text else f"[{message.type}]"
+        line = f"{who} {_when(message.created_at)} {body}"
+        if sum(len(existing) + 1 for existing in lines) + len(line) > 3500:
+            break  # Telegram's limit is 4096; the newest messages matter most
+        lines.insert(1, line)
+    lines.append("\n<i>Reply to this message to answer.</i>")
+    return "\n".join(lines), thread.id

@@ -1,0 +1,187 @@
+"""Updates from Telegram: recorded once (webhook or getUpdates), then handled by a worker.
+
+Recording is a single insert keyed by update_id, so a repeated update does nothing and
+the webhook answers at once. Handling (downloading a photo, storing an admin message)
+happens on the worker thread, claimed atomically so one process handles each update.
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+import threading
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from chat import services
+from chat.models import TelegramLink, Thread
+from chat.uploads import StorageFailed, UploadRefused, store_file
+from chat.validation import InvalidInput, MessageInput, parse_text
+
+from . import bot_commands, outbox
+from .client import TelegramClient, TelegramError
+from .messages import esc
+from .models import InboundUpdate, Topic
+
+logger = logging.getLogger("telegram_bridge.inbound")
+
+CLAIM_TIMEOUT = timedelta(minutes=2)
+KEEP_UPDATES = timedelta(days=2)
+
+wakeup = threading.Event()
+
+HINT = (
+    "This message went to nobody. <b>Reply</b> to a visitor's message to answer them"
+    "{topics}, or send /threads to see recent conversations."
+)
+UNSUPPORTED = "Only text, photos and voice notes reach the visitor; this one was not sent."
+# What makes a message content (anything else is a service message: topic created...).
+CONTENT_KEYS = ("text", "photo", "voice", "audio", "document", "sticker", "video", "video_note",
+                "animation", "location", "contact", "poll", "venue", "dice")
+
+
+def record_update(update: Any) -> bool:
+    """Store a received update unless its update_id was seen; True when it is new."""
+    if not isinstance(update, dict) or not isinstance(update.get("update_id"), int) \
+            or isinstance(update.get("update_id"), bool):
+        raise ValueError("An update needs an integer update_id.")
+    try:
+        with transaction.atomic():
+            InboundUpdate.objects.create(update_id=update["update_id"], payload=update)
+    except IntegrityError:
+        logger.info("telegram_update_duplicate update_id=%s", update["update_id"])
+        return False
+    wakeup.set()
+    return True
+
+
+class Receiver:
+    def __init__(self, client: TelegramClient | None = None) -> None:
+        self.client = client or TelegramClient.from_settings()
+
+    def step(self) -> bool:
+        """Handle the oldest unhandled update; False when there is none."""
+        now = timezone.now()
+        row = (
+            InboundUpdate.objects.filter(processed_at__isnull=True)
+            .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - CLAIM_TIMEOUT))
+            .order_by("update_id")
+            .first()
+        )
+        if row is None:
+            return False
+        claimed = InboundUpdate.objects.filter(
+            pk=row.pk, processed_at__isnull=True, claimed_at=row.claimed_at
+        ).update(claimed_at=now)
+        if not claimed:
+            return True  # another process took it; look for the next one
+        try:
+            outcome = self.handle(row.payload)
+        except Exception:
+            logger.exception("telegram_update_crashed update_id=%s", row.pk)
+            outcome = "error"
+        InboundUpdate.objects.filter(pk=row.pk).update(processed_at=timezone.now(), outcome=outcome[:64])
+        logger.info("telegram_update update_id=%s outcome=%s", row.pk, outcome)
+        return True
+
+    def prune(self) -> None:
+        InboundUpdate.objects.filter(processed_at__lt=timezone.now() - KEEP_UPDATES).delete()
+
+    # --- one update ----------------------------------------------------------------------
+
+    def handle(self, update: dict) -> str:
+        message = update.get("message")
+        if not isinstance(message, dict):
+            return "ignored:not_a_message"
+        chat_id = (message.get("chat") or {}).get("id")
+        if str(chat_id) != str(settings.TELEGRAM_CHAT_ID):
+            logger.warning("telegram_update_ignored reason=other_chat chat_id=%s", chat_id)
+            return "ignored:other_chat"
+        if (message.get("from") or {}).get("is_bot"):
+            return "ignored:bot"
+        if not any(key in message for key in CONTENT_KEYS):
+            return "ignored:service"
+        topic_id = message.get("message_thread_id") if message.get("is_topic_message") else None
+        text = message.get("text")
+        if isinstance(text, str) and text.startswith("/"):
+            return bot_commands.run(message, topic_id)
+        thread_id = find_thread(chat_id, message)
+        if thread_id is None:
+            topics = " or write in a visitor's topic" if settings.TELEGRAM_TOPICS else ""
+            outbox.notice(HINT.format(topics=topics), reply_to=message.get("message_id"), topic_id=topic_id)
+            return "hint"
+        try:
+            data = self.message_input(thread_id, chat_id, message)
+        except (InvalidInput, UploadRefused, TelegramError, StorageFailed) as exc:
+            reason = exc.reason if isinstance(exc, UploadRefused) else str(exc)
+            logger.warning("telegram_reply_refused thread=%s reason=%r", thread_id, reason)
+            outbox.notice(f"Not delivered: {esc(reason)}", reply_to=message.get("message_id"),
+                          topic_id=topic_id)
+            return "refused"
+        if data is None:
+            outbox.notice(UNSUPPORTED, reply_to=message.get("message_id"), topic_id=topic_id)
+            return "unsupported"
+        try:
+            stored, created = services.post_admin_message(data, via="telegram")
+        except services.ThreadNotFound:
+            outbox.notice("That conversation was deleted.", reply_to=message.get("message_id"), topic_id=topic_id)
+            return "thread_gone"
+        # A reply to the admin's own message goes to the same visitor.
+        services.link_telegram_message(thread_id, chat_id, message["message_id"])
+        return "delivered" if created else "duplicate"
+
+    def message_input(self, thread_id, chat_id: int, message: dict) -> MessageInput | None:
+        client_id = f"tg:{chat_id}:{message.get('message_id')}"[:64]
+        if isinstance(message.get("text"), str):
+            return MessageInput(thread_id, "text", parse_text(message["text"], True), None, client_id)
+        file = None
+        kind = None
+        if isinstance(message.get("photo"), list) and message["photo"]:
+            kind, file = "image", message["photo"][-1]  # the largest size comes last
+        elif isinstance(message.get("voice"), dict):
+            kind, file = "audio", message["voice"]
+        elif isinstance(message.get("audio"), dict):
+            kind, file = "audio", message["audio"]
+        elif isinstance(message.get("document"), dict):
+            mime = str(message["document"].get("mime_type") or "")
+            if mime.startswith("image/"):
+                kind, file = "image", message["document"]
+            elif mime.startswith("audio/"):
+                kind, file = "audio", message["document"]
+        if file is None or not isinstance(file.get("file_id"), str):
+            return None
+        url = self.copy_file(kind, file)
+        caption = parse_text(message.get("caption"), False)
+        return MessageInput(thread_id, kind, caption, url, client_id)
+
+    def copy_file(self, kind: str, file: dict) -> str:
+        """Download a Telegram file into our upload storage; returns our URL for it."""
+        limit = settings.UPLOAD_MAX_BYTES
+        if isinstance(file.get("file_size"), int) and file["file_size"] > limit:
+            raise UploadRefused(f"The file is larger than {limit // (1024 * 1024)} MB.", 413)
+        info = self.client.call("getFile", file_id=file["file_id"])
+        file_path = (info or {}).get("file_path")
+        if not isinstance(file_path, str) or not file_path:
+            raise TelegramError("getFile: no file_path (file too big for bots?)")
+        data = self.client.download(file_path, limit)
+        original = file.get("file_name") or posixpath.basename(file_path)
+        return store_file(kind, data, str(original))
+
+
+def find_thread(chat_id: int, message: dict):
+    """The thread an admin's message answers: its topic's, or the replied-to message's."""
+    if settings.TELEGRAM_TOPICS and message.get("is_topic_message") and message.get("message_thread_id"):
+        topic = Topic.objects.filter(chat_id=chat_id, topic_id=message["message_thread_id"]).first()
+        if topic is not None and Thread.objects.filter(id=topic.thread_id).exists():
+            return topic.thread_id
+    reply = message.get("reply_to_message")
+    if isinstance(reply, dict) and isinstance(reply.get("message_id"), int):
+        link = TelegramLink.objects.filter(chat_id=chat_id, message_id=reply["message_id"]).first()
+        if link is not None:
+            return link.thread_id
+    return None

@@ -1,0 +1,99 @@
+"""What the bridge keeps between restarts: the outbox, received updates, topics, state.
+
+Nothing here belongs to the chat domain (chat/models.py): these rows only describe
+traffic with Telegram, so deleting all of them loses no conversation.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+
+class OutboxItem(models.Model):
+    """One call to make to Telegram, stored with the change that caused it.
+
+    Visitor messages are stored in the same transaction as their outbox item, so a
+    message is never forwarded twice nor lost when Telegram or this process is down.
+    """
+
+    class Kind(models.TextChoices):
+        MESSAGE = "message"  # forward chat message `message_id` of thread `thread_id`
+        NOTICE = "notice"  # a bot answer (hint, /threads); payload: text, reply_to
+        DELETE_TOPIC = "delete_topic"  # payload: topic_id
+
+    class State(models.TextChoices):
+        PENDING = "pending"
+        FAILED = "failed"  # given up; kept so staff can see what did not arrive
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
+    chat_id = models.CharField(max_length=64)
+    # Plain ids, not foreign keys: the worker checks at send time whether they still exist.
+    thread_id = models.UUIDField(null=True, blank=True)
+    message_id = models.UUIDField(null=True, blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+    # Set while a worker sends it; a claim older than CLAIM_TIMEOUT is considered dead.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=64, blank=True, default="")
+
+    class Meta:
+        db_table = "telegram_outbox"
+        indexes = [models.Index(fields=["state", "id"], name="telegram_outbox_state_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} ({self.state}, {self.attempts} attempts)"
+
+
+class InboundUpdate(models.Model):
+    """A Telegram update we received (webhook or getUpdates): its id is seen once only."""
+
+    update_id = models.BigIntegerField(primary_key=True)
+    payload = models.JSONField()
+    received_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=64, blank=True, default="")
+
+    class Meta:
+        db_table = "telegram_updates"
+        indexes = [models.Index(fields=["processed_at", "update_id"], name="telegram_update_todo_idx")]
+
+    def __str__(self) -> str:
+        return f"update {self.update_id} ({self.outcome or 'pending'})"
+
+
+class Topic(models.Model):
+    """The forum topic a visitor thread has in the admin chat (TELEGRAM_TOPICS=1)."""
+
+    thread_id = models.UUIDField(unique=True)
+    chat_id = models.BigIntegerField()
+    topic_id = models.BigIntegerField()
+    name = models.CharField(max_length=128)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "telegram_topics"
+        constraints = [models.UniqueConstraint(fields=["chat_id", "topic_id"], name="telegram_topic_unique")]
+
+    def __str__(self) -> str:
+        return f"topic {self.topic_id} → {self.thread_id}"
+
+
+class BridgeState(models.Model):
+    """Small named values shared by every process: poll offset, sender lease, last error."""
+
+    key = models.CharField(max_length=64, primary_key=True)
+    value = models.TextField(blank=True, default="")
+    expires_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "telegram_state"
+
+    def __str__(self) -> str:
+        return self.key

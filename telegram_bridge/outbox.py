@@ -1,0 +1,88 @@
+"""Filling the outbox: what the chat domain does becomes calls to make to Telegram.
+
+The receivers run inside the transaction that stores the change (chat/signals.py), so a
+visitor message and its outbox item are committed together or not at all. The worker
+(sender.py) is woken once that transaction commits.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+from django.conf import settings
+from django.db import transaction
+
+from chat import signals
+from chat.models import Message
+
+from .models import OutboxItem, Topic
+from .otp import is_configured
+
+# Set when an item was committed in this process: the sender looks at once, not at its
+# next poll. Items committed by other processes are found by polling.
+wakeup = threading.Event()
+
+
+def enqueue(kind: str, *, chat_id: str | int | None = None, thread_id: uuid.UUID | None = None,
+            message_id: uuid.UUID | None = None, payload: dict | None = None) -> OutboxItem:
+    item = OutboxItem.objects.create(
+        kind=kind,
+        chat_id=str(chat_id if chat_id is not None else settings.TELEGRAM_CHAT_ID),
+        thread_id=thread_id,
+        message_id=message_id,
+        payload=payload or {},
+    )
+    transaction.on_commit(wakeup.set)
+    return item
+
+
+def notice(text_html: str, *, reply_to: int | None = None, topic_id: int | None = None,
+           thread_id: uuid.UUID | None = None) -> OutboxItem:
+    """A bot message to the admin chat (a hint, a command's answer). With `thread_id`, a
+    reply to it answers that visitor."""
+    payload = {"text": text_html, "reply_to": reply_to, "topic_id": topic_id}
+    return enqueue(OutboxItem.Kind.NOTICE, thread_id=thread_id, payload=payload)
+
+
+def on_message_posted(sender, message: Message, via: str, **kwargs) -> None:
+    """Forward visitor messages; mirror admin answers written outside Telegram.
+
+    Admins reading the Telegram chat see the whole conversation, including what a
+    colleague answered from the panel, and nobody answers twice.
+    """
+    if not is_configured():
+        return
+    if message.sender == Message.Sender.ADMIN and via == "telegram":
+        return
+    enqueue(OutboxItem.Kind.MESSAGE, thread_id=message.thread_id, message_id=message.id)
+
+
+def _drop_topics(topics) -> None:
+    for topic in topics:
+        enqueue(OutboxItem.Kind.DELETE_TOPIC, chat_id=topic.chat_id, thread_id=topic.thread_id,
+                payload={"topic_id": topic.topic_id})
+        topic.delete()
+
+
+def on_thread_cleared(sender, thread_id: uuid.UUID, **kwargs) -> None:
+    """A cleared thread's topic goes too; the visitor's next message opens a new one."""
+    if is_configured():
+        _drop_topics(list(Topic.objects.filter(thread_id=thread_id)))
+
+
+def on_threads_deleted(sender, thread_ids, **kwargs) -> None:
+    if is_configured():
+        _drop_topics(list(Topic.objects.filter(thread_id__in=list(thread_ids))))
+
+
+def on_all_cleared(sender, **kwargs) -> None:
+    if is_configured():
+        _drop_topics(list(Topic.objects.all()))
+
+
+def connect() -> None:
+    signals.message_posted.connect(on_message_posted, dispatch_uid="telegram_bridge.message_posted")
+    signals.thread_cleared.connect(on_thread_cleared, dispatch_uid="telegram_bridge.thread_cleared")
+    signals.threads_deleted.connect(on_threads_deleted, dispatch_uid="telegram_bridge.threads_deleted")
+    signals.all_cleared.connect(on_all_cleared, dispatch_uid="telegram_bridge.all_cleared")

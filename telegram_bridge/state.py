@@ -1,0 +1,90 @@
+"""Shared values every process sees (through the database): offset, lease, last error."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from .models import BridgeState, OutboxItem
+
+# Error texts kept short: they end up in /healthz and the Django admin.
+MAX_ERROR_CHARS = 300
+
+
+def get_value(key: str, default: str = "") -> str:
+    row = BridgeState.objects.filter(key=key).first()
+    return row.value if row is not None else default
+
+
+def set_value(key: str, value: str) -> None:
+    BridgeState.objects.update_or_create(key=key, defaults={"value": value, "updated_at": timezone.now()})
+
+
+def _ensure_row(key: str) -> None:
+    if BridgeState.objects.filter(key=key).exists():
+        return
+    try:
+        with transaction.atomic():
+            BridgeState.objects.create(key=key)
+    except IntegrityError:
+        pass  # another process created it first
+
+
+def acquire_lease(name: str, holder: str, seconds: float) -> bool:
+    """Hold lease `name` for `seconds` (renewing it if we hold it); False if another does.
+
+    One atomic UPDATE ... WHERE decides, so two processes never both hold it.
+    """
+    _ensure_row(name)
+    now = timezone.now()
+    taken = (
+        BridgeState.objects.filter(key=name)
+        .filter(Q(value=holder) | Q(value="") | Q(expires_at__isnull=True) | Q(expires_at__lt=now))
+        .update(value=holder, expires_at=now + timedelta(seconds=seconds), updated_at=now)
+    )
+    return taken == 1
+
+
+def release_lease(name: str, holder: str) -> None:
+    BridgeState.objects.filter(key=name, value=holder).update(value="", expires_at=None)
+
+
+def record_error(text: str) -> None:
+    set_value("last_error", text[:MAX_ERROR_CHARS])
+    set_value("last_error_at", timezone.now().isoformat())
+
+
+def record_ok() -> None:
+    set_value("last_ok_at", timezone.now().isoformat())
+
+
+def _time(value: str) -> str | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value).isoformat()
+    except ValueError:
+        return None
+
+
+def status() -> dict:
+    """For /healthz and operators: configured?, how updates arrive, the last error, backlog.
+
+    Never contains the token or the webhook secret.
+    """
+    from .otp import is_configured
+
+    values = {row.key: row.value for row in BridgeState.objects.filter(
+        key__in=["last_error", "last_error_at", "last_ok_at", "mode"])}
+    return {
+        "configured": is_configured(),
+        "mode": values.get("mode") or None,
+        "last_error": values.get("last_error") or None,
+        "last_error_at": _time(values.get("last_error_at", "")),
+        "last_ok_at": _time(values.get("last_ok_at", "")),
+        "pending": OutboxItem.objects.filter(state=OutboxItem.State.PENDING).count(),
+        "failed": OutboxItem.objects.filter(state=OutboxItem.State.FAILED).count(),
+    }

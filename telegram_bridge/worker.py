@@ -1,0 +1,95 @@
+"""The bridge's background threads: the outbox sender and the update handler.
+
+They run in every server process (started from chatdesk/asgi.py) and in
+`manage.py telegram_poll`, never on the event loop: requests blocks, and the ORM is
+synchronous. Each iteration gives its database connection back, so a restarted
+database costs one failed iteration, not a dead thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from django.db import close_old_connections
+
+from . import inbound, outbox, state
+from .otp import is_configured
+
+logger = logging.getLogger("telegram_bridge.worker")
+
+IDLE_SECONDS = 1.0  # how often other processes' new items are looked for
+PRUNE_EVERY = 3600.0
+
+_started = False
+_start_lock = threading.Lock()
+stop_event = threading.Event()
+
+
+def _run_sender() -> None:
+    from .sender import LEASE, WORKER_ID, Sender
+
+    sender = Sender()
+    while not stop_event.is_set():
+        wait = IDLE_SECONDS
+        outbox.wakeup.clear()  # before looking: an item committed meanwhile wakes us again
+        close_old_connections()
+        try:
+            wait = sender.step(IDLE_SECONDS)
+        except Exception:
+            logger.exception("telegram_sender_iteration_failed")
+            wait = 5.0
+        finally:
+            close_old_connections()
+        if wait > 0:
+            outbox.wakeup.wait(wait)
+    try:
+        state.release_lease(LEASE, WORKER_ID)
+    except Exception:
+        pass
+    finally:
+        close_old_connections()
+
+
+def _run_receiver() -> None:
+    receiver = inbound.Receiver()
+    last_prune = 0.0
+    while not stop_event.is_set():
+        busy = False
+        inbound.wakeup.clear()
+        close_old_connections()
+        try:
+            busy = receiver.step()
+            if time.monotonic() - last_prune > PRUNE_EVERY:
+                receiver.prune()
+                last_prune = time.monotonic()
+        except Exception:
+            logger.exception("telegram_receiver_iteration_failed")
+            time.sleep(5.0)
+        finally:
+            close_old_connections()
+        if not busy:
+            inbound.wakeup.wait(IDLE_SECONDS)
+
+
+def start_in_background() -> bool:
+    """Start the sender and the handler threads once per process, when Telegram is set up."""
+    global _started
+    if not is_configured():
+        return False
+    with _start_lock:
+        if _started:
+            return True
+        _started = True
+        stop_event.clear()
+        threading.Thread(target=_run_sender, name="telegram-sender", daemon=True).start()
+        threading.Thread(target=_run_receiver, name="telegram-receiver", daemon=True).start()
+    logger.info("telegram_worker_started")
+    return True
+
+
+def stop() -> None:
+    stop_event.set()
+    outbox.wakeup.set()
+    inbound.wakeup.set()

@@ -1,0 +1,109 @@
+"""Visitor messages reach the admin chat: text, photos, voice notes; sign-in codes too."""
+
+from __future__ import annotations
+
+import time
+
+from tests.support.clients import admin_socket, visitor
+from tests.uploads import samples
+
+from .conftest import CHAT_ID, sent, upload, visitor_with_page
+
+
+def test_sign_in_code_arrives_on_telegram_and_never_in_the_page(tg_admin):
+    # tg_admin signed in with the code the fake bot received (see conftest).
+    assert tg_admin.get("/api/threads").status_code == 200
+
+
+def test_code_that_telegram_refuses_is_a_502_without_the_code(tg_server, fake):
+    from tests.support.clients import Browserish
+
+    fake.fail("sendMessage", 1, status=500)
+    http = Browserish(tg_server.url)
+    answer = http.post("/request-otp", json={})
+    assert answer.status_code == 502
+    assert "otp" not in answer.json() and answer.json()["success"] is False
+
+
+async def test_text_is_forwarded_escaped_naming_the_visitor_and_thread(tg_server, fake):
+    client, thread_id = await visitor(tg_server.url, "Ali <b>")
+    ack = await client.call("message_to_admin", {"thread_id": thread_id, "type": "text",
+                                                  "text": "1 < 2 & <script>x</script>"})
+    assert ack["ok"]
+    call = await sent(fake, lambda c: c.method == "sendMessage" and "1 &lt; 2" in c.params["text"])
+    assert call.params["parse_mode"] == "HTML"
+    assert str(call.params["chat_id"]) == str(CHAT_ID)
+    assert "&lt;script&gt;x&lt;/script&gt;" in call.params["text"]
+    assert "<b>Ali &lt;b&gt;</b>" in call.params["text"]
+    assert f"#{thread_id[:8]}" in call.params["text"]
+    await client.close()
+
+
+async def test_photo_is_sent_with_send_photo_as_the_uploaded_bytes(tg_server, fake):
+    client, thread_id, page = await visitor_with_page(tg_server.url, "Photo Fan")
+    png = samples.png()
+    url = upload(page, "image", png, "cat.png")
+    ack = await client.call("message_to_admin", {"thread_id": thread_id, "type": "image", "file_url": url,
+                                                  "text": "look"})
+    assert ack["ok"], ack
+    call = await sent(fake, lambda c: c.method == "sendPhoto" and "Photo Fan" in c.params.get("caption", ""))
+    assert call.files["photo"][1] == png
+    assert "look" in call.params["caption"]
+    await client.close()
+
+
+async def test_voice_notes_go_as_voice_audio_or_document_by_format(tg_server, fake):
+    client, thread_id, page = await visitor_with_page(tg_server.url, "Voice Fan")
+    expected = {"ogg": ("sendVoice", "voice"), "m4a": ("sendAudio", "audio"), "webm": ("sendDocument", "document")}
+    for ext, (method, field) in expected.items():
+        data = getattr(samples, ext)()
+        url = upload(page, "audio", data, f"note.{ext}")
+        ack = await client.call("message_to_admin", {"thread_id": thread_id, "type": "audio", "file_url": url})
+        assert ack["ok"], ack
+        call = await sent(fake, lambda c, m=method, f=field, d=data: c.method == m and c.files.get(f, ("", b""))[1] == d)
+        assert "Voice Fan" in call.params["caption"]
+    await client.close()
+
+
+async def test_panel_answers_are_mirrored_so_telegram_admins_see_them(tg_server, tg_admin, fake):
+    client, thread_id = await visitor(tg_server.url, "Mirror")
+    admin = await admin_socket(tg_server.url, tg_admin)
+    ack = await admin.call("message_to_visitor", {"thread_id": thread_id, "type": "text", "text": "from the panel"})
+    assert ack["ok"]
+    call = await sent(fake, lambda c: c.method == "sendMessage" and "from the panel" in c.params["text"])
+    assert "Admin (panel)" in call.params["text"] and "Mirror" in call.params["text"]
+    await client.close()
+    await admin.close()
+
+
+async def test_flood_control_429_delays_but_loses_nothing(tg_server, tg_admin, fake):
+    admin = await admin_socket(tg_server.url, tg_admin)
+    client, thread_id = await visitor(tg_server.url, "Patient")
+    fake.fail("sendMessage", 2, status=429, retry_after=1)
+    started = time.monotonic()
+    ack = await client.call("message_to_admin", {"thread_id": thread_id, "type": "text", "text": "during a flood"})
+    assert ack["ok"] and time.monotonic() - started < 1.0  # stored and acknowledged at once
+    await admin.wait_for("message_from_visitor", lambda d: d["content_text"] == "during a flood")
+    await sent(fake, lambda c: c.method == "sendMessage" and "during a flood" in c.params["text"], timeout=15)
+    assert time.monotonic() - started >= 2.0  # waited retry_after twice
+    refused = [c for c in fake.calls if c.method == "sendMessage" and not c.ok]
+    assert len(refused) >= 2
+    health = tg_admin.get("/healthz").json()["telegram"]
+    assert health["configured"] is True
+    assert "429" in health["last_error"] and "123:abc" not in str(health)
+    await client.close()
+    await admin.close()
+
+
+async def test_outage_500_is_retried_until_telegram_is_back(tg_server, fake):
+    client, thread_id = await visitor(tg_server.url, "Outage")
+    fake.fail("sendMessage", 3, status=500)
+    ack = await client.call("message_to_admin", {"thread_id": thread_id, "type": "text", "text": "while down"})
+    assert ack["ok"]
+    await sent(fake, lambda c: c.method == "sendMessage" and "while down" in c.params["text"], timeout=20)
+    time_after = time.monotonic() + 1.0
+    while time.monotonic() < time_after:
+        time.sleep(0.1)
+    copies = [c for c in fake.sent("sendMessage") if "while down" in c.params["text"]]
+    assert len(copies) == 1  # sent once, not once per retry
+    await client.close()
