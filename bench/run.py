@@ -34,6 +34,7 @@ from tests.support.server import BASE_ENV, free_port  # noqa: E402
 
 PG_ADMIN_URL = os.getenv("BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.getenv("BENCH_REDIS", "redis://127.0.0.1:6379/14")
+PROFILE_DIR = os.getenv("BENCH_PROFILE", "")
 
 # Production mode (DEBUG off: no query log, no debug toolbar costs), plain HTTP on 127.0.0.1,
 # limits far above what the load generator does from its one address.
@@ -86,8 +87,14 @@ class Server:
 
     def start(self) -> Server:
         log = open(self.log_path, "ab")
+        command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), self.app]
+        if PROFILE_DIR and self.app.startswith("chatdesk"):
+            # BENCH_PROFILE=dir: record a py-spy profile of each chatdesk process (pip install py-spy).
+            out = Path(PROFILE_DIR) / f"{self.log_path.stem}-{self.port}.txt"
+            command = [str(Path(sys.executable).parent / "py-spy"), "record", "-f", "raw", "-o", str(out), "--",
+                       *command]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), self.app],
+            command,
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 30
@@ -103,7 +110,8 @@ class Server:
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+            # py-spy writes its profile on SIGINT (and stops daphne with it).
+            self.process.send_signal(signal.SIGINT if PROFILE_DIR else signal.SIGTERM)
             try:
                 self.process.wait(10)
             except subprocess.TimeoutExpired:

@@ -135,7 +135,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Django passes check=ConnectionPool.check_connection to the pool when health checks
     # are on (giving `check` in the pool options too is a TypeError at the first query).
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # One extra round trip per checkout; DATABASE_POOL_CHECK_SECONDS sweeps idle ones anyway.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = envbool("DATABASE_CHECK_ON_CHECKOUT", True)
     DATABASES["default"].setdefault("OPTIONS", {})
     DATABASES["default"]["OPTIONS"].update(
         {
