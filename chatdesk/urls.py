@@ -9,6 +9,9 @@ from telegram_bridge import views as telegram_views
 
 from . import health, views
 
+# Unparseable bodies are refused in the API's JSON shape, not Django's HTML page.
+handler400 = "chatdesk.views.bad_request"
+
 admin.site.site_header = "chatdesk staff"
 admin.site.site_title = "chatdesk staff"
 

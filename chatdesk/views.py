@@ -14,3 +14,8 @@ def favicon(request):
 def csrf_failure(request, reason: str = ""):
     """CSRF refusals answer in the API's JSON shape, so scripts see why."""
     return json_error("CSRF check failed: reload the page and try again.", status=403)
+
+
+def bad_request(request, exception=None):
+    """A body Django cannot parse (e.g. multipart without a boundary): JSON, like every refusal."""
+    return json_error("Malformed request.", status=400)
