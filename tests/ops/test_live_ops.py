@@ -92,18 +92,14 @@ async def test_clear_command_exit_codes_and_dry_run(redis_server, redis_admin_ht
 
     usage = manage("clear_threads")
     assert usage.returncode == 2 and "one of the arguments" in usage.stderr
-    assert manage("clear_threads", "--thread", "nope", "--yes").returncode == 2
     missing = manage("clear_threads", "--thread", "2b1c8a52-3f0e-4c6e-9d7e-000000000000", "--yes")
     assert missing.returncode == 1 and "No such thread" in missing.stderr
     no_tty = manage("clear_threads", "--all")
     assert no_tty.returncode == 2 and "stdin is not a terminal" in no_tty.stderr
     dry = manage("clear_threads", "--all", "--dry-run")
     assert dry.returncode == 0 and "Careful" in dry.stdout and "nothing was changed" in dry.stdout
-    assert manage("clear_threads", "--older-than", "0", "--dry-run").returncode == 0
-    assert manage("clear_threads", "--thread", thread_id, "--dry-run").returncode == 0
     assert redis_admin_http.get("/api/threads").json() == before
     assert [m["content_text"] for m in messages_of(redis_admin_http, thread_id)] == ["dokunma"]
-    assert "--older-than" in manage("clear_threads", "--help").stdout
 
 
 def run_in_terminal(server: LiveServer, args: list[str], answer: str) -> tuple[int, str]:
