@@ -169,7 +169,8 @@ class Receiver:
         if not isinstance(file_path, str) or not file_path:
             raise TelegramError("getFile: no file_path (file too big for bots?)")
         data = self.client.download(file_path, limit)
-        original = file.get("file_name") or posixpath.basename(file_path)
+        # Telegram's own path names nothing useful; a document keeps the name it was sent with.
+        original = file.get("file_name") or "telegram" + posixpath.splitext(file_path)[1]
         return store_file(kind, data, str(original))
 
 

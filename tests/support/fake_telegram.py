@@ -221,7 +221,7 @@ class Updates:
     def __init__(self, chat_id: int, start: int = 7000):
         self.chat_id = chat_id
         self.update_id = start
-        self.message_id = 90000
+        self.message_id = start + 50_000_000  # unique per chat, like Telegram's
 
     def message(self, chat_id: int | None = None, reply_to: int | None = None, **fields) -> dict:
         self.update_id += 1

@@ -94,6 +94,20 @@ async def visitor_with_page(base_url: str, name: str) -> tuple[Recorder, str, Br
     return client, ack["thread_id"], page
 
 
+async def outbox_empty(base_url: str, timeout: float = 10.0) -> None:
+    """Wait until the server sent (and linked) everything it had to send."""
+    import requests
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        answer = await asyncio.to_thread(requests.get, base_url + "/healthz", timeout=5)
+        if answer.json()["telegram"].get("pending") == 0:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the outbox did not empty")
+
+
 def upload(page: Browserish, kind: str, data: bytes, name: str) -> str:
     answer = page.post(f"/api/upload/{kind}", files={"file": (name, data)})
     assert answer.status_code == 200, answer.text
