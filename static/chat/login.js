@@ -57,6 +57,10 @@
     });
   });
 
+  // Disabled in the HTML until this script runs, so an early click is never lost.
+  requestBtn.disabled = false;
+  verifyBtn.disabled = false;
+
   otp.addEventListener("input", function () {
     otp.value = otp.value.replace(/\D/g, "").slice(0, 6);
     if (otp.value) showError("");

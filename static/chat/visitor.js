@@ -226,6 +226,8 @@
     if (window.parent !== window) window.parent.postMessage({ chatdesk: "close" }, "*");
   });
 
+  // The start button is disabled in the HTML until this script runs (no native submit).
+  document.getElementById("start").disabled = false;
   if (name) {
     nameInput.value = name;
     showChat();
