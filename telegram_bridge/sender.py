@@ -73,6 +73,7 @@ class Sender:
     def __init__(self, client: TelegramClient | None = None) -> None:
         self.client = client or TelegramClient.from_settings()
         self.pacer = Pacer()
+        self.delivered = 0  # items done by this sender (for `telegram_poll --once`)
 
     # --- the loop ------------------------------------------------------------------------
 
@@ -129,6 +130,7 @@ class Sender:
             self.failed(item, TelegramError(f"{item.kind}: {type(exc).__name__}", status=400))
             return False
         OutboxItem.objects.filter(pk=item.pk).delete()
+        self.delivered += 1
         state.record_ok()
         logger.info("telegram_sent item=%s kind=%s attempts=%s", item.pk, item.kind, item.attempts + 1)
         return True

@@ -1,0 +1,72 @@
+"""manage.py telegram_poll and telegram_webhook, run as an operator would (subprocesses)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+
+from tests.support.clients import visitor
+from tests.support.server import LiveServer
+
+from .conftest import SECRET, outbox_empty, sent, telegram_env
+
+
+@pytest.fixture(scope="module")
+def redis_server(fake):
+    """Telegram on, rooms shared through Redis: a command's emits reach the sockets."""
+    env = telegram_env(fake, REDIS_URL="redis://127.0.0.1:6379/0",
+                       SOCKETIO_REDIS_CHANNEL=f"chatdesk-tg-{uuid.uuid4().hex[:8]}")
+    live = LiveServer(env=env).start()
+    yield live
+    live.cleanup()
+
+
+async def test_poll_once_delivers_replies_and_keeps_its_offset(redis_server, fake, updates):
+    client, thread_id = await visitor(redis_server.url, "Polled")
+    await client.call("message_to_admin", {"thread_id": thread_id, "type": "text", "text": "poll me"})
+    call = await sent(fake, lambda c: c.method == "sendMessage" and "poll me" in c.params["text"])
+    await outbox_empty(redis_server.url)
+    reply = updates.message(reply_to=call.result["message_id"], text="answered by polling")
+    fake.queue_update(reply)
+    fake.queue_update(updates.message(text="not a reply"))
+    before = len(fake.calls)
+
+    done = await asyncio.to_thread(redis_server.manage, "telegram_poll", "--once", check=False)
+    assert done.returncode == 0, done.stderr
+    assert "2 update(s) received" in done.stdout
+    got = await client.wait_for("message_from_admin", timeout=10)
+    assert got["content_text"] == "answered by polling"
+    methods = [c.method for c in fake.calls[before:]]
+    assert methods.index("deleteWebhook") < methods.index("getUpdates")
+
+    # A restart asks for the updates after the last one: nothing is handled twice.
+    again = await asyncio.to_thread(redis_server.manage, "telegram_poll", "--once", check=False)
+    assert again.returncode == 0 and "0 update(s) received" in again.stdout, again.stderr
+    polls = [c for c in fake.calls if c.method == "getUpdates"]
+    assert int(polls[-1].params["offset"]) == reply["update_id"] + 2
+    await asyncio.sleep(0.5)
+    assert len(client.received("message_from_admin")) == 1
+    await client.close()
+
+
+def test_webhook_command_sets_the_secret_and_refuses_plain_http(redis_server, fake):
+    refused = redis_server.manage("telegram_webhook", "set", "http://example.com/telegram/webhook", check=False)
+    assert refused.returncode == 1 and "https" in refused.stderr
+    done = redis_server.manage("telegram_webhook", "set", "https://chat.example.com/telegram/webhook")
+    assert "Webhook set" in done.stdout
+    setter = fake.sent("setWebhook")[-1]
+    assert setter.params["secret_token"] == SECRET
+    assert setter.params["url"] == "https://chat.example.com/telegram/webhook"
+    info = redis_server.manage("telegram_webhook", "info")
+    assert "outbox:" in info.stdout and "123:abc" not in info.stdout
+    assert redis_server.manage("telegram_webhook", "delete").returncode == 0
+
+
+def test_commands_explain_when_telegram_is_not_configured(server):
+    for command in (["telegram_poll", "--once"], ["telegram_webhook", "info"]):
+        result = server.manage(*command, check=False)
+        assert result.returncode == 1
+        assert "TELEGRAM_BOT_TOKEN" in result.stderr
+    assert "long polling" in server.manage("telegram_poll", "--help").stdout

@@ -1,0 +1,54 @@
+"""TELEGRAM_TOPICS=1: a forum topic per visitor thread, answered by writing in it."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.clients import visitor
+from tests.support.server import LiveServer
+
+from .conftest import outbox_empty, post_update, sent, sign_in_with_telegram, telegram_env
+
+
+@pytest.fixture(scope="module")
+def topics_server(fake):
+    live = LiveServer(env=telegram_env(fake, TELEGRAM_TOPICS="1")).start()
+    yield live
+    live.cleanup()
+
+
+async def test_each_thread_gets_a_topic_that_admins_answer_in(topics_server, fake, updates):
+    client, thread_id = await visitor(topics_server.url, "Zeynep")
+    await client.call("message_to_admin", {"thread_id": thread_id, "type": "text", "text": "topic hello"})
+    created = await sent(fake, lambda c: c.method == "createForumTopic" and "Zeynep" in c.params["name"])
+    topic_id = created.result["message_thread_id"]
+    first = await sent(fake, lambda c: c.method == "sendMessage" and "topic hello" in c.params["text"])
+    assert first.params["message_thread_id"] == topic_id
+    await client.call("message_to_admin", {"thread_id": thread_id, "type": "text", "text": "topic again"})
+    second = await sent(fake, lambda c: c.method == "sendMessage" and "topic again" in c.params["text"])
+    assert second.params["message_thread_id"] == topic_id
+    assert len([c for c in fake.sent("createForumTopic") if "Zeynep" in c.params["name"]]) == 1
+    await outbox_empty(topics_server.url)
+
+    # Anything written in the topic goes to the visitor, no reply needed.
+    post_update(topics_server.url, updates.message(text="written in the topic", message_thread_id=topic_id,
+                                                   is_topic_message=True))
+    got = await client.wait_for("message_from_admin", timeout=10)
+    assert got["content_text"] == "written in the topic" and got["thread_id"] == thread_id
+
+    # Clearing the thread in the panel deletes its topic; the next message opens a new one.
+    admin_http = sign_in_with_telegram(topics_server.url, fake)
+    assert admin_http.post(f"/api/messages/clear?thread_id={thread_id}").status_code == 200
+    await sent(fake, lambda c: c.method == "deleteForumTopic" and c.params["message_thread_id"] == topic_id)
+    await client.call("message_to_admin", {"thread_id": thread_id, "type": "text", "text": "after the clear"})
+    third = await sent(fake, lambda c: c.method == "sendMessage" and "after the clear" in c.params["text"])
+    assert third.params["message_thread_id"] not in (None, topic_id)
+    await client.close()
+
+
+async def test_a_message_in_an_unknown_topic_gets_a_hint_in_that_topic(topics_server, fake, updates):
+    update = updates.message(text="who is this for?", message_thread_id=4242, is_topic_message=True)
+    post_update(topics_server.url, update)
+    hint = await sent(fake, lambda c: c.method == "sendMessage" and "went to nobody" in c.params["text"]
+                      and c.params.get("message_thread_id") == 4242)
+    assert "topic" in hint.params["text"]
