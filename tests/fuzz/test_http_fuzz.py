@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import requests
 from hypothesis import HealthCheck, given, settings
@@ -131,3 +132,40 @@ def test_arbitrary_bytes_at_the_upload_routes(fuzz_server):
             assert 400 <= response.status_code < 500 and body["success"] is False
 
     check()
+
+
+def test_arbitrary_bytes_and_updates_at_the_telegram_webhook(make_server):
+    # Telegram on, pointing at a port where nothing listens: outbound sends just fail and wait.
+    live = make_server(env={"TELEGRAM_BOT_TOKEN": "123456:fuzz", "TELEGRAM_CHAT_ID": "-1001234",
+                            "TELEGRAM_WEBHOOK_SECRET": "fuzz-secret", "TELEGRAM_API_BASE": "http://127.0.0.1:9"})
+    admin = Browserish(live.url)
+    code = live.manage("issue_login_code").stdout.strip()
+    assert admin.post("/verify-otp", json={"otp": code}).status_code == 200
+    thread_id = seed(live, admin)
+    log_start = len(live.log())
+    updates = any_json.map(lambda j: json.dumps(j).encode()) | st.binary(max_size=300) | st.fixed_dictionaries(
+        {"update_id": st.integers()},
+        optional={"message": st.fixed_dictionaries({}, optional={
+            "chat": st.fixed_dictionaries({}, optional={"id": any_json, "type": any_json}),
+            "from": st.fixed_dictionaries({}, optional={"id": any_json, "is_bot": any_json}),
+            "text": any_json, "reply_to_message": any_json, "message_id": any_json,
+            "message_thread_id": any_json})}).map(lambda j: json.dumps(j).encode())
+
+    @FUZZ
+    @given(body=updates, secret=st.sampled_from(["fuzz-secret", "", "wrong", None]))
+    def check(body, secret):
+        before = counts(admin, thread_id)
+        headers = {"Content-Type": "application/json"}
+        if secret is not None:
+            headers["X-Telegram-Bot-Api-Secret-Token"] = secret
+        response = requests.post(live.url + "/telegram/webhook", data=body, headers=headers, timeout=10)
+        assert response.status_code < 500, response.text[:300]
+        answer = response.json()
+        if secret != "fuzz-secret":
+            assert response.status_code == 403 and answer["success"] is False
+        # Nothing from an unknown chat, or no chat at all, changes a conversation.
+        assert counts(admin, thread_id) == before
+
+    check()
+    time.sleep(0.5)  # the update handler runs on a worker thread
+    assert "Traceback" not in live.log()[log_start:], live.log()[log_start:][-3000:]
