@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from tests.support.clients import admin_socket, visitor
+from tests.support.server import LiveServer
 from tests.uploads import samples
 
-from .conftest import CHAT_ID, sent, upload, visitor_with_page
+from .conftest import CHAT_ID, outbox_empty, sent, telegram_env, upload, visitor_with_page
 
 
 def test_sign_in_code_arrives_on_telegram_and_never_in_the_page(tg_admin):
@@ -18,6 +20,7 @@ def test_sign_in_code_arrives_on_telegram_and_never_in_the_page(tg_admin):
 def test_code_that_telegram_refuses_is_a_502_without_the_code(tg_server, fake):
     from tests.support.clients import Browserish
 
+    asyncio.run(outbox_empty(tg_server.url))  # nothing else may take the failure
     fake.fail("sendMessage", 1, status=500)
     http = Browserish(tg_server.url)
     answer = http.post("/request-otp", json={})
@@ -79,6 +82,7 @@ async def test_panel_answers_are_mirrored_so_telegram_admins_see_them(tg_server,
 async def test_flood_control_429_delays_but_loses_nothing(tg_server, tg_admin, fake):
     admin = await admin_socket(tg_server.url, tg_admin)
     client, thread_id = await visitor(tg_server.url, "Patient")
+    await outbox_empty(tg_server.url)
     fake.fail("sendMessage", 2, status=429, retry_after=1)
     started = time.monotonic()
     ack = await client.call("message_to_admin", {"thread_id": thread_id, "type": "text", "text": "during a flood"})
@@ -97,13 +101,30 @@ async def test_flood_control_429_delays_but_loses_nothing(tg_server, tg_admin, f
 
 async def test_outage_500_is_retried_until_telegram_is_back(tg_server, fake):
     client, thread_id = await visitor(tg_server.url, "Outage")
+    await outbox_empty(tg_server.url)
     fake.fail("sendMessage", 3, status=500)
     ack = await client.call("message_to_admin", {"thread_id": thread_id, "type": "text", "text": "while down"})
     assert ack["ok"]
     await sent(fake, lambda c: c.method == "sendMessage" and "while down" in c.params["text"], timeout=20)
-    time_after = time.monotonic() + 1.0
-    while time.monotonic() < time_after:
-        time.sleep(0.1)
+    await asyncio.sleep(1.0)
     copies = [c for c in fake.sent("sendMessage") if "while down" in c.params["text"]]
     assert len(copies) == 1  # sent once, not once per retry
     await client.close()
+
+
+async def test_two_server_processes_send_each_message_once_and_in_order(tg_server, fake):
+    # A second process on the same database, with its own sender thread.
+    second = LiveServer(env={**telegram_env(fake), "DATABASE_URL": tg_server.env["DATABASE_URL"]},
+                        migrate=False).start()
+    try:
+        client, thread_id = await visitor(second.url, "Busy")
+        texts = [f"burst {i:02d}" for i in range(12)]
+        for text in texts:
+            assert (await client.call("message_to_admin", {"thread_id": thread_id, "type": "text", "text": text}))["ok"]
+        await sent(fake, lambda c: c.method == "sendMessage" and "burst 11" in c.params["text"], timeout=15)
+        await outbox_empty(second.url)
+        bursts = [c.params["text"].rsplit("\n", 1)[-1] for c in fake.sent("sendMessage") if "burst" in c.params["text"]]
+        assert bursts == texts
+        await client.close()
+    finally:
+        second.cleanup()
