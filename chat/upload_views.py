@@ -68,6 +68,8 @@ class SizeLimitHandler(FileUploadHandler):
 @csrf_protect
 def _checked_upload(request: HttpRequest, kind: str) -> HttpResponse:
     # request.POST / FILES are parsed here (by the CSRF check first), with our handler.
+    if not request.content_type or not request.content_type.startswith("multipart/form-data"):
+        return json_error("Send the file as multipart/form-data in the field 'file'.")
     upload = request.FILES.get("file")
     if getattr(request, "upload_too_large", False):
         return _too_large()
@@ -86,15 +88,14 @@ def _checked_upload(request: HttpRequest, kind: str) -> HttpResponse:
 def _upload(request: HttpRequest, kind: str) -> HttpResponse:
     if not ratelimit.hit("upload", client_ip(request.META), settings.UPLOADS_PER_MINUTE, 60):
         return json_error("Too many uploads; wait a minute and try again.", 429)
-    if not request.content_type or not request.content_type.startswith("multipart/form-data"):
-        return json_error("Send the file as multipart/form-data in the field 'file'.")
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        declared = 0
-    if declared <= 0:
+    raw_length = request.META.get("CONTENT_LENGTH")
+    if raw_length in (None, ""):
         # Django's multipart parser reads nothing without a length (a chunked body).
         return json_error("Send the upload with a Content-Length (not chunked).", 411)
+    try:
+        declared = int(raw_length)
+    except ValueError:
+        return json_error("Invalid Content-Length.")
     if declared > settings.UPLOAD_MAX_BYTES + MULTIPART_OVERHEAD:
         return _too_large()
     request.upload_handlers.insert(0, SizeLimitHandler(request))
