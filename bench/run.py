@@ -242,7 +242,8 @@ def run_api(setup: Setup, sizes: Sizes, cookie: str, big_thread: str) -> dict:
     http.headers["Cookie"] = cookie
     url = setup.servers[0].url
     out = {}
-    for name, path in (("threads", "/api/threads"), ("messages", f"/api/messages?thread_id={big_thread}")):
+    for name, path in (("threads", "/api/threads"), ("threads_100", "/api/threads?limit=100"),
+                       ("messages", f"/api/messages?thread_id={big_thread}")):
         times = []
         for i in range(sizes.api_requests + 3):
             start = time.perf_counter()
@@ -306,6 +307,7 @@ def table(results: dict, order: list[Setup], sizes: Sizes) -> str:
         (f"4. GET /api/threads p50 ({sizes.threads:,} threads, {sizes.messages:,} messages)", "≤ 20 ms",
          get("api", "threads", "p50"), "ms", 1, False),
         ("4. GET /api/threads p99", "", get("api", "threads", "p99"), "ms", 1, False),
+        ("4. GET /api/threads?limit=100 p50", "", get("api", "threads_100", "p50"), "ms", 1, False),
         (f"4. GET /api/messages p50 (thread of {sizes.big:,} messages)", "", get("api", "messages", "p50"), "ms", 1, False),
         ("4. GET /api/messages p99", "", get("api", "messages", "p99"), "ms", 1, False),
     ]

@@ -49,7 +49,8 @@ class Message(models.Model):
     type = models.CharField(max_length=8, choices=Type.choices, default=Type.TEXT)
     content_text = models.TextField(null=True, blank=True)
     file_path = models.CharField(max_length=1024, null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=False)
+    # Chosen before the INSERT (not auto_now_add) so storing can update the thread first.
+    created_at = models.DateTimeField(default=timezone.now, db_index=False)
     # Optional id chosen by the sending client, so a resend after a reconnect is stored once.
     client_id = models.CharField(max_length=64, null=True, blank=True)
 

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterable
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from . import signals
@@ -46,43 +46,53 @@ def record_activity(thread_id: uuid.UUID) -> bool:
 
 
 def _store_message(sender: str, data: MessageInput, via: str) -> tuple[Message, bool]:
-    """Store a message once per (thread, sender, client_id); return it and whether it is new."""
-    if data.client_id:
-        existing = Message.objects.filter(
-            thread_id=data.thread_id, sender=sender, client_id=data.client_id
-        ).first()
-        if existing is not None:
-            return existing, False
+    """Store a message once per (thread, sender, client_id); return it and whether it is new.
+
+    Three statements in one transaction, the fewest round trips that keep the rules:
+    the thread's UPDATE comes first (it locks the row, like SELECT ... FOR UPDATE did,
+    and tells a missing thread by matching nothing), then the INSERT; a resend of a
+    known client_id is told by the unique constraint rather than a lookup every time.
+    """
+    now = timezone.now()
+    fields = {
+        "last_message_text": data.text,
+        "last_message_type": data.type,
+        "last_message_at": now,
+        "has_messages": True,
+        "sorted_at": now,
+    }
+    if sender == Message.Sender.VISITOR:
+        fields["last_activity_at"] = now
+    message = Message(
+        thread_id=data.thread_id,
+        sender=sender,
+        type=data.type,
+        content_text=data.text,
+        file_path=data.file_url,
+        client_id=data.client_id,
+        created_at=now,
+    )
     try:
         with transaction.atomic():
-            thread = Thread.objects.select_for_update().filter(id=data.thread_id).first()
-            if thread is None:
-                raise ThreadNotFound(str(data.thread_id))
-            message = Message.objects.create(
-                thread=thread,
-                sender=sender,
-                type=data.type,
-                content_text=data.text,
-                file_path=data.file_url,
-                client_id=data.client_id,
-            )
-            fields = {
-                "last_message_text": message.content_text,
-                "last_message_type": message.type,
-                "last_message_at": message.created_at,
-                "has_messages": True,
-                "sorted_at": message.created_at,
-            }
-            if sender == Message.Sender.VISITOR:
-                fields["last_activity_at"] = message.created_at
-            Thread.objects.filter(id=thread.id).update(**fields)
+            # Never let a message that waited for the lock overwrite a newer last message.
+            newest = Q(last_message_at__isnull=True) | Q(last_message_at__lte=now)
+            if not Thread.objects.filter(newest, id=data.thread_id).update(**fields):
+                if not Thread.objects.filter(id=data.thread_id).exists():
+                    raise ThreadNotFound(str(data.thread_id))
+                if sender == Message.Sender.VISITOR:
+                    Thread.objects.filter(id=data.thread_id).update(last_activity_at=now)
+            message.save(force_insert=True)
             signals.message_posted.send(Message, message=message, via=via)
     except IntegrityError:
-        # Two resends of the same client_id raced; the first one won.
-        existing = Message.objects.filter(
-            thread_id=data.thread_id, sender=sender, client_id=data.client_id
-        ).first()
+        # A resend of a stored client_id (or two resends racing): the first one won.
+        existing = None
+        if data.client_id:
+            existing = Message.objects.filter(
+                thread_id=data.thread_id, sender=sender, client_id=data.client_id
+            ).first()
         if existing is None:
+            if not Thread.objects.filter(id=data.thread_id).exists():
+                raise ThreadNotFound(str(data.thread_id)) from None
             raise
         return existing, False
     return message, True

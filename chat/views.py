@@ -7,6 +7,7 @@ import logging
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -64,8 +65,9 @@ def api_threads(request: HttpRequest) -> HttpResponse:
             cursor = (anchor.has_messages, anchor.sorted_at, anchor.id)
     except InvalidInput as exc:
         return json_error(str(exc))
-    threads = selectors.recent_threads(limit, cursor)
-    response = JsonResponse([thread_to_dict(t) for t in threads], safe=False)
+    threads = selectors.thread_rows(limit, cursor)
+    now = timezone.now()
+    response = JsonResponse([thread_to_dict(t, now) for t in threads], safe=False)
     if len(threads) == limit:
         response["X-Next-Before"] = str(threads[-1].id)
     return response
@@ -88,7 +90,7 @@ def api_messages(request: HttpRequest) -> HttpResponse:
         return json_error(str(exc))
     if selectors.get_thread(thread_id) is None:
         return json_error("Unknown thread.", 404)
-    messages = selectors.thread_messages(thread_id, limit, before)
+    messages = selectors.message_rows(thread_id, limit, before)
     response = JsonResponse([message_to_dict(m) for m in messages], safe=False)
     if len(messages) == limit:
         response["X-Next-Before"] = str(messages[0].id)

@@ -161,6 +161,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 DB_THREADS = envint(
     "DB_THREADS", 1 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" else 8
 )
+# How often (µs) CPython hands the GIL between the event loop and those threads; the
+# default 5 ms adds up to that much delivery latency at every handover (see chat/db.py).
+GIL_SWITCH_INTERVAL_US = envint("GIL_SWITCH_INTERVAL_US", 500)
 
 # --- Redis, cache, sessions -----------------------------------------------------------
 REDIS_URL = os.getenv("REDIS_URL", "")
