@@ -33,9 +33,46 @@ class ResilientRedisManager(socketio.AsyncRedisManager):
     notice within seconds and reconnect.
     """
 
+    # python-socketio's listener waits 1, 2, 4 ... 60 s between attempts to resubscribe; after
+    # a Redis restart that could leave processes deaf to each other for a minute. We retry
+    # at most this far apart instead (one cheap connection attempt per process).
+    max_retry_seconds = 2.0
+
     def __init__(self, url: str, **kwargs: Any) -> None:
         options = {"health_check_interval": 10, "socket_keepalive": True, "socket_connect_timeout": 5}
         super().__init__(url, redis_options=options, **kwargs)
+
+    async def _redis_listen_with_retries(self):  # the stock loop, with the back-off capped
+        retry_sleep = 0.5
+        subscribed = False
+        while True:
+            try:
+                if not subscribed:
+                    await self._close_quietly()
+                    self._redis_connect()
+                    await self.pubsub.subscribe(self.channel)
+                    subscribed = True
+                    if retry_sleep > 0.5:
+                        logger.warning("redis_pubsub_resubscribed channel=%s", self.channel)
+                    retry_sleep = 0.5
+                async for message in self.pubsub.listen():
+                    yield message
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                logger.error("redis_pubsub_lost error=%s retry_in=%.1fs", type(exc).__name__, retry_sleep)
+                subscribed = False
+                await asyncio.sleep(retry_sleep)
+                retry_sleep = min(retry_sleep * 2, self.max_retry_seconds)
+
+    async def _close_quietly(self) -> None:
+        """Drop the previous (dead) subscription instead of leaking it on every retry.
+        (Not self.redis: a publish may be using it; its pool reconnects by itself.)"""
+        if self.pubsub is not None:
+            try:
+                await self.pubsub.aclose()
+            except Exception:
+                pass
 
 
 def _client_manager() -> socketio.AsyncManager:

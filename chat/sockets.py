@@ -16,12 +16,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import DatabaseError
+from socketio.exceptions import ConnectionRefusedError as Refusal  # its message reaches the client
 
 from chatdesk.clientip import client_ip
 
 from . import admin_sockets, selectors, services, visitors
+from .connection_counts import counts as connection_counts
 from .db import run_db
 from .realtime import ADMIN_ROOM, bind_server_loop, sio
 from .serializers import message_to_dict
@@ -103,49 +104,57 @@ async def _require_own_thread(sid: str, thread_id: uuid.UUID) -> None:
         raise Refused("This thread does not belong to this visitor.")
 
 
-def _ip_key(ip: str) -> str:
-    return f"socket-connections:{ip}"
-
-
 @sio.event
 async def connect(sid: str, environ: dict, auth: Any = None) -> None:
     bind_server_loop(asyncio.get_running_loop())
+    connection_counts.start()
     ip = client_ip(environ)
-    open_now = await run_db(_count_connection, ip, +1)
-    if open_now > settings.SOCKETIO_MAX_CONNECTIONS_PER_IP:
-        await run_db(_count_connection, ip, -1)
-        logger.warning("socket_refused event=connect ip=%s reason=too_many_connections", ip)
-        raise ConnectionRefusedError("Too many connections from this address.")
-    session_key = visitors.session_key_from_cookie_header(environ.get("HTTP_COOKIE", ""))
-    identity = await run_db(visitors.load_identity, session_key)
-    await sio.save_session(
-        sid,
-        {
-            "ip": ip,
-            "session_key": identity.session_key,
-            "admin": identity.is_admin,
-            "threads": identity.thread_ids,
-            "rates": {},
-        },
-    )
-
-
-def _count_connection(ip: str, delta: int) -> int:
-    key = _ip_key(ip)
-    cache.add(key, 0, timeout=24 * 3600)
     try:
-        return cache.incr(key, delta) if delta > 0 else max(cache.decr(key, -delta), 0)
-    except ValueError:
-        cache.set(key, max(delta, 0), timeout=24 * 3600)
-        return max(delta, 0)
+        open_now = await connection_counts.add(ip, sid)
+        if open_now > settings.SOCKETIO_MAX_CONNECTIONS_PER_IP:
+            logger.warning("socket_refused event=connect ip=%s reason=too_many_connections", ip)
+            raise Refusal("Too many connections from this address.")
+        session_key = visitors.session_key_from_cookie_header(environ.get("HTTP_COOKIE", ""))
+        identity = await run_db(visitors.load_identity, session_key)
+        await sio.save_session(
+            sid,
+            {
+                "ip": ip,
+                "session_key": identity.session_key,
+                "admin": identity.is_admin,
+                "threads": identity.thread_ids,
+                "rates": {},
+            },
+        )
+    except (Refusal, asyncio.CancelledError):
+        await _uncount(ip, sid)
+        raise
+    except Exception as exc:
+        # The database or Redis failed: this socket must not count, and the client must
+        # hear a refusal (it retries) instead of a handshake left hanging.
+        await _uncount(ip, sid)
+        logger.exception("socket_failed event=connect ip=%s", ip)
+        raise Refusal("The chat is temporarily unavailable; please retry.") from exc
+
+
+async def _uncount(ip: str, sid: str) -> None:
+    try:
+        await connection_counts.remove(ip, sid)
+    except Exception:  # Redis down: the entry expires by itself (chat/connection_counts.py)
+        logger.warning("connection_uncount_failed ip=%s", ip, exc_info=True)
 
 
 @sio.event
 async def disconnect(sid: str, reason: Any = None) -> None:
     state = await sio.get_session(sid)
-    await run_db(_count_connection, state.get("ip", "unknown"), -1)
+    if "ip" not in state:  # refused in connect: already uncounted there
+        return
+    await _uncount(state["ip"], sid)
     if state.get("admin") and state.get("session_key"):
-        await run_db(admin_sockets.unregister, state["session_key"], sid)
+        try:
+            await run_db(admin_sockets.unregister, state["session_key"], sid)
+        except Exception:  # Redis down: a stale sid in that list is harmless at sign-out
+            logger.warning("admin_socket_unregister_failed sid=%s", sid, exc_info=True)
 
 
 @event("join")
@@ -184,6 +193,7 @@ async def join(sid: str, data: Any) -> dict:
 
 @event("admin_join")
 async def admin_join(sid: str, data: Any) -> dict:
+    await _rate_limit(sid, "join", settings.SOCKET_JOINS_PER_MINUTE)
     state = await _require_admin(sid)
     await sio.enter_room(sid, ADMIN_ROOM)
     await run_db(admin_sockets.register, state["session_key"], sid)
@@ -211,6 +221,7 @@ async def message_to_admin(sid: str, data: Any) -> dict:
 
 @event("message_to_visitor")
 async def message_to_visitor(sid: str, data: Any) -> dict:
+    await _rate_limit(sid, "message", settings.SOCKET_MESSAGES_PER_MINUTE)
     await _require_admin(sid)
     message_input = parse_message(data)
     message, created = await run_db(services.post_admin_message, message_input, "panel")
@@ -238,6 +249,7 @@ async def typing(sid: str, data: Any) -> dict:
 @event("mark_seen")
 async def mark_seen(sid: str, data: Any) -> dict:
     """Additive: an admin has read a thread up to now; the visitor sees a "seen" mark."""
+    await _rate_limit(sid, "seen", settings.SOCKET_MESSAGES_PER_MINUTE)
     await _require_admin(sid)
     thread_id = parse_thread_id(require_mapping(data).get("thread_id"))
     seen_at = require_mapping(data).get("seen_at")

@@ -218,6 +218,8 @@ SOCKETIO_CORS_ORIGINS = envlist("SOCKETIO_CORS_ORIGINS") or None
 SOCKETIO_PING_INTERVAL = envint("SOCKETIO_PING_INTERVAL", 25)
 SOCKETIO_PING_TIMEOUT = envint("SOCKETIO_PING_TIMEOUT", 20)
 SOCKETIO_MAX_CONNECTIONS_PER_IP = envint("SOCKETIO_MAX_CONNECTIONS_PER_IP", 50)
+# With Redis, a socket held by a process that died stops counting after this many seconds.
+SOCKETIO_CONNECTION_TTL = envint("SOCKETIO_CONNECTION_TTL", 90)
 
 # --- Chat rules -----------------------------------------------------------------------
 MESSAGE_MAX_CHARS = 4000
