@@ -323,8 +323,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="sqlite,pg,pg_redis,bare",
                         help="comma-separated setups to run: sqlite,pg,pg_redis,bare")
     parser.add_argument("--skip", default="", help="comma-separated parts to skip: rates,idle,api")
+    parser.add_argument("--visitors", type=int, help="connected visitors for rows 1-2 (default 1,000; --quick 200)")
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
+    if args.visitors:
+        sizes = Sizes(**dict(sizes.__dict__, visitors=args.visitors))
     wanted = set(args.only.split(","))
     skip = set(filter(None, args.skip.split(",")))
     ensure_node_modules()

@@ -164,6 +164,9 @@ DB_THREADS = envint(
 # How often (µs) CPython hands the GIL between the event loop and those threads; the
 # default 5 ms adds up to that much delivery latency at every handover (see chat/db.py).
 GIL_SWITCH_INTERVAL_US = envint("GIL_SWITCH_INTERVAL_US", 500)
+# Young-generation threshold of the garbage collector in server processes (Python's
+# default is 700; 0 leaves Python's settings alone). See chat/db.py.
+GC_GEN0_THRESHOLD = envint("GC_GEN0_THRESHOLD", 5000)
 
 # --- Redis, cache, sessions -----------------------------------------------------------
 REDIS_URL = os.getenv("REDIS_URL", "")
