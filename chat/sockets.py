@@ -17,6 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError
+from redis.exceptions import RedisError
 from socketio.exceptions import ConnectionRefusedError as Refusal  # its message reaches the client
 
 from chatdesk.clientip import client_ip
@@ -110,7 +111,12 @@ async def connect(sid: str, environ: dict, auth: Any = None) -> None:
     connection_counts.start()
     ip = client_ip(environ)
     try:
-        open_now = await connection_counts.add(ip, sid)
+        try:
+            open_now = await connection_counts.add(ip, sid)
+        except RedisError:
+            # Counting needs Redis; while it is down, visitors may still connect.
+            logger.warning("connection_count_unavailable ip=%s", ip)
+            open_now = 0
         if open_now > settings.SOCKETIO_MAX_CONNECTIONS_PER_IP:
             logger.warning("socket_refused event=connect ip=%s reason=too_many_connections", ip)
             raise Refusal("Too many connections from this address.")

@@ -26,3 +26,17 @@ def json_body(request: HttpRequest) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValueError("Request body must be a JSON object.")
     return data
+
+
+def service_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions that mean a backing service (database, Redis) is down, not a bug."""
+    from django.db import DatabaseError
+    from redis.exceptions import RedisError
+
+    return (DatabaseError, RedisError)
+
+
+def service_unavailable() -> JsonResponse:
+    response = json_error("The chat is temporarily unavailable; please retry.", status=503)
+    response["Retry-After"] = "5"
+    return response

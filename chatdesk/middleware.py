@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
+
+from .http import service_errors, service_unavailable
+
+logger = logging.getLogger("chatdesk")
 
 
 class SecurityHeadersMiddleware:
@@ -39,3 +45,20 @@ class SecurityHeadersMiddleware:
             f"frame-ancestors {frame_ancestors}"
         )
         return response
+
+
+class ServiceUnavailableMiddleware:
+    """A view that hits a database or Redis outage answers 503 JSON, quickly and clearly,
+    instead of an error page; clients (and the pages' outboxes) know to retry."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, service_errors()):
+            logger.warning("service_unavailable path=%s error=%s", request.path, type(exception).__name__)
+            return service_unavailable()
+        return None

@@ -95,6 +95,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Innermost, so it sees a view's exception first.
+    "chatdesk.middleware.ServiceUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "chatdesk.urls"
@@ -145,7 +147,7 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             "pool": {
                 "min_size": envint("DATABASE_POOL_MIN", 2),
                 "max_size": envint("DATABASE_POOL_MAX", 20),
-                "timeout": envint("DATABASE_POOL_TIMEOUT", 10),
+                "timeout": envint("DATABASE_POOL_TIMEOUT", 5),
             },
         }
     )
@@ -187,7 +189,7 @@ else:
 # one Redis need different channels. Every process of one desk must use the same name.
 SOCKETIO_REDIS_CHANNEL = os.getenv("SOCKETIO_REDIS_CHANNEL", "chatdesk")
 
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+SESSION_ENGINE = "chatdesk.sessions"
 SESSION_COOKIE_AGE = envint("SESSION_COOKIE_AGE", 60 * 60 * 24 * 30)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = os.getenv("SESSION_COOKIE_SAMESITE", "Lax")

@@ -11,6 +11,7 @@ from . import health, views
 
 # Unparseable bodies are refused in the API's JSON shape, not Django's HTML page.
 handler400 = "chatdesk.views.bad_request"
+handler500 = "chatdesk.views.server_error"
 
 admin.site.site_header = "chatdesk staff"
 admin.site.site_title = "chatdesk staff"
