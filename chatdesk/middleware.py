@@ -1,4 +1,4 @@
-"""Security headers the pages need beyond Django's defaults."""
+"""Project middleware: security headers the pages need, and clear answers during outages."""
 
 from __future__ import annotations
 
