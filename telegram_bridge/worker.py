@@ -8,6 +8,7 @@ database costs one failed iteration, not a dead thread.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 import time
@@ -25,6 +26,7 @@ PRUNE_EVERY = 3600.0
 _started = False
 _start_lock = threading.Lock()
 stop_event = threading.Event()
+_threads: list[threading.Thread] = []
 
 
 def _run_sender() -> None:
@@ -83,8 +85,13 @@ def start_in_background() -> bool:
             return True
         _started = True
         stop_event.clear()
-        threading.Thread(target=_run_sender, name="telegram-sender", daemon=True).start()
-        threading.Thread(target=_run_receiver, name="telegram-receiver", daemon=True).start()
+        _threads[:] = [threading.Thread(target=_run_sender, name="telegram-sender", daemon=True),
+                       threading.Thread(target=_run_receiver, name="telegram-receiver", daemon=True)]
+        for thread in _threads:
+            thread.start()
+        # On a graceful exit (SIGTERM) the sender finishes its send and gives the lease
+        # back; otherwise the next process could not send until the lease expired.
+        atexit.register(_stop_and_wait)
     logger.info("telegram_worker_started")
     return True
 
@@ -93,3 +100,11 @@ def stop() -> None:
     stop_event.set()
     outbox.wakeup.set()
     inbound.wakeup.set()
+
+
+def _stop_and_wait(timeout: float = 10.0) -> None:
+    stop()
+    # Only the sender: the receiver holds no lease and may be in a long poll.
+    for thread in _threads:
+        if thread.name == "telegram-sender":
+            thread.join(timeout)
