@@ -263,6 +263,11 @@ TELEGRAM_TOPICS = envbool("TELEGRAM_TOPICS", False)
 TELEGRAM_SEND_INTERVAL_MS = envint("TELEGRAM_SEND_INTERVAL_MS", 1000)
 TELEGRAM_GROUP_MESSAGES_PER_MINUTE = envint("TELEGRAM_GROUP_MESSAGES_PER_MINUTE", 20)
 TELEGRAM_RETRY_BASE_MS = envint("TELEGRAM_RETRY_BASE_MS", 1000)
+# The longest retry delay: after an outage the backlog waits at most this long to go out.
+TELEGRAM_RETRY_MAX_SECONDS = envint("TELEGRAM_RETRY_MAX_SECONDS", 300)
+# A send claimed longer ago than this belongs to a process that died mid-send: it is
+# retried. Keep it above the Bot API HTTP timeout (10 s), or a slow send may go twice.
+TELEGRAM_CLAIM_TIMEOUT_SECONDS = envint("TELEGRAM_CLAIM_TIMEOUT_SECONDS", 120)
 
 # --- Uploads and static files ---------------------------------------------------------
 CLOUDINARY_URL = os.getenv("CLOUDINARY_URL", "")

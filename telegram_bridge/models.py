@@ -37,7 +37,7 @@ class OutboxItem(models.Model):
     next_attempt_at = models.DateTimeField(default=timezone.now)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True, default="")
-    # Set while a worker sends it; a claim older than CLAIM_TIMEOUT is considered dead.
+    # Set while a worker sends it; a claim older than TELEGRAM_CLAIM_TIMEOUT_SECONDS is considered dead.
     claimed_at = models.DateTimeField(null=True, blank=True)
     claimed_by = models.CharField(max_length=64, blank=True, default="")
 

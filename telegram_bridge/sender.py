@@ -32,9 +32,8 @@ logger = logging.getLogger("telegram_bridge.sender")
 
 LEASE = "sender_lease"
 LEASE_SECONDS = 30
-# A claim older than this belongs to a sender that died mid-send: the item is retried.
-CLAIM_TIMEOUT = timedelta(minutes=2)
-MAX_BACKOFF_SECONDS = 300
+# A claim older than TELEGRAM_CLAIM_TIMEOUT_SECONDS belongs to a sender that died
+# mid-send: the item is retried. Retry delays stop growing at TELEGRAM_RETRY_MAX_SECONDS.
 # Refusals (4xx) are retried a few times (a misconfigured chat can be fixed); outages
 # are retried for a day.
 MAX_REFUSED_ATTEMPTS = 5
@@ -42,6 +41,16 @@ GIVE_UP_AFTER = timedelta(days=1)
 BATCH = 50
 
 WORKER_ID = f"{socket.gethostname()[:40]}:{os.getpid()}"
+
+
+def claim_timeout() -> timedelta:
+    return timedelta(seconds=settings.TELEGRAM_CLAIM_TIMEOUT_SECONDS)
+
+
+def lease_seconds() -> float:
+    # A killed sender's lease must not keep the others from sending longer than its
+    # claims do (its claimed item is retried after the claim timeout).
+    return min(LEASE_SECONDS, settings.TELEGRAM_CLAIM_TIMEOUT_SECONDS)
 
 
 class Pacer:
@@ -79,7 +88,7 @@ class Sender:
 
     def step(self, idle: float = 1.0) -> float:
         """Send every item that is due now; return how long to wait before looking again."""
-        if not state.acquire_lease(LEASE, WORKER_ID, LEASE_SECONDS):
+        if not state.acquire_lease(LEASE, WORKER_ID, lease_seconds()):
             return idle
         wait, blocked = idle, set()
         for item in OutboxItem.objects.filter(state=OutboxItem.State.PENDING).order_by("id")[:BATCH]:
@@ -95,7 +104,7 @@ class Sender:
                 blocked.add(item.chat_id)
                 wait = min(wait, pause)
                 continue
-            if not state.acquire_lease(LEASE, WORKER_ID, LEASE_SECONDS) or not self.claim(item):
+            if not state.acquire_lease(LEASE, WORKER_ID, lease_seconds()) or not self.claim(item):
                 blocked.add(item.chat_id)
                 continue
             if not self.deliver(item):
@@ -108,7 +117,7 @@ class Sender:
         now = timezone.now()
         taken = (
             OutboxItem.objects.filter(pk=item.pk, state=OutboxItem.State.PENDING)
-            .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - CLAIM_TIMEOUT))
+            .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - claim_timeout()))
             .update(claimed_at=now, claimed_by=WORKER_ID)
         )
         return taken == 1
@@ -141,7 +150,7 @@ class Sender:
         if exc.retry_after is not None:
             delay = float(exc.retry_after)
         else:
-            delay = min(MAX_BACKOFF_SECONDS, base * 2 ** (attempts - 1)) * random.uniform(1.0, 1.2)
+            delay = min(settings.TELEGRAM_RETRY_MAX_SECONDS, base * 2 ** (attempts - 1)) * random.uniform(1.0, 1.2)
         give_up = (exc.permanent and attempts >= MAX_REFUSED_ATTEMPTS) or (
             timezone.now() - item.created_at > GIVE_UP_AFTER
         )
