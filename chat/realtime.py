@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import socketio
@@ -122,8 +123,54 @@ def _external_manager() -> socketio.RedisManager | None:
     return _write_only_manager
 
 
+# Events published on a database worker thread while `run_db` runs a call for the server
+# loop: run_db emits them on the loop once the call returns, instead of each one waking
+# the loop from the thread (run_coroutine_threadsafe), a second cross-thread hand-over per
+# message on top of the call's own completion. Other threads (requests, Telegram) never
+# capture: publish() schedules for them as before.
+_capture = threading.local()
+
+
+def capture_published(func: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, BaseException | None, list]:
+    """Call `func` on this thread, keeping what it publishes instead of scheduling it.
+
+    Returns (result, exception or None, [(event, data, room), ...] in publishing order).
+    Events are only published after commit (transaction.on_commit), so an exception after
+    a commit still leaves that commit's events to send."""
+    _capture.events = events = []
+    try:
+        return func(*args, **kwargs), None, events
+    except BaseException as exc:  # handed to the loop, which raises it there
+        return None, exc, events
+    finally:
+        _capture.events = None
+
+
+async def emit_published(events: list) -> None:
+    """Emit, on the server loop, events `capture_published` kept, in order."""
+    for event, data, room in events:
+        if isinstance(sio.manager, socketio.AsyncRedisManager):
+            # A Redis publish can wait on the network (or on a Redis restart): the event
+            # must not hold up the handler's ack, as it never did.
+            asyncio.get_running_loop().create_task(sio.emit(event, data, room=room))
+            continue
+        try:
+            await sio.emit(event, data, room=room)  # local queues only: no waiting
+        except Exception:  # the message is stored; a failed event must not fail the ack
+            logger.exception("event=%s room=%s emit_failed", event, room)
+
+
+def captures_on(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether `run_db` on `loop` should capture: only for the loop serving sockets."""
+    return loop is _server_loop
+
+
 def publish(event: str, data: Any, room: str) -> None:
     """Emit `event` to `room` from synchronous code, wherever the sockets are."""
+    events = getattr(_capture, "events", None)
+    if events is not None:
+        events.append((event, data, room))
+        return
     loop = _server_loop
     if loop is not None and loop.is_running():
         try:

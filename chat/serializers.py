@@ -40,6 +40,16 @@ def message_to_dict(message: Message) -> dict[str, Any]:
     return data
 
 
+def message_payload(message: Message) -> dict[str, Any]:
+    """message_to_dict(message), built once per Message instance: the event a domain op
+    publishes and the handler's ack carry the same dict, so nobody may change it (copy it:
+    `dict(payload, via=...)`)."""
+    payload = message.__dict__.get("_contract_payload")
+    if payload is None:
+        payload = message.__dict__["_contract_payload"] = message_to_dict(message)
+    return payload
+
+
 def thread_to_dict(thread: Thread, now: datetime | None = None) -> dict[str, Any]:
     """`thread` is a Thread or a selectors row with the same attributes; `now` lets a
     page of threads read the clock once."""

@@ -11,13 +11,13 @@ import uuid
 from collections.abc import Iterable
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from . import signals
 from .models import Message, TelegramLink, Thread
 from .realtime import ADMIN_ROOM, publish
-from .serializers import message_to_dict, thread_to_dict
+from .serializers import message_payload, thread_to_dict
 from .validation import MessageInput
 
 
@@ -45,6 +45,46 @@ def record_activity(thread_id: uuid.UUID) -> bool:
     return bool(updated)
 
 
+# Storing a message is the hot path (every message of every visitor), so its two statements
+# are written in SQL: the ORM took 0.45 ms per message on SQLite building them (0.17 ms as
+# SQL; PostgreSQL 0.85-1.3 -> 0.55-0.65 ms), which is most of a store. Same statements,
+# same transaction; the rare paths below stay in the ORM.
+_THREAD_UPDATE_SQL = (
+    "UPDATE threads SET last_message_text = %s, last_message_type = %s, last_message_at = %s,"
+    " has_messages = %s, sorted_at = %s{activity} WHERE id = %s"
+    # Never let a message that waited for the lock overwrite a newer last message.
+    " AND (last_message_at IS NULL OR last_message_at <= %s)"
+)
+_MESSAGE_INSERT_SQL = (
+    "INSERT INTO messages (id, thread_id, sender, type, content_text, file_path, created_at, client_id)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+)
+
+
+def _insert_message(message: Message, touch_thread: bool) -> bool:
+    """UPDATE the thread's last message, then INSERT `message`; False (and nothing
+    inserted) when the UPDATE matched no row. Call inside a transaction."""
+    connection = transaction.get_connection()
+    uuid_to_db = Message._meta.pk.get_db_prep_value  # hex on SQLite, uuid on PostgreSQL
+    thread_id = uuid_to_db(message.thread_id, connection)
+    now = connection.ops.adapt_datetimefield_value(message.created_at)
+    with connection.cursor() as cursor:
+        activity = ", last_activity_at = %s" if touch_thread else ""
+        cursor.execute(
+            _THREAD_UPDATE_SQL.format(activity=activity),
+            [message.content_text, message.type, now, True, now, *([now] if touch_thread else []), thread_id, now],
+        )
+        if cursor.rowcount != 1:
+            return False
+        cursor.execute(_MESSAGE_INSERT_SQL, [
+            uuid_to_db(message.id, connection), thread_id, message.sender, message.type,
+            message.content_text, message.file_path, now, message.client_id,
+        ])
+    message._state.adding = False  # as save() leaves it
+    message._state.db = connection.alias
+    return True
+
+
 def _store_message(sender: str, data: MessageInput, via: str) -> tuple[Message, bool]:
     """Store a message once per (thread, sender, client_id); return it and whether it is new.
 
@@ -54,15 +94,6 @@ def _store_message(sender: str, data: MessageInput, via: str) -> tuple[Message, 
     known client_id is told by the unique constraint rather than a lookup every time.
     """
     now = timezone.now()
-    fields = {
-        "last_message_text": data.text,
-        "last_message_type": data.type,
-        "last_message_at": now,
-        "has_messages": True,
-        "sorted_at": now,
-    }
-    if sender == Message.Sender.VISITOR:
-        fields["last_activity_at"] = now
     message = Message(
         thread_id=data.thread_id,
         sender=sender,
@@ -72,16 +103,16 @@ def _store_message(sender: str, data: MessageInput, via: str) -> tuple[Message, 
         client_id=data.client_id,
         created_at=now,
     )
+    is_visitor = sender == Message.Sender.VISITOR
     try:
         with transaction.atomic():
-            # Never let a message that waited for the lock overwrite a newer last message.
-            newest = Q(last_message_at__isnull=True) | Q(last_message_at__lte=now)
-            if not Thread.objects.filter(newest, id=data.thread_id).update(**fields):
+            if not _insert_message(message, touch_thread=is_visitor):
+                # No row matched: no such thread, or a newer last message is already set.
                 if not Thread.objects.filter(id=data.thread_id).exists():
                     raise ThreadNotFound(str(data.thread_id))
-                if sender == Message.Sender.VISITOR:
+                if is_visitor:
                     Thread.objects.filter(id=data.thread_id).update(last_activity_at=now)
-            message.save(force_insert=True)
+                message.save(force_insert=True)
             signals.message_posted.send(Message, message=message, via=via)
     except IntegrityError:
         # A resend of a stored client_id (or two resends racing): the first one won.
@@ -102,7 +133,7 @@ def post_visitor_message(data: MessageInput, via: str = "socket") -> tuple[Messa
     """A visitor wrote to the admins: store it, then deliver it to every admin."""
     message, created = _store_message(Message.Sender.VISITOR, data, via)
     if created:
-        _after_commit("message_from_visitor", message_to_dict(message), ADMIN_ROOM)
+        _after_commit("message_from_visitor", message_payload(message), ADMIN_ROOM)
     return message, created
 
 
@@ -111,7 +142,7 @@ def post_admin_message(data: MessageInput, via: str = "panel") -> tuple[Message,
     visitor, and to every admin so other panels stay in sync."""
     message, created = _store_message(Message.Sender.ADMIN, data, via)
     if created:
-        payload = message_to_dict(message)
+        payload = message_payload(message)
         payload_for_admins = dict(payload, via=via)
         _after_commit("message_from_admin", payload, str(message.thread_id))
         _after_commit("message_from_telegram", payload_for_admins, ADMIN_ROOM)

@@ -26,7 +26,7 @@ from . import admin_sockets, selectors, services, visitors
 from .connection_counts import counts as connection_counts
 from .db import run_db
 from .realtime import ADMIN_ROOM, bind_server_loop, sio
-from .serializers import message_to_dict
+from .serializers import message_payload, message_to_dict
 from .validation import InvalidInput, parse_display_name, parse_message, parse_thread_id, require_mapping
 
 logger = logging.getLogger("chat.sockets")
@@ -85,23 +85,29 @@ def _within_rate(state: dict, bucket: str, per_minute: int) -> bool:
     return True
 
 
-async def _rate_limit(sid: str, bucket: str, per_minute: int) -> None:
-    async with sio.session(sid) as state:
-        allowed = _within_rate(state.setdefault("rates", {}), bucket, per_minute)
-    if not allowed:
-        raise Refused("Too many requests; slow down.")
+async def _rate_limit(sid: str, bucket: str, per_minute: int) -> dict:
+    """Count this event against the connection's rate; return its session for the
+    handler's checks, so an event reads the session once.
 
-
-async def _require_admin(sid: str) -> dict:
+    The session is the live dict the engine.io socket holds in this process (with Redis
+    too), so changing it in place needs no save_session(); "rates" appears on first use.
+    """
     state = await sio.get_session(sid)
+    if not _within_rate(state.setdefault("rates", {}), bucket, per_minute):
+        raise Refused("Too many requests; slow down.")
+    return state
+
+
+async def _require_admin(sid: str, state: dict | None = None) -> dict:
+    if state is None:
+        state = await sio.get_session(sid)
     if not state.get("admin") or not await run_db(visitors.session_is_admin, state.get("session_key")):
         raise Refused("Admin sign-in required.")
     return state
 
 
-async def _require_own_thread(sid: str, thread_id: uuid.UUID) -> None:
-    state = await sio.get_session(sid)
-    if str(thread_id) not in state.get("threads", set()):
+def _require_own_thread(state: dict, thread_id: uuid.UUID) -> None:
+    if str(thread_id) not in state.get("threads", ()):
         raise Refused("This thread does not belong to this visitor.")
 
 
@@ -129,7 +135,6 @@ async def connect(sid: str, environ: dict, auth: Any = None) -> None:
                 "session_key": identity.session_key,
                 "admin": identity.is_admin,
                 "threads": identity.thread_ids,
-                "rates": {},
             },
         )
     except (Refusal, asyncio.CancelledError):
@@ -166,10 +171,9 @@ async def disconnect(sid: str, reason: Any = None) -> None:
 @event("join")
 async def join(sid: str, data: Any) -> dict:
     """A visitor opens a conversation (or comes back to theirs, with `thread_id`)."""
-    await _rate_limit(sid, "join", settings.SOCKET_JOINS_PER_MINUTE)
+    state = await _rate_limit(sid, "join", settings.SOCKET_JOINS_PER_MINUTE)
     data = require_mapping(data)
     display_name = parse_display_name(data.get("display_name"))
-    state = await sio.get_session(sid)
     thread = None
     if data.get("thread_id") is not None:
         wanted = parse_thread_id(data.get("thread_id"))
@@ -199,8 +203,7 @@ async def join(sid: str, data: Any) -> dict:
 
 @event("admin_join")
 async def admin_join(sid: str, data: Any) -> dict:
-    await _rate_limit(sid, "join", settings.SOCKET_JOINS_PER_MINUTE)
-    state = await _require_admin(sid)
+    state = await _require_admin(sid, await _rate_limit(sid, "join", settings.SOCKET_JOINS_PER_MINUTE))
     await sio.enter_room(sid, ADMIN_ROOM)
     await run_db(admin_sockets.register, state["session_key"], sid)
     return {"ok": True}
@@ -208,9 +211,9 @@ async def admin_join(sid: str, data: Any) -> dict:
 
 @event("heartbeat")
 async def heartbeat(sid: str, data: Any) -> dict:
-    await _rate_limit(sid, "heartbeat", settings.SOCKET_HEARTBEATS_PER_MINUTE)
+    state = await _rate_limit(sid, "heartbeat", settings.SOCKET_HEARTBEATS_PER_MINUTE)
     thread_id = parse_thread_id(require_mapping(data).get("thread_id"))
-    await _require_own_thread(sid, thread_id)
+    _require_own_thread(state, thread_id)
     if not await run_db(services.record_activity, thread_id):
         raise services.ThreadNotFound(str(thread_id))
     return {"ok": True}
@@ -218,34 +221,32 @@ async def heartbeat(sid: str, data: Any) -> dict:
 
 @event("message_to_admin")
 async def message_to_admin(sid: str, data: Any) -> dict:
-    await _rate_limit(sid, "message", settings.SOCKET_MESSAGES_PER_MINUTE)
+    state = await _rate_limit(sid, "message", settings.SOCKET_MESSAGES_PER_MINUTE)
     message_input = parse_message(data)
-    await _require_own_thread(sid, message_input.thread_id)
+    _require_own_thread(state, message_input.thread_id)
     message, created = await run_db(services.post_visitor_message, message_input, "socket")
-    return {"ok": True, "message": message_to_dict(message), "duplicate": not created}
+    return {"ok": True, "message": message_payload(message), "duplicate": not created}
 
 
 @event("message_to_visitor")
 async def message_to_visitor(sid: str, data: Any) -> dict:
-    await _rate_limit(sid, "message", settings.SOCKET_MESSAGES_PER_MINUTE)
-    await _require_admin(sid)
+    await _require_admin(sid, await _rate_limit(sid, "message", settings.SOCKET_MESSAGES_PER_MINUTE))
     message_input = parse_message(data)
     message, created = await run_db(services.post_admin_message, message_input, "panel")
-    return {"ok": True, "message": message_to_dict(message), "duplicate": not created}
+    return {"ok": True, "message": message_payload(message), "duplicate": not created}
 
 
 @event("typing")
 async def typing(sid: str, data: Any) -> dict:
     """Additive: {thread_id, typing: bool} from either side, relayed to the other."""
-    await _rate_limit(sid, "typing", settings.SOCKET_MESSAGES_PER_MINUTE)
+    state = await _rate_limit(sid, "typing", settings.SOCKET_MESSAGES_PER_MINUTE)
     data = require_mapping(data)
     thread_id = parse_thread_id(data.get("thread_id"))
     payload = {"thread_id": str(thread_id), "typing": bool(data.get("typing", True))}
-    state = await sio.get_session(sid)
-    if str(thread_id) in state.get("threads", set()):
+    if str(thread_id) in state.get("threads", ()):
         await sio.emit("visitor_typing", payload, room=ADMIN_ROOM)
     elif state.get("admin"):
-        await _require_admin(sid)
+        await _require_admin(sid, state)
         await sio.emit("admin_typing", payload, room=str(thread_id))
     else:
         raise Refused("This thread does not belong to this visitor.")
@@ -255,8 +256,7 @@ async def typing(sid: str, data: Any) -> dict:
 @event("mark_seen")
 async def mark_seen(sid: str, data: Any) -> dict:
     """Additive: an admin has read a thread up to now; the visitor sees a "seen" mark."""
-    await _rate_limit(sid, "seen", settings.SOCKET_MESSAGES_PER_MINUTE)
-    await _require_admin(sid)
+    await _require_admin(sid, await _rate_limit(sid, "seen", settings.SOCKET_MESSAGES_PER_MINUTE))
     thread_id = parse_thread_id(require_mapping(data).get("thread_id"))
     seen_at = require_mapping(data).get("seen_at")
     if not await run_db(services.mark_seen, thread_id, seen_at if isinstance(seen_at, str) else None):
