@@ -14,12 +14,13 @@ import sqlite3
 import threading
 import time
 from collections import defaultdict
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 import requests
 
 from tests.faults.test_nothing_lost import ReliableVisitor
+from tests.support import local_http
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.server import LiveServer
 from tests.telegram.conftest import CHAT_ID, TOKEN, outbox_empty, telegram_env
@@ -30,7 +31,6 @@ class FlakyTelegram(FakeTelegram):
     not listening at all (the same port comes back later), and a call that never answers."""
 
     def start(self, port: int = 0) -> FlakyTelegram:
-        fake = self
         if not hasattr(self, "lock"):
             self.lock = threading.Condition()
             self.erroring = False
@@ -38,19 +38,8 @@ class FlakyTelegram(FakeTelegram):
             self.held = threading.Event()
             self.release = threading.Event()
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                fake._serve(self)
-
-            do_GET = do_POST
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.httpd.daemon_threads = True
+        self.httpd = local_http.serve(self._serve, port)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
         return self
 
     def go_offline(self) -> None:

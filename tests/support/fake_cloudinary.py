@@ -11,13 +11,14 @@ answer a Cloudinary error; `delay` makes every answer slow (for timeouts).
 from __future__ import annotations
 
 import json
-import threading
 import time
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlparse
+
+from tests.support import local_http
 
 
 @dataclass
@@ -42,27 +43,12 @@ class FakeCloudinary:
     delay: float = 0.0
 
     def start(self) -> FakeCloudinary:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                fake._handle(self, "POST")
-
-            def do_GET(self):
-                fake._handle(self, "GET")
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
+        self.httpd = local_http.serve(self._handle)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
         return self
 
     def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        local_http.stop(self.httpd)
 
     def resources(self) -> list[Upload]:
         gone = set(self.destroyed)
@@ -70,7 +56,8 @@ class FakeCloudinary:
 
     # --- HTTP --------------------------------------------------------------------------
 
-    def _handle(self, request: BaseHTTPRequestHandler, method: str) -> None:
+    def _handle(self, request: BaseHTTPRequestHandler) -> None:
+        method = request.command
         if self.delay:
             time.sleep(self.delay)
         parsed = urlparse(request.path)

@@ -15,8 +15,10 @@ import time
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.support import local_http
 
 SEND_METHODS = {"sendMessage", "sendPhoto", "sendVoice", "sendAudio", "sendDocument"}
 
@@ -41,28 +43,13 @@ class FakeTelegram:
     next_topic_id: int = 500
 
     def start(self) -> FakeTelegram:
-        fake = self
         self.lock = threading.Condition()
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                fake._handle(self)
-
-            def do_GET(self):
-                fake._handle(self)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
+        self.httpd = local_http.serve(self._handle)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
         return self
 
     def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        local_http.stop(self.httpd)
 
     # --- what tests do ----------------------------------------------------------------
 
