@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 import psycopg
 import socketio
 
+from tests.file_uploads import samples
 from tests.support.clients import Browserish, sign_in
-from tests.uploads import samples
 
 TEXTS = ["merhaba", "hello, is anyone there?", "my order #", "çok teşekkürler 🙏", "a" * 300, "<b>not bold</b>"]
 

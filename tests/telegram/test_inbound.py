@@ -6,8 +6,8 @@ import asyncio
 
 import requests
 
+from tests.file_uploads import samples
 from tests.support.clients import admin_socket, visitor
-from tests.uploads import samples
 
 from .conftest import CHAT_ID, outbox_empty, post_update, sent
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import time
 
+from tests.file_uploads import samples
 from tests.support.clients import admin_socket, visitor
 from tests.support.server import LiveServer
-from tests.uploads import samples
 
 from .conftest import CHAT_ID, outbox_empty, sent, telegram_env, upload, visitor_with_page
 

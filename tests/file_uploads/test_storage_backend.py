@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
+from tests.file_uploads import samples
 from tests.support.clients import Browserish, sign_in, visitor
 from tests.support.server import LiveServer
-from tests.uploads import samples
 
 
 async def test_any_storage_backend_serves_uploads_and_their_urls_count_as_ours(make_server):

@@ -10,8 +10,8 @@ from urllib.parse import urlparse
 import pytest
 import requests
 
+from tests.file_uploads import samples
 from tests.support.clients import Browserish, admin_socket, visitor
-from tests.uploads import samples
 
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 MB = 1024 * 1024

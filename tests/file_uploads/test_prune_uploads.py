@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import time
 
+from tests.file_uploads import samples
 from tests.support.clients import Browserish, visitor
-from tests.uploads import samples
 
 
 def upload(http: Browserish, kind: str, data: bytes) -> str:

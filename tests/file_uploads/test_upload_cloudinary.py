@@ -9,10 +9,10 @@ import time
 import pytest
 import requests
 
+from tests.file_uploads import samples
 from tests.support.clients import Browserish, sign_in, visitor
 from tests.support.fake_cloudinary import FakeCloudinary
 from tests.support.server import LiveServer
-from tests.uploads import samples
 
 CLOUD = "democloud"
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
