@@ -13,8 +13,6 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from email.parser import BytesParser
-from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlparse
 
@@ -87,19 +85,7 @@ class FakeCloudinary:
     def _form(self, request) -> tuple[dict[str, str], dict[str, tuple[str, bytes]]]:
         length = int(request.headers.get("Content-Length", 0))
         raw = request.rfile.read(length)
-        message = BytesParser(policy=HTTP).parsebytes(
-            b"Content-Type: " + request.headers["Content-Type"].encode() + b"\r\n\r\n" + raw
-        )
-        fields: dict[str, str] = {}
-        files: dict[str, tuple[str, bytes]] = {}
-        for part in message.iter_parts():
-            name = part.get_param("name", header="content-disposition")
-            payload = part.get_payload(decode=True) or b""
-            if part.get_filename() is not None:
-                files[name] = (part.get_filename(), payload)
-            else:
-                fields[name] = payload.decode()
-        return fields, files
+        return local_http.parse_multipart(request.headers["Content-Type"], raw)
 
     def _upload(self, request, cloud: str, resource_type: str) -> tuple[int, dict]:
         fields, files = self._form(request)

@@ -13,8 +13,6 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from email.parser import BytesParser
-from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
@@ -181,16 +179,7 @@ class FakeTelegram:
         if kind.startswith("application/json"):
             return json.loads(raw or b"{}"), {}
         if kind.startswith("multipart/form-data"):
-            message = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + kind.encode() + b"\r\n\r\n" + raw)
-            params, files = {}, {}
-            for part in message.iter_parts():
-                name = part.get_param("name", header="content-disposition")
-                payload = part.get_payload(decode=True) or b""
-                if part.get_filename() is not None:
-                    files[name] = (part.get_filename(), payload)
-                else:
-                    params[name] = payload.decode()
-            return params, files
+            return local_http.parse_multipart(kind, raw)
         return {}, {}
 
     def _reply(self, request, status: int, body: Any, raw: bool = False) -> None:

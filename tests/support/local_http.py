@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from email.parser import BytesParser
+from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -31,3 +33,18 @@ def serve(handle: Callable[[BaseHTTPRequestHandler], None], port: int = 0) -> Th
 def stop(httpd: ThreadingHTTPServer) -> None:
     httpd.shutdown()
     httpd.server_close()
+
+
+def parse_multipart(content_type: str, raw: bytes) -> tuple[dict[str, str], dict[str, tuple[str, bytes]]]:
+    """A multipart/form-data body as (fields, files), files as name -> (filename, bytes)."""
+    message = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + raw)
+    fields: dict[str, str] = {}
+    files: dict[str, tuple[str, bytes]] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True) or b""
+        if part.get_filename() is not None:
+            files[name] = (part.get_filename(), payload)
+        else:
+            fields[name] = payload.decode()
+    return fields, files
