@@ -33,8 +33,7 @@ chromium:
 		|| sudo sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null'; }
 
 test: export DJANGO_DEBUG ?= 1
-test: setup chromium
-	$(BIN)/ruff check .
+test: setup chromium lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Re-extract the pages' texts into locale/tr/LC_MESSAGES/*.po and compile the .mo files

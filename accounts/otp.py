@@ -66,10 +66,7 @@ def verify_code(code: str) -> Verdict:
         if matches:
             OneTimeCode.objects.filter(pk=matches[0].pk).update(consumed_at=now)
             return Verdict.OK
-        OneTimeCode.objects.filter(pk__in=[c.pk for c in usable]).update(
-            attempts=F("attempts") + 1
-        )
+        OneTimeCode.objects.filter(pk__in=[c.pk for c in usable]).update(attempts=F("attempts") + 1)
         if all(c.attempts + 1 >= settings.OTP_MAX_ATTEMPTS for c in usable):
             return Verdict.TOO_MANY_ATTEMPTS
         return Verdict.WRONG
-

@@ -12,7 +12,7 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_http_methods, require_POST
 from redis.exceptions import RedisError
 
-from chat import admin_sockets
+from chat.realtime import panel_sockets
 from chatdesk import ratelimit
 from chatdesk.clientip import client_ip
 from chatdesk.http import json_body, json_error
@@ -99,7 +99,7 @@ def logout(request: HttpRequest):
     session_key = request.session.session_key
     if is_admin(request) and session_key:
         try:
-            closed = admin_sockets.disconnect_session(session_key)
+            closed = panel_sockets.disconnect_session(session_key)
         except RedisError:
             # Still sign out: the sockets' admin events re-check the (flushed) session.
             closed = -1

@@ -23,8 +23,13 @@ async def join(sid, data):
     async with sio.session(sid) as session:
         session["threads"] = {thread_id}
     await sio.emit("joined", {"thread_id": thread_id}, to=sid)
-    return {"ok": True, "thread_id": thread_id, "display_name": data.get("display_name"), "resumed": False,
-            "messages": []}
+    return {
+        "ok": True,
+        "thread_id": thread_id,
+        "display_name": data.get("display_name"),
+        "resumed": False,
+        "messages": [],
+    }
 
 
 @sio.on("admin_join")
@@ -39,8 +44,12 @@ async def message_to_admin(sid, data):
     if data.get("thread_id") not in session.get("threads", ()):
         return {"ok": False, "error": "This thread does not belong to this visitor."}
     message = {
-        "id": str(uuid.uuid4()), "thread_id": data["thread_id"], "sender": "visitor", "type": "text",
-        "content_text": data.get("text"), "file_path": None,
+        "id": str(uuid.uuid4()),
+        "thread_id": data["thread_id"],
+        "sender": "visitor",
+        "type": "text",
+        "content_text": data.get("text"),
+        "file_path": None,
         "created_at": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
     await sio.emit("message_from_visitor", message, room="admin_room")

@@ -66,8 +66,18 @@ class Sizes:
     api_requests: int
 
 
-FULL = Sizes(1000, 500, 10, [250, 500, 750, 1000, 1250, 1500, 2000, 2500, 3000, 4000], 5, 5000,
-             100_000, 1_000_000, 100_000, 100)
+FULL = Sizes(
+    1000,
+    500,
+    10,
+    [250, 500, 750, 1000, 1250, 1500, 2000, 2500, 3000, 4000],
+    5,
+    5000,
+    100_000,
+    1_000_000,
+    100_000,
+    100,
+)
 QUICK = Sizes(200, 500, 5, [250, 500, 1000, 1500, 2000, 3000], 3, 1000, 10_000, 100_000, 10_000, 30)
 
 
@@ -91,11 +101,22 @@ class Server:
         if PROFILE_DIR and self.app.startswith("chatdesk"):
             # BENCH_PROFILE=dir: record a py-spy profile of each chatdesk process (pip install py-spy).
             out = Path(PROFILE_DIR) / f"{self.log_path.stem}-{self.port}.txt"
-            command = [str(Path(sys.executable).parent / "py-spy"), "record", "-f", "raw", "-o", str(out), "--",
-                       *command]
+            command = [
+                str(Path(sys.executable).parent / "py-spy"),
+                "record",
+                "-f",
+                "raw",
+                "-o",
+                str(out),
+                "--",
+                *command,
+            ]
         self.process = subprocess.Popen(
             command,
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -152,8 +173,9 @@ class Setup:
 
 
 def manage(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
+    )
     if done.returncode:
         raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stderr[-3000:]}")
     return done.stdout
@@ -162,18 +184,32 @@ def manage(env: dict[str, str], *args: str) -> str:
 def admin_cookie(env: dict[str, str]) -> str:
     """A signed-in admin session, made the way /verify-otp makes one (debug is off here,
     so the sign-in code is not shown)."""
-    key = manage(env, "shell", "-c", (
-        "from importlib import import_module; from django.conf import settings;"
-        "s = import_module(settings.SESSION_ENGINE).SessionStore(); s['admin'] = True; s.create();"
-        "print(s.session_key)"
-    )).strip().splitlines()[-1]
+    key = (
+        manage(
+            env,
+            "shell",
+            "-c",
+            (
+                "from importlib import import_module; from django.conf import settings;"
+                "s = import_module(settings.SESSION_ENGINE).SessionStore(); s['admin'] = True; s.create();"
+                "print(s.session_key)"
+            ),
+        )
+        .strip()
+        .splitlines()[-1]
+    )
     return f"sessionid={key}"
 
 
 def loadgen(config: dict, on_line=None, timeout: float = 900) -> list[dict]:
     """Run bench/loadgen.js with `config`; returns its JSON lines."""
-    proc = subprocess.Popen(["node", str(BENCH / "loadgen.js"), json.dumps(config)], cwd=BENCH,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        ["node", str(BENCH / "loadgen.js"), json.dumps(config)],
+        cwd=BENCH,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     lines = []
     deadline = time.monotonic() + timeout
     try:
@@ -211,8 +247,16 @@ def run_rates(setup: Setup, sizes: Sizes, cookie: str | None) -> dict:
     base = {"mode": "rate", "urls": urls, "adminCookie": cookie, "visitors": sizes.visitors, "maxP99": 100}
     loadgen(dict(base, rates=[sizes.fixed_rate], seconds=sizes.fixed_seconds, stopOnMiss=False), fixed_line)
     phases = loadgen(dict(base, rates=sizes.sweep_rates, seconds=sizes.sweep_seconds, stopOnMiss=True))
-    passing = [p for p in phases if p["event"] == "phase_end" and p["p99"] is not None and p["p99"] < 100
-               and p["received"] >= 0.99 * p["sent"] and p["errors"] == 0 and p["achieved_rate"] >= 0.95 * p["rate"]]
+    passing = [
+        p
+        for p in phases
+        if p["event"] == "phase_end"
+        and p["p99"] is not None
+        and p["p99"] < 100
+        and p["received"] >= 0.99 * p["sent"]
+        and p["errors"] == 0
+        and p["achieved_rate"] >= 0.95 * p["rate"]
+    ]
     result["max_rate"] = max((p["rate"] for p in passing), default=0)
     result["sweep"] = [p for p in phases if p["event"] == "phase_end"]
     return result
@@ -242,8 +286,11 @@ def run_api(setup: Setup, sizes: Sizes, cookie: str, big_thread: str) -> dict:
     http.headers["Cookie"] = cookie
     url = setup.servers[0].url
     out = {}
-    for name, path in (("threads", "/api/threads"), ("threads_100", "/api/threads?limit=100"),
-                       ("messages", f"/api/messages?thread_id={big_thread}")):
+    for name, path in (
+        ("threads", "/api/threads"),
+        ("threads_100", "/api/threads?limit=100"),
+        ("messages", f"/api/messages?thread_id={big_thread}"),
+    ):
         times = []
         for i in range(sizes.api_requests + 3):
             start = time.perf_counter()
@@ -253,8 +300,11 @@ def run_api(setup: Setup, sizes: Sizes, cookie: str, big_thread: str) -> dict:
             if i >= 3:  # the first requests warm caches and the pool
                 times.append(elapsed * 1000)
         times.sort()
-        out[name] = {"p50": statistics.median(times), "p99": times[min(len(times) - 1, int(0.99 * len(times)))],
-                     "items": len(response.json())}
+        out[name] = {
+            "p50": statistics.median(times),
+            "p99": times[min(len(times) - 1, int(0.99 * len(times)))],
+            "items": len(response.json()),
+        }
     return out
 
 
@@ -294,21 +344,69 @@ def table(results: dict, order: list[Setup], sizes: Sizes) -> str:
                     return None
                 r = r[key]
             return r
+
         return inner
 
     n = sizes.visitors
     specs = [
-        (f"1. p50 visitor→admin at {sizes.fixed_rate} msg/s, {n} visitors", "", get("rates", "fixed", "p50"), "ms", 1, True),
-        (f"1. p99 visitor→admin at {sizes.fixed_rate} msg/s, {n} visitors", "≤ 25 ms", get("rates", "fixed", "p99"), "ms", 1, True),
-        ("1. server CPU per message (daphne processes)", "", get("rates", "fixed", "cpu_ms_per_message"), "ms", 2, True),
-        ("2. highest sustained rate, p99 < 100 ms", "≥ 60% of bare", get("rates", "max_rate"), "msg/s", 0, True),
-        (f"3. RSS per idle connection ({sizes.idle_connections} connections)", "≤ 40 KB",
-         lambda r: None if get("idle")(r) is None else get("idle")(r) / 1024, "KB", 1, True),
-        (f"4. GET /api/threads p50 ({sizes.threads:,} threads, {sizes.messages:,} messages)", "≤ 20 ms",
-         get("api", "threads", "p50"), "ms", 1, False),
+        (
+            f"1. p50 visitor→admin at {sizes.fixed_rate} msg/s, {n} visitors",
+            "",
+            get("rates", "fixed", "p50"),
+            "ms",
+            1,
+            True,
+        ),
+        (
+            f"1. p99 visitor→admin at {sizes.fixed_rate} msg/s, {n} visitors",
+            "≤ 25 ms",
+            get("rates", "fixed", "p99"),
+            "ms",
+            1,
+            True,
+        ),
+        (
+            "1. server CPU per message (daphne processes)",
+            "",
+            get("rates", "fixed", "cpu_ms_per_message"),
+            "ms",
+            2,
+            True,
+        ),
+        (
+            "2. highest sustained rate, p99 < 100 ms",
+            "≥ 60% of bare",
+            get("rates", "max_rate"),
+            "msg/s",
+            0,
+            True,
+        ),
+        (
+            f"3. RSS per idle connection ({sizes.idle_connections} connections)",
+            "≤ 40 KB",
+            lambda r: None if get("idle")(r) is None else get("idle")(r) / 1024,
+            "KB",
+            1,
+            True,
+        ),
+        (
+            f"4. GET /api/threads p50 ({sizes.threads:,} threads, {sizes.messages:,} messages)",
+            "≤ 20 ms",
+            get("api", "threads", "p50"),
+            "ms",
+            1,
+            False,
+        ),
         ("4. GET /api/threads p99", "", get("api", "threads", "p99"), "ms", 1, False),
         ("4. GET /api/threads?limit=100 p50", "", get("api", "threads_100", "p50"), "ms", 1, False),
-        (f"4. GET /api/messages p50 (thread of {sizes.big:,} messages)", "", get("api", "messages", "p50"), "ms", 1, False),
+        (
+            f"4. GET /api/messages p50 (thread of {sizes.big:,} messages)",
+            "",
+            get("api", "messages", "p50"),
+            "ms",
+            1,
+            False,
+        ),
         ("4. GET /api/messages p99", "", get("api", "messages", "p99"), "ms", 1, False),
     ]
     for label, target, getter, unit, digits, show_ratio in specs:
@@ -318,12 +416,21 @@ def table(results: dict, order: list[Setup], sizes: Sizes) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="smaller sizes and shorter runs (about 3 minutes)")
-    parser.add_argument("--only", default="sqlite,pg,pg_redis,bare",
-                        help="comma-separated setups to run: sqlite,pg,pg_redis,bare")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="smaller sizes and shorter runs (about 3 minutes)"
+    )
+    parser.add_argument(
+        "--only",
+        default="sqlite,pg,pg_redis,bare",
+        help="comma-separated setups to run: sqlite,pg,pg_redis,bare",
+    )
     parser.add_argument("--skip", default="", help="comma-separated parts to skip: rates,idle,api")
-    parser.add_argument("--visitors", type=int, help="connected visitors for rows 1-2 (default 1,000; --quick 200)")
+    parser.add_argument(
+        "--visitors", type=int, help="connected visitors for rows 1-2 (default 1,000; --quick 200)"
+    )
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
     if args.visitors:
@@ -341,11 +448,30 @@ def main(argv: list[str] | None = None) -> int:
     channel = "chatdesk-bench-" + secrets.token_hex(4)
     env = {**os.environ, **SERVER_ENV, "UPLOADS_ROOT": str(workdir / "uploads")}
     setups = [
-        Setup("sqlite", "SQLite, 1 process", "chatdesk.asgi:application", 1,
-              dict(env, DATABASE_URL=f"sqlite:///{workdir / 'bench.sqlite3'}"), f"sqlite:///{workdir / 'bench.sqlite3'}"),
-        Setup("pg", "PostgreSQL, 1 process", "chatdesk.asgi:application", 1, dict(env, DATABASE_URL=pg_url), pg_url),
-        Setup("pg_redis", "PostgreSQL + Redis, 2 processes", "chatdesk.asgi:application", 2,
-              dict(env, DATABASE_URL=pg_url, REDIS_URL=REDIS_URL, SOCKETIO_REDIS_CHANNEL=channel), pg_url),
+        Setup(
+            "sqlite",
+            "SQLite, 1 process",
+            "chatdesk.asgi:application",
+            1,
+            dict(env, DATABASE_URL=f"sqlite:///{workdir / 'bench.sqlite3'}"),
+            f"sqlite:///{workdir / 'bench.sqlite3'}",
+        ),
+        Setup(
+            "pg",
+            "PostgreSQL, 1 process",
+            "chatdesk.asgi:application",
+            1,
+            dict(env, DATABASE_URL=pg_url),
+            pg_url,
+        ),
+        Setup(
+            "pg_redis",
+            "PostgreSQL + Redis, 2 processes",
+            "chatdesk.asgi:application",
+            2,
+            dict(env, DATABASE_URL=pg_url, REDIS_URL=REDIS_URL, SOCKETIO_REDIS_CHANNEL=channel),
+            pg_url,
+        ),
         Setup("bare", "bare python-socketio relay", "bench.relay:application", 1, dict(env)),
     ]
     order = [s for s in setups if s.key in wanted]
@@ -375,7 +501,9 @@ def main(argv: list[str] | None = None) -> int:
                 if "api" not in skip and setup.database_url:
                     if setup.database_url not in seeded:
                         print("   seeding ...", file=sys.stderr, flush=True)
-                        seeded[setup.database_url] = str(seed(setup.database_url, sizes.threads, sizes.messages, sizes.big))
+                        seeded[setup.database_url] = str(
+                            seed(setup.database_url, sizes.threads, sizes.messages, sizes.big)
+                        )
                     result["api"] = run_api(setup, sizes, cookie, seeded[setup.database_url])
                     print(f"   api: {json.dumps(result['api'])}", file=sys.stderr, flush=True)
             finally:
@@ -392,9 +520,13 @@ def main(argv: list[str] | None = None) -> int:
     out_dir = BENCH / "results"
     out_dir.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    (out_dir / f"{stamp}.json").write_text(json.dumps({"sizes": sizes.__dict__, "results": results}, indent=2))
-    print(f"\nchatdesk benchmark, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPUs"
-          f"{' (--quick)' if args.quick else ''}\n")
+    (out_dir / f"{stamp}.json").write_text(
+        json.dumps({"sizes": sizes.__dict__, "results": results}, indent=2)
+    )
+    print(
+        f"\nchatdesk benchmark, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPUs"
+        f"{' (--quick)' if args.quick else ''}\n"
+    )
     print(table(results, order, sizes))
     return 0
 

@@ -39,8 +39,16 @@ def _thread_messages(i: int, tid: uuid.UUID, count: int):
     for n in range(count):
         t = t + timedelta(milliseconds=rng.randrange(1, 5000))
         sender = "visitor" if n % 2 == 0 else "admin"
-        yield (uuid.UUID(int=rng.getrandbits(128), version=4), tid, sender, "text",
-               f"message {n} of thread {i}", None, t, None)
+        yield (
+            uuid.UUID(int=rng.getrandbits(128), version=4),
+            tid,
+            sender,
+            "text",
+            f"message {n} of thread {i}",
+            None,
+            t,
+            None,
+        )
 
 
 def _thread_rows(thread_ids, counts):
@@ -61,8 +69,17 @@ def _message_rows(thread_ids, counts):
         yield from _thread_messages(i, tid, counts[i])
 
 
-THREAD_COLS = ("id", "display_name", "created_at", "last_activity_at", "last_message_text",
-               "last_message_type", "last_message_at", "has_messages", "sorted_at")
+THREAD_COLS = (
+    "id",
+    "display_name",
+    "created_at",
+    "last_activity_at",
+    "last_message_text",
+    "last_message_type",
+    "last_message_at",
+    "has_messages",
+    "sorted_at",
+)
 MESSAGE_COLS = ("id", "thread_id", "sender", "type", "content_text", "file_path", "created_at", "client_id")
 
 
@@ -93,18 +110,24 @@ def seed_sqlite(path: str, threads: int, messages: int, big: int) -> uuid.UUID:
         # Django stores UUIDs as 32 hex digits and datetimes as ISO text on SQLite.
         for row in rows:
             yield tuple(
-                v.hex if isinstance(v, uuid.UUID)
-                else v.strftime("%Y-%m-%d %H:%M:%S.%f") if isinstance(v, datetime)
+                v.hex
+                if isinstance(v, uuid.UUID)
+                else v.strftime("%Y-%m-%d %H:%M:%S.%f")
+                if isinstance(v, datetime)
                 else v
                 for v in row
             )
 
     conn = sqlite3.connect(path)
     with conn:
-        conn.executemany(f"INSERT INTO threads ({', '.join(THREAD_COLS)}) VALUES ({', '.join('?' * len(THREAD_COLS))})",
-                         fix(_thread_rows(thread_ids, counts)))
-        conn.executemany(f"INSERT INTO messages ({', '.join(MESSAGE_COLS)}) VALUES ({', '.join('?' * len(MESSAGE_COLS))})",
-                         fix(_message_rows(thread_ids, counts)))
+        conn.executemany(
+            f"INSERT INTO threads ({', '.join(THREAD_COLS)}) VALUES ({', '.join('?' * len(THREAD_COLS))})",
+            fix(_thread_rows(thread_ids, counts)),
+        )
+        conn.executemany(
+            f"INSERT INTO messages ({', '.join(MESSAGE_COLS)}) VALUES ({', '.join('?' * len(MESSAGE_COLS))})",
+            fix(_message_rows(thread_ids, counts)),
+        )
     conn.execute("ANALYZE")
     conn.close()
     return thread_ids[0]
@@ -115,12 +138,14 @@ def seed(database_url: str, threads: int, messages: int, big: int) -> uuid.UUID:
     if parsed.scheme.startswith("postgres"):
         return seed_postgres(database_url, threads, messages, big)
     if parsed.scheme == "sqlite":
-        return seed_sqlite(database_url[len("sqlite:///"):], threads, messages, big)
+        return seed_sqlite(database_url[len("sqlite:///") :], threads, messages, big)
     raise SystemExit(f"unsupported database: {database_url}")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("database_url")
     parser.add_argument("--threads", type=int, default=100_000)
     parser.add_argument("--messages", type=int, default=1_000_000)

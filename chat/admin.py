@@ -124,8 +124,14 @@ def _message_count():
 
 @admin.register(Thread)
 class ThreadAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ("display_name", "created_at", "last_activity_at", "last_message_at", "message_count",
-                    "online")
+    list_display = (
+        "display_name",
+        "created_at",
+        "last_activity_at",
+        "last_message_at",
+        "message_count",
+        "online",
+    )
     list_filter = (OnlineFilter, "created_at", "last_activity_at", "last_message_at")
     search_fields = ("display_name", "messages__content_text")
     search_help_text = "Search by visitor name or by any word of a message."
@@ -133,8 +139,17 @@ class ThreadAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_per_page = 50
     # One COUNT for the page count is enough; the "N total" figure would be a second one.
     show_full_result_count = False
-    fields = ("id", "display_name", "created_at", "last_activity_at", "last_message_at",
-              "last_message_type", "last_message_text", "message_count", "all_messages")
+    fields = (
+        "id",
+        "display_name",
+        "created_at",
+        "last_activity_at",
+        "last_message_at",
+        "last_message_type",
+        "last_message_text",
+        "message_count",
+        "all_messages",
+    )
     readonly_fields = fields
     inlines = (MessageInline, TelegramLinkInline)
     actions = ("clear_messages",)
@@ -155,7 +170,9 @@ class ThreadAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
     @admin.display(description="all messages")
     def all_messages(self, thread: Thread):
-        url = reverse("admin:chat_message_changelist") + "?" + urlencode({"thread__id__exact": str(thread.pk)})
+        url = (
+            reverse("admin:chat_message_changelist") + "?" + urlencode({"thread__id__exact": str(thread.pk)})
+        )
         return format_html('<a href="{}">Every message of this thread in the message list</a>', url)
 
     def get_formset_kwargs(self, request, obj, inline, prefix):
@@ -207,8 +224,17 @@ class MessageAdmin(ReadOnlyMixin, admin.ModelAdmin):
     ordering = ("-created_at",)
     list_per_page = 100
     show_full_result_count = False
-    fields = ("id", "thread_link", "sender", "type", "created_at", "content", "content_text", "file_path",
-              "client_id")
+    fields = (
+        "id",
+        "thread_link",
+        "sender",
+        "type",
+        "created_at",
+        "content",
+        "content_text",
+        "file_path",
+        "client_id",
+    )
     readonly_fields = fields
 
     def has_delete_permission(self, request, obj=None):

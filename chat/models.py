@@ -83,9 +83,7 @@ class TelegramLink(models.Model):
 
     class Meta:
         db_table = "telegram_links"
-        constraints = [
-            models.UniqueConstraint(fields=["chat_id", "message_id"], name="telegram_link_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["chat_id", "message_id"], name="telegram_link_unique")]
 
     def __str__(self) -> str:
         return f"{self.chat_id}/{self.message_id} → {self.thread_id}"

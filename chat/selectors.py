@@ -15,8 +15,15 @@ ORDER = ("-has_messages", "-sorted_at", "-id")
 
 # What the API's pages serialise. Read as named rows (values_list(named=True): the same
 # attribute names as the models), which costs a third of building model instances.
-THREAD_FIELDS = ("id", "display_name", "created_at", "last_activity_at", "last_message_text",
-                 "last_message_type", "last_message_at")
+THREAD_FIELDS = (
+    "id",
+    "display_name",
+    "created_at",
+    "last_activity_at",
+    "last_message_text",
+    "last_message_type",
+    "last_message_at",
+)
 MESSAGE_FIELDS = ("id", "thread_id", "sender", "type", "content_text", "file_path", "created_at", "client_id")
 
 

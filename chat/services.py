@@ -2,7 +2,7 @@
 
 Socket handlers, HTTP views, the Telegram bridge, the Django admin and management
 commands all call these. Each stores its change first and, once the transaction has
-committed, tells connected clients through `chat.realtime.publish`.
+committed, tells connected clients through `chat.events.send_on_commit`.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from . import signals
+from .events import ADMIN_ROOM, send_on_commit, thread_room
 from .models import Message, TelegramLink, Thread
-from .realtime import ADMIN_ROOM, publish
 from .serializers import message_payload, thread_to_dict
 from .validation import MessageInput
 
@@ -25,15 +25,11 @@ class ThreadNotFound(LookupError):
     """The thread does not exist (any more)."""
 
 
-def _after_commit(event: str, data: dict, room: str) -> None:
-    transaction.on_commit(lambda: publish(event, data, room))
-
-
 def create_thread(display_name: str) -> Thread:
     """Open a new conversation for a visitor."""
     now = timezone.now()
     thread = Thread.objects.create(display_name=display_name, last_activity_at=now)
-    _after_commit("thread_created", thread_to_dict(thread), ADMIN_ROOM)
+    send_on_commit("thread_created", thread_to_dict(thread), ADMIN_ROOM)
     return thread
 
 
@@ -41,7 +37,7 @@ def record_activity(thread_id: uuid.UUID) -> bool:
     """A visitor's heartbeat: mark the thread active now and tell the admins."""
     updated = Thread.objects.filter(id=thread_id).update(last_activity_at=timezone.now())
     if updated:
-        publish("visitor_online", {"thread_id": str(thread_id)}, ADMIN_ROOM)
+        send_on_commit("visitor_online", {"thread_id": str(thread_id)}, ADMIN_ROOM)
     return bool(updated)
 
 
@@ -72,14 +68,32 @@ def _insert_message(message: Message, touch_thread: bool) -> bool:
         activity = ", last_activity_at = %s" if touch_thread else ""
         cursor.execute(
             _THREAD_UPDATE_SQL.format(activity=activity),
-            [message.content_text, message.type, now, True, now, *([now] if touch_thread else []), thread_id, now],
+            [
+                message.content_text,
+                message.type,
+                now,
+                True,
+                now,
+                *([now] if touch_thread else []),
+                thread_id,
+                now,
+            ],
         )
         if cursor.rowcount != 1:
             return False
-        cursor.execute(_MESSAGE_INSERT_SQL, [
-            uuid_to_db(message.id, connection), thread_id, message.sender, message.type,
-            message.content_text, message.file_path, now, message.client_id,
-        ])
+        cursor.execute(
+            _MESSAGE_INSERT_SQL,
+            [
+                uuid_to_db(message.id, connection),
+                thread_id,
+                message.sender,
+                message.type,
+                message.content_text,
+                message.file_path,
+                now,
+                message.client_id,
+            ],
+        )
     message._state.adding = False  # as save() leaves it
     message._state.db = connection.alias
     return True
@@ -133,7 +147,7 @@ def post_visitor_message(data: MessageInput, via: str = "socket") -> tuple[Messa
     """A visitor wrote to the admins: store it, then deliver it to every admin."""
     message, created = _store_message(Message.Sender.VISITOR, data, via)
     if created:
-        _after_commit("message_from_visitor", message_payload(message), ADMIN_ROOM)
+        send_on_commit("message_from_visitor", message_payload(message), ADMIN_ROOM)
     return message, created
 
 
@@ -144,8 +158,8 @@ def post_admin_message(data: MessageInput, via: str = "panel") -> tuple[Message,
     if created:
         payload = message_payload(message)
         payload_for_admins = dict(payload, via=via)
-        _after_commit("message_from_admin", payload, str(message.thread_id))
-        _after_commit("message_from_telegram", payload_for_admins, ADMIN_ROOM)
+        send_on_commit("message_from_admin", payload, thread_room(message.thread_id))
+        send_on_commit("message_from_telegram", payload_for_admins, ADMIN_ROOM)
     return message, created
 
 
@@ -170,8 +184,8 @@ def mark_seen(thread_id: uuid.UUID, seen_at: str | None = None) -> bool:
     if not Thread.objects.filter(id=thread_id).exists():
         return False
     payload = {"thread_id": str(thread_id), "seen_at": seen_at}
-    publish("admin_seen", payload, str(thread_id))
-    publish("admin_seen", payload, ADMIN_ROOM)
+    send_on_commit("admin_seen", payload, thread_room(thread_id))
+    send_on_commit("admin_seen", payload, ADMIN_ROOM)
     return True
 
 
@@ -190,8 +204,8 @@ def clear_thread(thread_id: uuid.UUID) -> int:
         )
         signals.thread_cleared.send(Thread, thread_id=thread_id)
         payload = {"thread_id": str(thread_id)}
-        _after_commit("thread_cleared", payload, ADMIN_ROOM)
-        _after_commit("thread_cleared", payload, str(thread_id))
+        send_on_commit("thread_cleared", payload, ADMIN_ROOM)
+        send_on_commit("thread_cleared", payload, thread_room(thread_id))
     return deleted
 
 
@@ -204,8 +218,8 @@ def delete_threads(thread_ids: Iterable[uuid.UUID]) -> int:
         Thread.objects.filter(id__in=existing).delete()
         for tid in existing:
             payload = {"thread_id": str(tid)}
-            _after_commit("thread_deleted", payload, ADMIN_ROOM)
-            _after_commit("thread_deleted", payload, str(tid))
+            send_on_commit("thread_deleted", payload, ADMIN_ROOM)
+            send_on_commit("thread_deleted", payload, thread_room(tid))
     return len(existing)
 
 
@@ -216,4 +230,4 @@ def clear_all() -> None:
         Message.objects.all().delete()
         TelegramLink.objects.all().delete()
         Thread.objects.all().delete()
-        _after_commit("all_cleared", {}, ADMIN_ROOM)
+        send_on_commit("all_cleared", {}, ADMIN_ROOM)

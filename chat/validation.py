@@ -11,7 +11,7 @@ from typing import Any
 from django.conf import settings
 
 from .models import Message
-from .uploads import is_own_upload_url
+from .uploads.files import is_own_upload_url
 
 CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
 

@@ -7,8 +7,8 @@ no hosts, users, passwords or tokens, only what is up and the kind of error.
 
 from __future__ import annotations
 
-import importlib
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime
@@ -23,10 +23,21 @@ logger = logging.getLogger("chatdesk.health")
 
 # A check that takes longer than this counts as down: a probe must answer quickly.
 CHECK_TIMEOUT = 3.0
-# Checks run here so a hung database cannot hold the request past CHECK_TIMEOUT; two
-# threads, so a pile of probes against a dead database cannot pile up threads either.
-_checks = ThreadPoolExecutor(max_workers=2, thread_name_prefix="healthz")
 TELEGRAM_KEYS = ("configured", "mode", "last_error", "last_error_at", "last_ok_at", "pending", "failed")
+
+
+_checks: ThreadPoolExecutor | None = None
+_checks_lock = threading.Lock()
+
+
+def _check_pool() -> ThreadPoolExecutor:
+    """Checks run here so a hung database cannot hold the request past CHECK_TIMEOUT; two
+    threads, so a pile of probes against a dead database cannot pile up threads either."""
+    global _checks
+    with _checks_lock:
+        if _checks is None:
+            _checks = ThreadPoolExecutor(max_workers=2, thread_name_prefix="healthz")
+    return _checks
 
 
 def _ping_database() -> None:
@@ -53,7 +64,7 @@ def _ping_redis() -> None:
 
 def _run(name: str, check) -> dict:
     try:
-        _checks.submit(check).result(timeout=CHECK_TIMEOUT)
+        _check_pool().submit(check).result(timeout=CHECK_TIMEOUT)
     except FutureTimeout:
         logger.warning("healthz_failed check=%s error=timeout", name)
         return {"ok": False, "error": "timeout"}
@@ -65,17 +76,10 @@ def _run(name: str, check) -> dict:
 
 def telegram_status() -> dict:
     """The Telegram bridge's own report when it has one, else whether it is configured."""
+    from telegram_bridge import status
+
     configured = bool(settings.TELEGRAM_BOT_TOKEN and settings.TELEGRAM_CHAT_ID)
-    status = None
-    try:
-        bridge = importlib.import_module("telegram_bridge")
-        status = getattr(bridge, "status", None)
-        if status is not None and not callable(status):  # a module named status
-            status = getattr(status, "status", None)
-    except ImportError:
-        pass
-    if not callable(status):
-        return {"configured": configured}
+
     def report_in_thread() -> dict:
         try:
             return dict(status())
@@ -83,7 +87,7 @@ def telegram_status() -> dict:
             connections.close_all()  # the report may read the database
 
     try:
-        report = _checks.submit(report_in_thread).result(timeout=CHECK_TIMEOUT)
+        report = _check_pool().submit(report_in_thread).result(timeout=CHECK_TIMEOUT)
     except Exception as exc:  # includes the timeout: Telegram's state is not worth a hung probe
         logger.warning("healthz_failed check=telegram error=%s", type(exc).__name__)
         return {"configured": configured, "error": "status unavailable"}

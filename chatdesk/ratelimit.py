@@ -44,4 +44,3 @@ def count(scope: str, key: str, window_seconds: int) -> int:
     except RedisError:
         logger.warning("ratelimit_unavailable scope=%s", scope)
         return 0
-

@@ -160,9 +160,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Database work of the realtime layer runs in this many worker threads, off the event loop.
 # SQLite has a single writer, so one thread avoids lock contention there.
-DB_THREADS = envint(
-    "DB_THREADS", 1 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" else 8
-)
+DB_THREADS = envint("DB_THREADS", 1 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" else 8)
 # How often (µs) CPython hands the GIL between the event loop and those threads; the
 # default 5 ms adds up to that much delivery latency at every handover (see chat/db.py).
 GIL_SWITCH_INTERVAL_US = envint("GIL_SWITCH_INTERVAL_US", 500)
@@ -305,7 +303,7 @@ if os.getenv("STORAGE_BACKEND"):
         raise ImproperlyConfigured("STORAGE_OPTIONS must be a JSON object") from None
     STORAGES["default"] = {"BACKEND": os.environ["STORAGE_BACKEND"], "OPTIONS": _storage_options}
 elif CLOUDINARY_URL:
-    STORAGES["default"] = {"BACKEND": "chat.cloudinary_storage.CloudinaryStorage"}
+    STORAGES["default"] = {"BACKEND": "chat.uploads.cloudinary_storage.CloudinaryStorage"}
 WHITENOISE_USE_FINDERS = DEBUG
 
 # --- Internationalisation -------------------------------------------------------------

@@ -3,8 +3,8 @@ from django.urls import include, path, re_path
 from django.views.i18n import JavaScriptCatalog
 
 from accounts import views as accounts_views
-from chat import upload_views
 from chat import views as chat_views
+from chat.uploads import views as upload_views
 from telegram_bridge import views as telegram_views
 
 from . import health, views

@@ -57,7 +57,9 @@ def site_config(app_ports: list[int], http_port: int, https_port: int, cert: Pat
     text = text.replace("listen [::]:443 ssl http2;", "")
     text = text.replace("/etc/letsencrypt/live/chat.example.com/fullchain.pem", str(cert))
     text = text.replace("/etc/letsencrypt/live/chat.example.com/privkey.pem", str(key))
-    text = text.replace("return 301 https://$host$request_uri;", f"return 301 https://$host:{https_port}$request_uri;")
+    text = text.replace(
+        "return 301 https://$host$request_uri;", f"return 301 https://$host:{https_port}$request_uri;"
+    )
     return text
 
 
@@ -71,8 +73,11 @@ async def through_proxy(base: str, http: requests.Session, transport: str) -> No
     guest = socketio.AsyncClient(ssl_verify=False, reconnection=False)
     await guest.connect(base, transports=[transport], wait_timeout=10)
     joined = await guest.call("join", {"display_name": f"via nginx ({transport})"}, timeout=10)
-    ack = await guest.call("message_to_admin", {"thread_id": joined["thread_id"], "type": "text",
-                                                "text": "hello through nginx"}, timeout=10)
+    ack = await guest.call(
+        "message_to_admin",
+        {"thread_id": joined["thread_id"], "type": "text", "text": "hello through nginx"},
+        timeout=10,
+    )
     assert ack["ok"], ack
     for _ in range(50):
         if got:
@@ -111,24 +116,59 @@ def main() -> int:
         subprocess.run([*manage, "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
         subprocess.run([*manage, "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
         for port in app_ports:
-            procs.append(subprocess.Popen(
-                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "--proxy-headers",
-                 "chatdesk.asgi:application"], cwd=ROOT, env=env,
-                stdout=open(work / f"daphne-{port}.log", "wb"), stderr=subprocess.STDOUT))
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
-                        "/CN=127.0.0.1", "-keyout", str(work / "key.pem"), "-out", str(work / "cert.pem")],
-                       check=True, capture_output=True)
+            procs.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "daphne",
+                        "-b",
+                        "127.0.0.1",
+                        "-p",
+                        str(port),
+                        "--proxy-headers",
+                        "chatdesk.asgi:application",
+                    ],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=open(work / f"daphne-{port}.log", "wb"),
+                    stderr=subprocess.STDOUT,
+                )
+            )
+        subprocess.run(
+            [
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=127.0.0.1",
+                "-keyout",
+                str(work / "key.pem"),
+                "-out",
+                str(work / "cert.pem"),
+            ],
+            check=True,
+            capture_output=True,
+        )
         (work / "logs").mkdir()
         (work / "site.conf").write_text(
-            site_config(app_ports, http_port, https_port, work / "cert.pem", work / "key.pem"))
+            site_config(app_ports, http_port, https_port, work / "cert.pem", work / "key.pem")
+        )
         (work / "nginx.conf").write_text(
             f"pid {work}/nginx.pid;\nerror_log {work}/logs/error.log;\nevents {{}}\n"
             f"http {{\n  include /etc/nginx/mime.types;\n  access_log {work}/logs/access.log;\n"
             f"  client_body_temp_path {work}/body; proxy_temp_path {work}/proxy;\n"
-            f"  include {work}/site.conf;\n}}\n")
+            f"  include {work}/site.conf;\n}}\n"
+        )
         subprocess.run([nginx, "-t", "-p", str(work), "-c", str(work / "nginx.conf")], check=True)
-        procs.append(subprocess.Popen([nginx, "-p", str(work), "-c", str(work / "nginx.conf"),
-                                       "-g", "daemon off;"]))
+        procs.append(
+            subprocess.Popen([nginx, "-p", str(work), "-c", str(work / "nginx.conf"), "-g", "daemon off;"])
+        )
         for port in app_ports:
             wait_http(f"http://127.0.0.1:{port}/healthz")
         base = f"https://127.0.0.1:{https_port}"
@@ -144,24 +184,32 @@ def main() -> int:
         static = re.search(r'src="(/static/[^"]+\.js)"', page.text)
         assert page.status_code == 200 and static, page.status_code
         js = requests.get(base + static.group(1), timeout=5, verify=False)
-        print(f"https /        -> {page.status_code}; {static.group(1)} -> {js.status_code} "
-              f"({js.headers.get('Cache-Control')})")
+        print(
+            f"https /        -> {page.status_code}; {static.group(1)} -> {js.status_code} "
+            f"({js.headers.get('Cache-Control')})"
+        )
         assert js.status_code == 200
 
         # Sign in as an operator would without Telegram: issue_login_code.
-        code = subprocess.run([*manage, "issue_login_code"], cwd=ROOT, env=env, check=True,
-                              capture_output=True, text=True).stdout.strip()
+        code = subprocess.run(
+            [*manage, "issue_login_code"], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+        ).stdout.strip()
         http = requests.Session()
         http.get(base + "/login", timeout=5, verify=False)
-        signed = http.post(base + "/verify-otp", json={"otp": code}, timeout=5, verify=False,
-                           headers={"X-CSRFToken": http.cookies["csrftoken"], "Referer": base + "/login"})
+        signed = http.post(
+            base + "/verify-otp",
+            json={"otp": code},
+            timeout=5,
+            verify=False,
+            headers={"X-CSRFToken": http.cookies["csrftoken"], "Referer": base + "/login"},
+        )
         print(f"https sign-in  -> {signed.status_code} {signed.json()}")
         assert signed.status_code == 200
 
         for transport in ("websocket", "polling"):
             asyncio.run(through_proxy(base, http, transport))
         access = (work / "logs" / "access.log").read_text()
-        upgrades = access.count('transport=websocket') and access.count(" 101 ")
+        upgrades = access.count("transport=websocket") and access.count(" 101 ")
         polls = len(re.findall(r"transport=polling\S* HTTP/1\.1\" 200", access))
         print(f"nginx access log: {upgrades} websocket upgrade(s) (101), {polls} polling request(s) (200)")
         print("OK: the nginx site, two daphne processes, PostgreSQL and Redis work together.")

@@ -58,7 +58,9 @@ def threads_text(argument: str) -> str:
     threads = selectors.recent_threads(max(1, min(count, 30)))
     if not threads:
         return "No conversations yet."
-    topics = dict(Topic.objects.filter(thread_id__in=[t.id for t in threads]).values_list("thread_id", "topic_id"))
+    topics = dict(
+        Topic.objects.filter(thread_id__in=[t.id for t in threads]).values_list("thread_id", "topic_id")
+    )
     lines = [f"<b>Recent conversations</b> ({len(threads)})"]
     for number, thread in enumerate(threads, 1):
         dot = "🟢" if is_online(thread) else "⚪"
@@ -77,10 +79,14 @@ def thread_text(argument: str) -> tuple[str, object]:
         return "Give a thread id from /threads, like <code>/thread 1a2b3c4d</code>.", None
     matches = list(Thread.objects.filter(id__startswith=prefix)[:2])
     if len(matches) != 1:
-        return ("No such conversation." if not matches else "Several conversations match; give more of the id."), None
+        return (
+            "No such conversation." if not matches else "Several conversations match; give more of the id."
+        ), None
     thread = matches[0]
-    lines = [f"<b>{esc(thread.display_name)}</b> <code>#{short_id(thread.id)}</code> · "
-             f"{'🟢 online' if is_online(thread) else '⚪ offline'}"]
+    lines = [
+        f"<b>{esc(thread.display_name)}</b> <code>#{short_id(thread.id)}</code> · "
+        f"{'🟢 online' if is_online(thread) else '⚪ offline'}"
+    ]
     for message in reversed(selectors.thread_messages(thread.id, 8)):
         who = "👤" if message.sender == "visitor" else "↩️"
         body = esc((message.content_text or "")[:300]) if message.content_text else f"[{message.type}]"

@@ -38,8 +38,9 @@ class TelegramClient:
     def from_settings(cls) -> TelegramClient:
         return cls(settings.TELEGRAM_BOT_TOKEN, settings.TELEGRAM_API_BASE)
 
-    def call(self, method: str, files: dict | None = None, http_timeout: float | None = None,
-             **params: Any) -> Any:
+    def call(
+        self, method: str, files: dict | None = None, http_timeout: float | None = None, **params: Any
+    ) -> Any:
         """Call Bot API `method` with `params`; `files` (name → (filename, bytes)) go multipart."""
         url = f"{self.api_base}/bot{self.token}/{method}"
         params = {key: value for key, value in params.items() if value is not None}
@@ -56,7 +57,9 @@ class TelegramClient:
         try:
             body = response.json()
         except ValueError:
-            raise TelegramError(f"{method}: HTTP {response.status_code}", status=response.status_code) from None
+            raise TelegramError(
+                f"{method}: HTTP {response.status_code}", status=response.status_code
+            ) from None
         if not isinstance(body, dict) or not body.get("ok"):
             body = body if isinstance(body, dict) else {}
             retry_after = (body.get("parameters") or {}).get("retry_after")
@@ -76,8 +79,9 @@ class TelegramClient:
         try:
             with self.http.get(url, stream=True, timeout=self.timeout * 3) as response:
                 if response.status_code != 200:
-                    raise TelegramError(f"file download: HTTP {response.status_code}",
-                                        status=response.status_code)
+                    raise TelegramError(
+                        f"file download: HTTP {response.status_code}", status=response.status_code
+                    )
                 chunks, size = [], 0
                 for chunk in response.iter_content(64 * 1024):
                     size += len(chunk)

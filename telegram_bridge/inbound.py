@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from chat import services
 from chat.models import TelegramLink, Thread
-from chat.uploads import StorageFailed, UploadRefused, store_file
+from chat.uploads.files import StorageFailed, UploadRefused, store_file
 from chat.validation import InvalidInput, MessageInput, parse_text
 
 from . import bot_commands, outbox
@@ -41,14 +41,31 @@ HINT = (
 )
 UNSUPPORTED = "Only text, photos and voice notes reach the visitor; this one was not sent."
 # What makes a message content (anything else is a service message: topic created...).
-CONTENT_KEYS = ("text", "photo", "voice", "audio", "document", "sticker", "video", "video_note",
-                "animation", "location", "contact", "poll", "venue", "dice")
+CONTENT_KEYS = (
+    "text",
+    "photo",
+    "voice",
+    "audio",
+    "document",
+    "sticker",
+    "video",
+    "video_note",
+    "animation",
+    "location",
+    "contact",
+    "poll",
+    "venue",
+    "dice",
+)
 
 
 def record_update(update: Any) -> bool:
     """Store a received update unless its update_id was seen; True when it is new."""
-    if not isinstance(update, dict) or not isinstance(update.get("update_id"), int) \
-            or isinstance(update.get("update_id"), bool):
+    if (
+        not isinstance(update, dict)
+        or not isinstance(update.get("update_id"), int)
+        or isinstance(update.get("update_id"), bool)
+    ):
         raise ValueError("An update needs an integer update_id.")
     try:
         with transaction.atomic():
@@ -120,8 +137,9 @@ class Receiver:
         except (InvalidInput, UploadRefused, TelegramError, StorageFailed) as exc:
             reason = exc.reason if isinstance(exc, UploadRefused) else str(exc)
             logger.warning("telegram_reply_refused thread=%s reason=%r", thread_id, reason)
-            outbox.notice(f"Not delivered: {esc(reason)}", reply_to=message.get("message_id"),
-                          topic_id=topic_id)
+            outbox.notice(
+                f"Not delivered: {esc(reason)}", reply_to=message.get("message_id"), topic_id=topic_id
+            )
             return "refused"
         if data is None:
             outbox.notice(UNSUPPORTED, reply_to=message.get("message_id"), topic_id=topic_id)
@@ -129,7 +147,9 @@ class Receiver:
         try:
             stored, created = services.post_admin_message(data, via="telegram")
         except services.ThreadNotFound:
-            outbox.notice("That conversation was deleted.", reply_to=message.get("message_id"), topic_id=topic_id)
+            outbox.notice(
+                "That conversation was deleted.", reply_to=message.get("message_id"), topic_id=topic_id
+            )
             return "thread_gone"
         # A reply to the admin's own message goes to the same visitor.
         services.link_telegram_message(thread_id, chat_id, message["message_id"])

@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 from django.core.files.storage import default_storage
 
 from chat.models import Message, Thread
-from chat.uploads import LOCAL_FILENAME_RE, LOCAL_FOLDERS
+from chat.uploads.files import LOCAL_FILENAME_RE, LOCAL_FOLDERS
 
 TEXT_LIMIT = 4096  # Telegram's limit for a message, after entity parsing
 CAPTION_LIMIT = 1024
@@ -72,7 +72,7 @@ def storage_name(url: str) -> str | None:
         probe = default_storage.url(f"{folder}/probe")
         prefix = probe[: -len("probe")]
         if url.startswith(prefix):
-            filename = url[len(prefix):]
+            filename = url[len(prefix) :]
             if LOCAL_FILENAME_RE.match(filename) and ".." not in filename:
                 return f"{folder}/{filename}"
     return None

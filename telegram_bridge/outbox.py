@@ -24,8 +24,14 @@ from .otp import is_configured
 wakeup = threading.Event()
 
 
-def enqueue(kind: str, *, chat_id: str | int | None = None, thread_id: uuid.UUID | None = None,
-            message_id: uuid.UUID | None = None, payload: dict | None = None) -> OutboxItem:
+def enqueue(
+    kind: str,
+    *,
+    chat_id: str | int | None = None,
+    thread_id: uuid.UUID | None = None,
+    message_id: uuid.UUID | None = None,
+    payload: dict | None = None,
+) -> OutboxItem:
     item = OutboxItem.objects.create(
         kind=kind,
         chat_id=str(chat_id if chat_id is not None else settings.TELEGRAM_CHAT_ID),
@@ -37,8 +43,13 @@ def enqueue(kind: str, *, chat_id: str | int | None = None, thread_id: uuid.UUID
     return item
 
 
-def notice(text_html: str, *, reply_to: int | None = None, topic_id: int | None = None,
-           thread_id: uuid.UUID | None = None) -> OutboxItem:
+def notice(
+    text_html: str,
+    *,
+    reply_to: int | None = None,
+    topic_id: int | None = None,
+    thread_id: uuid.UUID | None = None,
+) -> OutboxItem:
     """A bot message to the admin chat (a hint, a command's answer). With `thread_id`, a
     reply to it answers that visitor."""
     payload = {"text": text_html, "reply_to": reply_to, "topic_id": topic_id}
@@ -60,8 +71,12 @@ def on_message_posted(sender, message: Message, via: str, **kwargs) -> None:
 
 def _drop_topics(topics) -> None:
     for topic in topics:
-        enqueue(OutboxItem.Kind.DELETE_TOPIC, chat_id=topic.chat_id, thread_id=topic.thread_id,
-                payload={"topic_id": topic.topic_id})
+        enqueue(
+            OutboxItem.Kind.DELETE_TOPIC,
+            chat_id=topic.chat_id,
+            thread_id=topic.thread_id,
+            payload={"topic_id": topic.topic_id},
+        )
         topic.delete()
 
 

@@ -150,7 +150,9 @@ class Sender:
         if exc.retry_after is not None:
             delay = float(exc.retry_after)
         else:
-            delay = min(settings.TELEGRAM_RETRY_MAX_SECONDS, base * 2 ** (attempts - 1)) * random.uniform(1.0, 1.2)
+            delay = min(settings.TELEGRAM_RETRY_MAX_SECONDS, base * 2 ** (attempts - 1)) * random.uniform(
+                1.0, 1.2
+            )
         give_up = (exc.permanent and attempts >= MAX_REFUSED_ATTEMPTS) or (
             timezone.now() - item.created_at > GIVE_UP_AFTER
         )
@@ -164,8 +166,15 @@ class Sender:
         )
         state.record_error(str(exc))
         log = logger.error if give_up else logger.warning
-        log("telegram_send_failed item=%s kind=%s attempts=%s retry_in=%.1fs gave_up=%s error=%r",
-            item.pk, item.kind, attempts, delay, give_up, str(exc))
+        log(
+            "telegram_send_failed item=%s kind=%s attempts=%s retry_in=%.1fs gave_up=%s error=%r",
+            item.pk,
+            item.kind,
+            attempts,
+            delay,
+            give_up,
+            str(exc),
+        )
 
     # --- the calls -----------------------------------------------------------------------
 
@@ -191,13 +200,17 @@ class Sender:
         for result in sent:
             services.link_telegram_message(thread.id, result["chat"]["id"], result["message_id"])
 
-    def send_content(self, chat_id: str, thread: Thread, message: Message, topic_id: int | None) -> list[dict]:
+    def send_content(
+        self, chat_id: str, thread: Thread, message: Message, topic_id: int | None
+    ) -> list[dict]:
         head = messages.header(thread, message, in_topic=topic_id is not None)
         where = {"message_thread_id": topic_id, "parse_mode": "HTML"}
         if message.type == Message.Type.TEXT:
             budget = messages.TEXT_LIMIT - len(head) - 1
-            return [self.call(chat_id, "sendMessage", text=f"{head}\n{piece}", **where)
-                    for piece in messages.split_text(message.content_text or "", budget)]
+            return [
+                self.call(chat_id, "sendMessage", text=f"{head}\n{piece}", **where)
+                for piece in messages.split_text(message.content_text or "", budget)
+            ]
         method, field = messages.media_method(message)
         caption_budget = messages.CAPTION_LIMIT - len(head) - 1
         pieces = messages.split_text(message.content_text or "", caption_budget)
@@ -237,7 +250,10 @@ class Sender:
         payload = item.payload or {}
         params = {"parse_mode": "HTML", "message_thread_id": payload.get("topic_id")}
         if payload.get("reply_to"):
-            params["reply_parameters"] = {"message_id": payload["reply_to"], "allow_sending_without_reply": True}
+            params["reply_parameters"] = {
+                "message_id": payload["reply_to"],
+                "allow_sending_without_reply": True,
+            }
         result = self.call(item.chat_id, "sendMessage", text=payload.get("text") or "", **params)
         if item.thread_id:
             services.link_telegram_message(item.thread_id, result["chat"]["id"], result["message_id"])
@@ -259,5 +275,6 @@ def _file(field: str, source: str | tuple[str, bytes]) -> dict:
 
 def _topic_gone(exc: TelegramError) -> bool:
     text = str(exc).lower()
-    return exc.permanent and ("thread not found" in text or "topic_id_invalid" in text
-                              or "topic_deleted" in text)
+    return exc.permanent and (
+        "thread not found" in text or "topic_id_invalid" in text or "topic_deleted" in text
+    )

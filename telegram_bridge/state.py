@@ -77,8 +77,10 @@ def status() -> dict:
     """
     from .otp import is_configured
 
-    values = {row.key: row.value for row in BridgeState.objects.filter(
-        key__in=["last_error", "last_error_at", "last_ok_at", "mode"])}
+    values = {
+        row.key: row.value
+        for row in BridgeState.objects.filter(key__in=["last_error", "last_error_at", "last_ok_at", "mode"])
+    }
     return {
         "configured": is_configured(),
         "mode": values.get("mode") or None,

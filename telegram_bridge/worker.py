@@ -85,8 +85,10 @@ def start_in_background() -> bool:
             return True
         _started = True
         stop_event.clear()
-        _threads[:] = [threading.Thread(target=_run_sender, name="telegram-sender", daemon=True),
-                       threading.Thread(target=_run_receiver, name="telegram-receiver", daemon=True)]
+        _threads[:] = [
+            threading.Thread(target=_run_sender, name="telegram-sender", daemon=True),
+            threading.Thread(target=_run_receiver, name="telegram-receiver", daemon=True),
+        ]
         for thread in _threads:
             thread.start()
         # On a graceful exit (SIGTERM) the sender finishes its send and gives the lease

@@ -79,10 +79,20 @@ async def test_messages_oldest_first_with_contract_shape(server, admin_http):
         await client.call("message_to_admin", {"thread_id": thread_id, "type": "text", "text": text})
     messages = admin_http.get(f"/api/messages?thread_id={thread_id}").json()
     assert [m["content_text"] for m in messages] == ["a", "b", "c"]
-    assert set(messages[0]) >= {"id", "thread_id", "sender", "type", "content_text", "file_path", "created_at"}
+    assert set(messages[0]) >= {
+        "id",
+        "thread_id",
+        "sender",
+        "type",
+        "content_text",
+        "file_path",
+        "created_at",
+    }
     older = admin_http.get(f"/api/messages?thread_id={thread_id}&limit=2")
     assert [m["content_text"] for m in older.json()] == ["b", "c"]
-    rest = admin_http.get(f"/api/messages?thread_id={thread_id}&limit=2&before={older.headers['X-Next-Before']}")
+    rest = admin_http.get(
+        f"/api/messages?thread_id={thread_id}&limit=2&before={older.headers['X-Next-Before']}"
+    )
     assert [m["content_text"] for m in rest.json()] == ["a"]
     await client.close()
 

@@ -40,7 +40,9 @@ async def test_visitor_cannot_touch_another_thread(server, admin_http):
     attacker, _ = await visitor(server.url, "Attacker")
     forged = {"thread_id": victim_thread, "type": "text", "text": "spoofed"}
     assert await attacker.call("message_to_admin", forged) == {
-        "ok": False, "error": "This thread does not belong to this visitor."}
+        "ok": False,
+        "error": "This thread does not belong to this visitor.",
+    }
     assert (await attacker.call("heartbeat", {"thread_id": victim_thread}))["ok"] is False
     assert (await attacker.call("typing", {"thread_id": victim_thread, "typing": True}))["ok"] is False
     # Asking to resume someone else's thread opens a new one instead; no history leaks.
@@ -113,9 +115,16 @@ async def test_malformed_messages_are_refused(server, admin_http, event):
 
 async def test_malformed_join_and_heartbeat_are_refused(server):
     client = await Recorder(server.url).connect()
-    for payload in (None, "Ahmet", {}, {"display_name": ""}, {"display_name": "   "},
-                    {"display_name": 5}, {"display_name": "x" * 81},
-                    {"display_name": "ok", "thread_id": "not-a-uuid"}):
+    for payload in (
+        None,
+        "Ahmet",
+        {},
+        {"display_name": ""},
+        {"display_name": "   "},
+        {"display_name": 5},
+        {"display_name": "x" * 81},
+        {"display_name": "ok", "thread_id": "not-a-uuid"},
+    ):
         ack = await client.call("join", payload)
         assert ack["ok"] is False, payload
     assert client.received("joined") == []

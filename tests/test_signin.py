@@ -91,8 +91,14 @@ def test_request_otp_is_rate_limited(make_server):
 
 
 def test_code_not_in_response_without_debug(make_server):
-    live = make_server(env={"DJANGO_DEBUG": "0", "SECURE_SSL_REDIRECT": "0",
-                            "SESSION_COOKIE_SECURE": "0", "CSRF_COOKIE_SECURE": "0"})
+    live = make_server(
+        env={
+            "DJANGO_DEBUG": "0",
+            "SECURE_SSL_REDIRECT": "0",
+            "SESSION_COOKIE_SECURE": "0",
+            "CSRF_COOKIE_SECURE": "0",
+        }
+    )
     http = Browserish(live.url)
     answer = request_code(http)
     assert answer["success"] is True

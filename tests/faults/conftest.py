@@ -39,9 +39,21 @@ class RedisProcess:
 
     def start(self) -> RedisProcess:
         self.process = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--daemonize", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         client = redis.Redis.from_url(self.url, socket_connect_timeout=0.5)
         deadline = time.monotonic() + 10
@@ -98,8 +110,19 @@ class PostgresCluster:
 
     def start(self) -> None:
         options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
-        self._run(_pg_bin("pg_ctl"), "-D", self.data, "-o", options, "-w", "-t", "30",
-                  "-l", os.path.join(self.dir, "log"), "start")
+        self._run(
+            _pg_bin("pg_ctl"),
+            "-D",
+            self.data,
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "30",
+            "-l",
+            os.path.join(self.dir, "log"),
+            "start",
+        )
 
     def stop(self, mode: str = "immediate") -> None:
         """`immediate` is a crash as far as clients are concerned: connections just die."""

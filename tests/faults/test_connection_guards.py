@@ -25,8 +25,13 @@ async def test_a_failed_connect_does_not_use_up_the_address_cap(make_server, own
     """The database is down while sockets connect: each is refused at once, and none of
     them keeps counting against the address once the database is back."""
     # A short pool timeout: a checkout against a dead database fails after it (default 10 s).
-    live = make_server(env={"DATABASE_URL": own_postgres.url, "SOCKETIO_MAX_CONNECTIONS_PER_IP": "2",
-                            "DATABASE_POOL_TIMEOUT": "2"})
+    live = make_server(
+        env={
+            "DATABASE_URL": own_postgres.url,
+            "SOCKETIO_MAX_CONNECTIONS_PER_IP": "2",
+            "DATABASE_POOL_TIMEOUT": "2",
+        }
+    )
     unknown_session = "sessionid=" + "x" * 32  # not in the cache: connect must read the database
     own_postgres.stop()
     for _ in range(3):
@@ -43,8 +48,12 @@ async def test_a_failed_connect_does_not_use_up_the_address_cap(make_server, own
 
 @pytest.mark.services
 async def test_a_killed_process_does_not_lock_an_address_out(make_server, own_redis):
-    env = {"REDIS_URL": own_redis.url, "SOCKETIO_REDIS_CHANNEL": "guards",
-           "SOCKETIO_MAX_CONNECTIONS_PER_IP": "3", "SOCKETIO_CONNECTION_TTL": "3"}
+    env = {
+        "REDIS_URL": own_redis.url,
+        "SOCKETIO_REDIS_CHANNEL": "guards",
+        "SOCKETIO_MAX_CONNECTIONS_PER_IP": "3",
+        "SOCKETIO_CONNECTION_TTL": "3",
+    }
     first, second = make_server(env=env), make_server(env=env)
     held = [await try_connect(first.url) for _ in range(3)]
     assert all(held)
@@ -93,7 +102,9 @@ async def test_admin_events_are_rate_limited_per_connection(make_server):
     page.get("/")
     stranger = await Recorder(live.url, page.cookie_header()).connect()
     refusals = [await stranger.call("message_to_visitor", reply(9)) for _ in range(6)]
-    assert [a["error"] for a in refusals] == ["Admin sign-in required."] * 5 + ["Too many requests; slow down."]
+    assert [a["error"] for a in refusals] == ["Admin sign-in required."] * 5 + [
+        "Too many requests; slow down."
+    ]
     # Other connections are not affected by this one's limits.
     fresh = await admin_socket(live.url, admin_http)
     assert (await fresh.call("message_to_visitor", reply(5)))["ok"]

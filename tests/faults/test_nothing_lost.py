@@ -64,14 +64,18 @@ async def race_resends(url: str, admin: Browserish, rounds: int = 25) -> None:
     assert (await admin_tab.call("admin_join", {}))["ok"]
     for i in range(rounds):
         payload = {"thread_id": thread_id, "type": "text", "text": f"race {i}", "client_id": f"race-{i}"}
-        acks = await asyncio.gather(*(tab.call("message_to_admin", payload) for tab in (tab_one, tab_two, tab_one)))
+        acks = await asyncio.gather(
+            *(tab.call("message_to_admin", payload) for tab in (tab_one, tab_two, tab_one))
+        )
         assert all(a["ok"] for a in acks), acks
         assert len({a["message"]["id"] for a in acks}) == 1, acks
         assert sorted(a["duplicate"] for a in acks) == [False, True, True], acks
     assert stored_texts(admin, thread_id) == [f"race {i}" for i in range(rounds)]
     # Admins were told about each message once.
     await admin_tab.wait_for("message_from_visitor", lambda d: d["content_text"] == f"race {rounds - 1}")
-    told = [d["content_text"] for d in admin_tab.received("message_from_visitor") if d["thread_id"] == thread_id]
+    told = [
+        d["content_text"] for d in admin_tab.received("message_from_visitor") if d["thread_id"] == thread_id
+    ]
     assert sorted(told) == sorted(f"race {i}" for i in range(rounds))
     for c in (tab_one, tab_two, admin_tab):
         await c.close()
@@ -96,8 +100,9 @@ class ReliableVisitor:
         self.url = url
         self.name = name
         self.cookie = new_visitor_cookie(url)
-        self.sio = socketio.AsyncClient(reconnection=True, reconnection_delay=0.2,
-                                        reconnection_delay_max=1, randomization_factor=0)
+        self.sio = socketio.AsyncClient(
+            reconnection=True, reconnection_delay=0.2, reconnection_delay_max=1, randomization_factor=0
+        )
         self.connects = 0
         self.resumed_at = 0
         self.thread_id: str | None = None
@@ -120,7 +125,9 @@ class ReliableVisitor:
         while not self.sio.connected:
             await asyncio.sleep(0.05)
         if self.resumed_at != self.connects:
-            ack = await self.sio.call("join", {"display_name": self.name, "thread_id": self.thread_id}, timeout=3)
+            ack = await self.sio.call(
+                "join", {"display_name": self.name, "thread_id": self.thread_id}, timeout=3
+            )
             assert ack["ok"] and ack["resumed"] and ack["thread_id"] == self.thread_id, ack
             self.resumed_at = self.connects
 

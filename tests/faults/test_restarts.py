@@ -164,14 +164,18 @@ async def test_postgresql_restart_under_load(make_server, own_postgres):
             break
         assert time.monotonic() - restarted < 15, "never recovered"
         await asyncio.sleep(0.2)
-    print(f"postgresql restart: down {restarted - stopped:.1f}s, events ok again "
-          f"{time.monotonic() - restarted:.1f}s after it was back")
+    print(
+        f"postgresql restart: down {restarted - stopped:.1f}s, events ok again "
+        f"{time.monotonic() - restarted:.1f}s after it was back"
+    )
     health = await asyncio.to_thread(requests.get, live.url + "/healthz", timeout=10)
     assert health.status_code == 200
 
     await asyncio.gather(*senders)
     assert_stored_once(admin_http, crowd, per_visitor)
-    stored_ids = {m["id"] for v in crowd for m in admin_http.get(f"/api/messages?thread_id={v.thread_id}").json()}
+    stored_ids = {
+        m["id"] for v in crowd for m in admin_http.get(f"/api/messages?thread_id={v.thread_id}").json()
+    }
     assert set(acked_at_stop.values()) <= stored_ids
     for c in crowd:
         await c.close()

@@ -53,7 +53,9 @@ class FlakyTelegram(FakeTelegram):
         method = request.path.split("?", 1)[0].rsplit("/", 1)[-1]
         if self.erroring:
             self._record(_failed_call(method, request))
-            self._reply(request, 500, {"ok": False, "error_code": 500, "description": "Internal Server Error"})
+            self._reply(
+                request, 500, {"ok": False, "error_code": 500, "description": "Internal Server Error"}
+            )
             return
         with self.lock:
             hold, self.hold = (self.hold == method), (None if self.hold == method else self.hold)
@@ -77,7 +79,9 @@ def _failed_call(method: str, request: BaseHTTPRequestHandler):
 
 def forwarded(fake: FakeTelegram) -> list[str]:
     """The visitor texts Telegram received, in the order it received them."""
-    return [c.params["text"].rsplit("\n", 1)[-1] for c in fake.sent("sendMessage") if " says " in c.params["text"]]
+    return [
+        c.params["text"].rsplit("\n", 1)[-1] for c in fake.sent("sendMessage") if " says " in c.params["text"]
+    ]
 
 
 def db_rows(live: LiveServer, sql: str) -> list[tuple]:
@@ -88,8 +92,10 @@ def db_rows(live: LiveServer, sql: str) -> list[tuple]:
 
 def assert_linked(live: LiveServer, fake: FakeTelegram, visitors: list[ReliableVisitor]) -> None:
     """Every forwarded message is a TelegramLink to its visitor's thread (replies reach them)."""
-    links = {(chat, mid): str(thread).replace("-", "")
-             for chat, mid, thread in db_rows(live, "SELECT chat_id, message_id, thread_id FROM telegram_links")}
+    links = {
+        (chat, mid): str(thread).replace("-", "")
+        for chat, mid, thread in db_rows(live, "SELECT chat_id, message_id, thread_id FROM telegram_links")
+    }
     by_name = {v.name: v.thread_id.replace("-", "") for v in visitors}
     for call in fake.sent("sendMessage"):
         text = call.params["text"].rsplit("\n", 1)[-1]
@@ -116,8 +122,9 @@ def flaky():
         pass  # already offline
 
 
-async def chat(visitors: list[ReliableVisitor], sent: dict[str, list[str]], until: float,
-               acks: list[float] | None = None) -> None:
+async def chat(
+    visitors: list[ReliableVisitor], sent: dict[str, list[str]], until: float, acks: list[float] | None = None
+) -> None:
     """Every visitor sends a message about every 0.25 s until `until` (monotonic)."""
 
     async def one(v: ReliableVisitor) -> None:

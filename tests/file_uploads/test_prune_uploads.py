@@ -23,7 +23,9 @@ async def test_prune_removes_only_old_orphans(make_server):
     orphan_audio = upload(http, "audio", samples.webm())
     fresh_orphan = upload(http, "audio", samples.ogg())
     client, thread_id = await visitor(live.url)
-    ack = await client.call("message_to_admin", {"thread_id": thread_id, "type": "image", "file_url": in_message})
+    ack = await client.call(
+        "message_to_admin", {"thread_id": thread_id, "type": "image", "file_url": in_message}
+    )
     assert ack["ok"], ack
     await client.close()
 
@@ -34,13 +36,16 @@ async def test_prune_removes_only_old_orphans(make_server):
     for url in (orphan_image, in_message, orphan_audio):
         os.utime(root / url.removeprefix("/uploads/"), (day_ago, day_ago))
     os.utime(stray, (day_ago, day_ago))
-    names = {url: url.removeprefix("/uploads/") for url in (orphan_image, in_message, orphan_audio, fresh_orphan)}
+    names = {
+        url: url.removeprefix("/uploads/") for url in (orphan_image, in_message, orphan_audio, fresh_orphan)
+    }
 
     dry = live.manage("prune_uploads", "--dry-run")
     assert dry.returncode == 0, dry.stderr
     lines = dry.stdout.splitlines()
     assert sorted(line for line in lines if line.startswith("would delete")) == sorted(
-        [f"would delete {names[orphan_image]}", f"would delete {names[orphan_audio]}"])
+        [f"would delete {names[orphan_image]}", f"would delete {names[orphan_audio]}"]
+    )
     assert "2 orphaned file(s) would be deleted, 1 in use, 1 younger than 24 hour(s) kept, 0 failed." in lines
     assert "Dry run: nothing was changed." in lines
     for url in names:
@@ -49,7 +54,8 @@ async def test_prune_removes_only_old_orphans(make_server):
     run = live.manage("prune_uploads", "--older-than", "1")
     assert run.returncode == 0, run.stderr
     assert sorted(line for line in run.stdout.splitlines() if line.startswith("delete")) == sorted(
-        [f"delete {names[orphan_image]}", f"delete {names[orphan_audio]}"])
+        [f"delete {names[orphan_image]}", f"delete {names[orphan_audio]}"]
+    )
     assert http.get(orphan_image).status_code == 404
     assert http.get(orphan_audio).status_code == 404
     assert http.get(in_message).status_code == 200

@@ -27,12 +27,14 @@ def fake():
 
 @pytest.fixture(scope="module")
 def cloud_server(fake):
-    live = LiveServer(env={
-        "CLOUDINARY_URL": f"cloudinary://testkey:testsecret@{CLOUD}",
-        "CLOUDINARY_UPLOAD_PREFIX": fake.url,
-        "CLOUDINARY_TIMEOUT": "2",
-        "UPLOAD_THREADS": "2",
-    }).start()
+    live = LiveServer(
+        env={
+            "CLOUDINARY_URL": f"cloudinary://testkey:testsecret@{CLOUD}",
+            "CLOUDINARY_UPLOAD_PREFIX": fake.url,
+            "CLOUDINARY_TIMEOUT": "2",
+            "UPLOAD_THREADS": "2",
+        }
+    ).start()
     start = 0
     yield live
     written = live.log()[start:]
@@ -75,7 +77,10 @@ def test_recording_goes_to_chat_audio_as_video_resource(http, fake, ext):
     assert re.fullmatch(UUID, stored.public_id)
     # The real format reaches Cloudinary (and so the URL): the Telegram bridge reads it.
     assert stored.filename.endswith(f".{ext}")
-    assert answer.json()["url"] == f"https://res.cloudinary.com/{CLOUD}/video/upload/v123/chat_audio/{stored.public_id}.{ext}"
+    assert (
+        answer.json()["url"]
+        == f"https://res.cloudinary.com/{CLOUD}/video/upload/v123/chat_audio/{stored.public_id}.{ext}"
+    )
 
 
 def test_refusals_never_reach_cloudinary(http, fake):
@@ -136,9 +141,13 @@ async def test_uploaded_photo_goes_into_a_message_and_foreign_urls_do_not(cloud_
     client, thread_id = await visitor(cloud_server.url, "Elif")
     image_url = upload(http, "image", samples.webp(), name="w.webp").json()["url"]
     audio_url = upload(http, "audio", samples.m4a()).json()["url"]
-    ok = await client.call("message_to_admin", {"thread_id": thread_id, "type": "image", "file_url": image_url})
+    ok = await client.call(
+        "message_to_admin", {"thread_id": thread_id, "type": "image", "file_url": image_url}
+    )
     assert ok["ok"] is True, ok
-    ok = await client.call("message_to_admin", {"thread_id": thread_id, "type": "audio", "file_url": audio_url})
+    ok = await client.call(
+        "message_to_admin", {"thread_id": thread_id, "type": "audio", "file_url": audio_url}
+    )
     assert ok["ok"] is True, ok
     foreign = [
         ("image", image_url.replace(CLOUD, "othercloud")),
@@ -165,7 +174,9 @@ async def test_prune_uploads_destroys_only_orphans_on_cloudinary(cloud_server, h
     kept_url = upload(http, "image", samples.png(), name="keep.png").json()["url"]
     orphan_url = upload(http, "audio", samples.wav()).json()["url"]
     client, thread_id = await visitor(cloud_server.url)
-    ack = await client.call("message_to_admin", {"thread_id": thread_id, "type": "image", "file_url": kept_url})
+    ack = await client.call(
+        "message_to_admin", {"thread_id": thread_id, "type": "image", "file_url": kept_url}
+    )
     assert ack["ok"], ack
     await client.close()
     kept_id = f"chat_images/{kept_url.rsplit('/', 1)[-1].rsplit('.', 1)[0]}"

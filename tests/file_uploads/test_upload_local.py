@@ -22,8 +22,14 @@ def http(server) -> Browserish:
     return Browserish(server.url)
 
 
-def upload(http: Browserish, kind: str, data: bytes, name: str = "file.bin", field: str = "file",
-           content_type: str = "application/octet-stream") -> requests.Response:
+def upload(
+    http: Browserish,
+    kind: str,
+    data: bytes,
+    name: str = "file.bin",
+    field: str = "file",
+    content_type: str = "application/octet-stream",
+) -> requests.Response:
     return http.post(f"/api/upload/{kind}", files={field: (name, data, content_type)})
 
 
@@ -130,8 +136,10 @@ def test_file_at_the_limit_is_accepted(http):
 
 def _multipart(data: bytes) -> tuple[bytes, bytes]:
     boundary = b"----chatdesktestboundary"
-    head = (b"--" + boundary + b'\r\nContent-Disposition: form-data; name="file"; filename="a.webm"\r\n'
-            b"Content-Type: audio/webm\r\n\r\n")
+    head = (
+        b"--" + boundary + b'\r\nContent-Disposition: form-data; name="file"; filename="a.webm"\r\n'
+        b"Content-Type: audio/webm\r\n\r\n"
+    )
     return head + data + b"\r\n--" + boundary + b"--\r\n", b"multipart/form-data; boundary=" + boundary
 
 
@@ -160,8 +168,10 @@ def _headers(http: Browserish, content_type: bytes, extra: bytes) -> bytes:
     if "csrftoken" not in http.cookies:
         http.get("/login")
     token = http.cookies["csrftoken"].encode()
-    return (b"POST /api/upload/audio HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: " + content_type + b"\r\n"
-            b"Cookie: csrftoken=" + token + b"\r\nX-CSRFToken: " + token + b"\r\n" + extra + b"\r\n")
+    return (
+        b"POST /api/upload/audio HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: " + content_type + b"\r\n"
+        b"Cookie: csrftoken=" + token + b"\r\nX-CSRFToken: " + token + b"\r\n" + extra + b"\r\n"
+    )
 
 
 def test_chunked_body_over_the_limit_is_413(server, http):
@@ -169,7 +179,7 @@ def test_chunked_body_over_the_limit_is_413(server, http):
 
     def chunks():
         for i in range(0, len(body), 256 * 1024):
-            piece = body[i:i + 256 * 1024]
+            piece = body[i : i + 256 * 1024]
             yield b"%x\r\n" % len(piece) + piece + b"\r\n"
         yield b"0\r\n\r\n"
 
@@ -189,8 +199,9 @@ def test_chunked_body_under_the_limit_asks_for_a_length(server, http):
 
 def test_huge_declared_length_is_refused_before_the_body(server, http):
     start = time.monotonic()
-    answer = _raw_request(server, _headers(http, b"multipart/form-data; boundary=x", b"Content-Length: 10000000000\r\n"),
-                          [])
+    answer = _raw_request(
+        server, _headers(http, b"multipart/form-data; boundary=x", b"Content-Length: 10000000000\r\n"), []
+    )
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
     assert time.monotonic() - start < 5
 
@@ -271,9 +282,13 @@ async def test_photo_and_voice_note_reach_the_admin(server, admin_http, http):
     client, thread_id = await visitor(server.url, "Deniz")
     image_url = upload(http, "image", samples.jpeg(), name="me.jpg").json()["url"]
     audio_url = upload(http, "audio", samples.m4a(), name="voice.mp4").json()["url"]
-    ack = await client.call("message_to_admin", {"thread_id": thread_id, "type": "image", "file_url": image_url})
+    ack = await client.call(
+        "message_to_admin", {"thread_id": thread_id, "type": "image", "file_url": image_url}
+    )
     assert ack["ok"] is True, ack
-    ack = await client.call("message_to_admin", {"thread_id": thread_id, "type": "audio", "file_url": audio_url})
+    ack = await client.call(
+        "message_to_admin", {"thread_id": thread_id, "type": "audio", "file_url": audio_url}
+    )
     assert ack["ok"] is True, ack
     event = await admin.wait_for("message_from_visitor", lambda d: d["file_path"] == audio_url)
     assert event["type"] == "audio"

@@ -12,12 +12,27 @@ leaves = (
     | st.integers(min_value=-(2**70), max_value=2**70)
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=40)
-    | st.sampled_from(["", " ", "\x00", "null", "{}", "../../etc/passwd", "<script>alert(1)</script>",
-                       "' OR 1=1 --", "\u202e", "🙂" * 3, "x" * 5000])
+    | st.sampled_from(
+        [
+            "",
+            " ",
+            "\x00",
+            "null",
+            "{}",
+            "../../etc/passwd",
+            "<script>alert(1)</script>",
+            "' OR 1=1 --",
+            "\u202e",
+            "🙂" * 3,
+            "x" * 5000,
+        ]
+    )
 )
 any_json = st.recursive(
     leaves,
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
     max_leaves=12,
 )
 
@@ -40,8 +55,15 @@ def near_payloads(*known_threads: str) -> st.SearchStrategy:
         "thread_id": thread_ids(*known_threads),
         "type": st.sampled_from(["text", "image", "audio", "video", "TEXT", ""]) | any_json,
         "text": st.text(max_size=60) | st.sampled_from(["hello", "x" * 4000, "x" * 4001]) | any_json,
-        "file_url": st.sampled_from(["/uploads/images/x.png", "https://evil.example/a.png", "javascript:1",
-                                     "/uploads/audio/../../manage.py"]) | any_json,
+        "file_url": st.sampled_from(
+            [
+                "/uploads/images/x.png",
+                "https://evil.example/a.png",
+                "javascript:1",
+                "/uploads/audio/../../manage.py",
+            ]
+        )
+        | any_json,
         "client_id": st.text(alphabet="abcXYZ019_.:- /", min_size=0, max_size=70) | any_json,
         "display_name": st.text(max_size=100) | any_json,
         "typing": any_json,

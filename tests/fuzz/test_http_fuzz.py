@@ -17,14 +17,38 @@ from hypothesis import strategies as st
 from tests.fuzz.strategies import any_json
 from tests.support.clients import Browserish, visitor
 
-FUZZ = settings(max_examples=60, deadline=None, derandomize=True, database=None,
-                suppress_health_check=list(HealthCheck))
+FUZZ = settings(
+    max_examples=60, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+)
 
-ROUTES = ["/", "/login", "/admin", "/logout", "/favicon.ico", "/healthz", "/request-otp", "/verify-otp",
-          "/api/threads", "/api/messages", "/api/messages/clear", "/api/upload/image", "/api/upload/audio",
-          "/uploads/images/x.png", "/uploads/audio/../x", "/i18n/setlang/", "/jsi18n/"]
-JSON_ROUTES = {"/request-otp", "/verify-otp", "/api/threads", "/api/messages", "/api/messages/clear",
-               "/api/upload/image", "/api/upload/audio"}
+ROUTES = [
+    "/",
+    "/login",
+    "/admin",
+    "/logout",
+    "/favicon.ico",
+    "/healthz",
+    "/request-otp",
+    "/verify-otp",
+    "/api/threads",
+    "/api/messages",
+    "/api/messages/clear",
+    "/api/upload/image",
+    "/api/upload/audio",
+    "/uploads/images/x.png",
+    "/uploads/audio/../x",
+    "/i18n/setlang/",
+    "/jsi18n/",
+]
+JSON_ROUTES = {
+    "/request-otp",
+    "/verify-otp",
+    "/api/threads",
+    "/api/messages",
+    "/api/messages/clear",
+    "/api/upload/image",
+    "/api/upload/audio",
+}
 PARAM_NAMES = ["thread_id", "limit", "before", "otp", "next", "language"]
 
 
@@ -55,15 +79,24 @@ def check_answer(path: str, response: requests.Response) -> None:
             assert body["success"] is False and isinstance(body["error"], str), body
 
 
-scalars = st.text(max_size=30) | st.sampled_from(["", "0", "-1", "999999999999999999999", "null",
-                                                 "00000000-0000-0000-0000-000000000000"])
+scalars = st.text(max_size=30) | st.sampled_from(
+    ["", "0", "-1", "999999999999999999999", "null", "00000000-0000-0000-0000-000000000000"]
+)
 queries = st.dictionaries(st.sampled_from(PARAM_NAMES) | st.text(max_size=8), scalars, max_size=4)
 bodies = st.one_of(
     any_json.map(lambda j: ("json", json.dumps(j).encode())),
     st.binary(max_size=300).map(lambda b: ("bytes", b)),
 )
-content_types = st.sampled_from(["application/json", "text/plain", "application/x-www-form-urlencoded",
-                                 "multipart/form-data", "multipart/form-data; boundary=x", ""])
+content_types = st.sampled_from(
+    [
+        "application/json",
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+        "multipart/form-data; boundary=x",
+        "",
+    ]
+)
 
 
 def test_arbitrary_requests_at_every_route(fuzz_server, fuzz_admin):
@@ -73,9 +106,15 @@ def test_arbitrary_requests_at_every_route(fuzz_server, fuzz_admin):
     anonymous.get("/")
 
     @FUZZ
-    @given(path=st.sampled_from(ROUTES), method=st.sampled_from(["GET", "POST", "PUT", "DELETE"]),
-           query=queries, thread=st.booleans() | known, body=bodies, content_type=content_types,
-           as_admin=st.booleans())
+    @given(
+        path=st.sampled_from(ROUTES),
+        method=st.sampled_from(["GET", "POST", "PUT", "DELETE"]),
+        query=queries,
+        thread=st.booleans() | known,
+        body=bodies,
+        content_type=content_types,
+        as_admin=st.booleans(),
+    )
     def check(path, method, query, thread, body, content_type, as_admin):
         if path in ("/logout",) and as_admin:
             return  # signing out our own admin would only test that logout works
@@ -90,10 +129,19 @@ def test_arbitrary_requests_at_every_route(fuzz_server, fuzz_admin):
         if method == "POST":
             response = http.post(path, **kwargs)
         else:
-            response = http.request(method, http.url(path), allow_redirects=False,
-                                    headers={"X-CSRFToken": http.cookies.get("csrftoken", ""), **headers},
-                                    params=query, data=body[1])
-        if content_type.startswith("multipart/form-data") and response.status_code == 400 and not response.content:
+            response = http.request(
+                method,
+                http.url(path),
+                allow_redirects=False,
+                headers={"X-CSRFToken": http.cookies.get("csrftoken", ""), **headers},
+                params=query,
+                data=body[1],
+            )
+        if (
+            content_type.startswith("multipart/form-data")
+            and response.status_code == 400
+            and not response.content
+        ):
             pass  # Twisted (under daphne) refuses a multipart body it cannot parse before the app runs
         else:
             check_answer(path, response)
@@ -107,18 +155,37 @@ def test_arbitrary_requests_at_every_route(fuzz_server, fuzz_admin):
 def test_arbitrary_bytes_at_the_upload_routes(fuzz_server):
     http = Browserish(fuzz_server.url)
     http.get("/")
-    magic = st.sampled_from([b"", b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF89a", b"RIFF\0\0\0\0WEBP",
-                             b"\x1a\x45\xdf\xa3", b"OggS", b"ID3", b"RIFF\0\0\0\0WAVE", b"<svg", b"<html>"])
+    magic = st.sampled_from(
+        [
+            b"",
+            b"\x89PNG\r\n\x1a\n",
+            b"\xff\xd8\xff",
+            b"GIF89a",
+            b"RIFF\0\0\0\0WEBP",
+            b"\x1a\x45\xdf\xa3",
+            b"OggS",
+            b"ID3",
+            b"RIFF\0\0\0\0WAVE",
+            b"<svg",
+            b"<html>",
+        ]
+    )
 
     @FUZZ
-    @given(route=st.sampled_from(["/api/upload/image", "/api/upload/audio"]), head=magic,
-           tail=st.binary(max_size=2000), filename=st.text(max_size=40),
-           mime=st.sampled_from(["image/png", "audio/webm", "text/html", "application/octet-stream", ""]),
-           raw=st.booleans())
+    @given(
+        route=st.sampled_from(["/api/upload/image", "/api/upload/audio"]),
+        head=magic,
+        tail=st.binary(max_size=2000),
+        filename=st.text(max_size=40),
+        mime=st.sampled_from(["image/png", "audio/webm", "text/html", "application/octet-stream", ""]),
+        raw=st.booleans(),
+    )
     def check(route, head, tail, filename, mime, raw):
         content = head + tail
         if raw:
-            response = http.post(route, data=content, headers={"Content-Type": mime or "application/octet-stream"})
+            response = http.post(
+                route, data=content, headers={"Content-Type": mime or "application/octet-stream"}
+            )
         else:
             response = http.post(route, files={"file": (filename or "f", content, mime or None)})
         check_answer(route, response)
@@ -136,20 +203,39 @@ def test_arbitrary_bytes_at_the_upload_routes(fuzz_server):
 
 def test_arbitrary_bytes_and_updates_at_the_telegram_webhook(make_server):
     # Telegram on, pointing at a port where nothing listens: outbound sends just fail and wait.
-    live = make_server(env={"TELEGRAM_BOT_TOKEN": "123456:fuzz", "TELEGRAM_CHAT_ID": "-1001234",
-                            "TELEGRAM_WEBHOOK_SECRET": "fuzz-secret", "TELEGRAM_API_BASE": "http://127.0.0.1:9"})
+    live = make_server(
+        env={
+            "TELEGRAM_BOT_TOKEN": "123456:fuzz",
+            "TELEGRAM_CHAT_ID": "-1001234",
+            "TELEGRAM_WEBHOOK_SECRET": "fuzz-secret",
+            "TELEGRAM_API_BASE": "http://127.0.0.1:9",
+        }
+    )
     admin = Browserish(live.url)
     code = live.manage("issue_login_code").stdout.strip()
     assert admin.post("/verify-otp", json={"otp": code}).status_code == 200
     thread_id = seed(live, admin)
     log_start = len(live.log())
-    updates = any_json.map(lambda j: json.dumps(j).encode()) | st.binary(max_size=300) | st.fixed_dictionaries(
-        {"update_id": st.integers()},
-        optional={"message": st.fixed_dictionaries({}, optional={
-            "chat": st.fixed_dictionaries({}, optional={"id": any_json, "type": any_json}),
-            "from": st.fixed_dictionaries({}, optional={"id": any_json, "is_bot": any_json}),
-            "text": any_json, "reply_to_message": any_json, "message_id": any_json,
-            "message_thread_id": any_json})}).map(lambda j: json.dumps(j).encode())
+    updates = (
+        any_json.map(lambda j: json.dumps(j).encode())
+        | st.binary(max_size=300)
+        | st.fixed_dictionaries(
+            {"update_id": st.integers()},
+            optional={
+                "message": st.fixed_dictionaries(
+                    {},
+                    optional={
+                        "chat": st.fixed_dictionaries({}, optional={"id": any_json, "type": any_json}),
+                        "from": st.fixed_dictionaries({}, optional={"id": any_json, "is_bot": any_json}),
+                        "text": any_json,
+                        "reply_to_message": any_json,
+                        "message_id": any_json,
+                        "message_thread_id": any_json,
+                    },
+                )
+            },
+        ).map(lambda j: json.dumps(j).encode())
+    )
 
     @FUZZ
     @given(body=updates, secret=st.sampled_from(["fuzz-secret", "", "wrong", None]))

@@ -18,8 +18,9 @@ from tests.fuzz.strategies import any_json, near_payloads
 from tests.support.clients import Browserish, admin_socket, visitor
 
 EVENTS = ["join", "admin_join", "heartbeat", "message_to_admin", "message_to_visitor", "typing", "mark_seen"]
-FUZZ = settings(max_examples=70, deadline=None, derandomize=True, database=None,
-                suppress_health_check=list(HealthCheck))
+FUZZ = settings(
+    max_examples=70, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+)
 
 
 class Loop:
@@ -57,8 +58,9 @@ def payloads(*threads: str) -> st.SearchStrategy:
 
 
 def crashes_logged(server, since: int) -> list[str]:
-    return [line for line in server.log()[since:].splitlines()
-            if "socket_failed" in line or "Traceback" in line]
+    return [
+        line for line in server.log()[since:].splitlines() if "socket_failed" in line or "Traceback" in line
+    ]
 
 
 def run_fuzz(role: str, fuzz_server, fuzz_admin) -> None:

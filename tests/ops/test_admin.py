@@ -16,8 +16,13 @@ from chat.validation import MessageInput
 pytestmark = pytest.mark.django_db
 
 
-def post(thread: Thread, text: str | None = None, sender: str = "visitor", type: str = "text",
-         file_url: str | None = None) -> Message:
+def post(
+    thread: Thread,
+    text: str | None = None,
+    sender: str = "visitor",
+    type: str = "text",
+    file_url: str | None = None,
+) -> Message:
     data = MessageInput(thread_id=thread.id, type=type, text=text, file_url=file_url, client_id=None)
     if sender == "visitor":
         return services.post_visitor_message(data, via="test")[0]
@@ -87,8 +92,10 @@ def test_thread_filters_online_and_dates(admin_client, threads):
     offline = admin_client.get(changelist("thread"), {"presence": "offline"})
     assert {t.display_name for t in offline.context["cl"].result_list} == {"Idle Ian"}
     yesterday = (timezone.localtime() - timedelta(days=1)).isoformat()
-    by_date = admin_client.get(changelist("thread"), {
-        "last_activity_at__gte": yesterday, "last_activity_at__lt": "2999-01-01T00:00:00+00:00"})
+    by_date = admin_client.get(
+        changelist("thread"),
+        {"last_activity_at__gte": yesterday, "last_activity_at__lt": "2999-01-01T00:00:00+00:00"},
+    )
     assert by_date.status_code == 200
     assert len(by_date.context["cl"].result_list) == 3
     never = admin_client.get(changelist("thread"), {"created_at__gte": "2999-01-01T00:00:00+00:00"})
@@ -149,7 +156,9 @@ def test_message_list_search_and_filters(admin_client, threads):
     assert [m.content_text for m in admins] == ["Kargonuz yolda."]
     images = admin_client.get(changelist("message"), {"type__exact": "image"}).context["cl"].result_list
     assert [m.file_path for m in images] == ["/uploads/images/abc.jpg"]
-    today = admin_client.get(changelist("message"), {"created_at__gte": (timezone.localtime() - timedelta(days=1)).isoformat()})
+    today = admin_client.get(
+        changelist("message"), {"created_at__gte": (timezone.localtime() - timedelta(days=1)).isoformat()}
+    )
     assert len(today.context["cl"].result_list) == 5
     by_thread = admin_client.get(changelist("message"), {"thread__id__exact": str(threads["bob"].pk)})
     assert len(by_thread.context["cl"].result_list) == 1
@@ -163,8 +172,12 @@ def test_message_page_is_read_only(admin_client, threads):
     assert 'name="_save"' not in response.content.decode()
     assert admin_client.post(url, {"content_text": "forged"}).status_code == 403
     assert admin_client.get(reverse("admin:chat_message_add")).status_code == 403
-    assert admin_client.post(reverse("admin:chat_message_delete", args=[message.pk]),
-                             {"post": "yes"}).status_code == 403
+    assert (
+        admin_client.post(
+            reverse("admin:chat_message_delete", args=[message.pk]), {"post": "yes"}
+        ).status_code
+        == 403
+    )
     message.refresh_from_db()
     assert message.content_text == "where is the <b>invoice</b>?"
 
@@ -211,8 +224,11 @@ def heard():
 
 def test_action_clear_messages(admin_client, threads, heard):
     ayse, bob, idle = threads["ayse"], threads["bob"], threads["idle"]
-    response = admin_client.post(changelist("thread"), {
-        "action": "clear_messages", "_selected_action": [str(ayse.pk), str(bob.pk)]}, follow=True)
+    response = admin_client.post(
+        changelist("thread"),
+        {"action": "clear_messages", "_selected_action": [str(ayse.pk), str(bob.pk)]},
+        follow=True,
+    )
     assert response.status_code == 200
     assert "Cleared 5 messages." in response.content.decode()
     assert Message.objects.count() == 0
@@ -226,13 +242,18 @@ def test_action_clear_messages(admin_client, threads, heard):
 def test_action_delete_selected_confirms_then_deletes_through_the_domain(admin_client, threads, heard):
     ayse, bob = threads["ayse"], threads["bob"]
     selected = [str(ayse.pk), str(bob.pk)]
-    confirm = admin_client.post(changelist("thread"), {"action": "delete_selected", "_selected_action": selected})
+    confirm = admin_client.post(
+        changelist("thread"), {"action": "delete_selected", "_selected_action": selected}
+    )
     assert confirm.status_code == 200
     html = confirm.content.decode()
     assert "Are you sure" in html and "Messages: 5" in html and "Telegram links: 1" in html
     assert Thread.objects.count() == 3, "nothing goes before the confirmation"
-    done = admin_client.post(changelist("thread"), {
-        "action": "delete_selected", "_selected_action": selected, "post": "yes"}, follow=True)
+    done = admin_client.post(
+        changelist("thread"),
+        {"action": "delete_selected", "_selected_action": selected, "post": "yes"},
+        follow=True,
+    )
     assert done.status_code == 200
     assert list(Thread.objects.values_list("display_name", flat=True)) == ["Idle Ian"]
     assert Message.objects.count() == 0 and TelegramLink.objects.count() == 0
@@ -265,7 +286,9 @@ def test_staff_without_delete_permission_cannot_run_actions(client, django_user_
     response = client.get(changelist("thread"))
     assert response.status_code == 200
     assert "clear_messages" not in response.content.decode()
-    client.post(changelist("thread"), {"action": "clear_messages", "_selected_action": [str(threads["bob"].pk)]})
+    client.post(
+        changelist("thread"), {"action": "clear_messages", "_selected_action": [str(threads["bob"].pk)]}
+    )
     assert threads["bob"].messages.count() == 1
 
 
@@ -273,9 +296,14 @@ def test_admin_pages_pass_the_content_security_policy(admin_client, threads):
     """No inline <script> or style= attribute on the pages: the CSP would block them."""
     import re
 
-    pages = [reverse("admin:index"), changelist("thread"), changelist("message"), changelist("telegramlink"),
-             reverse("admin:chat_thread_change", args=[threads["ayse"].pk]),
-             reverse("admin:chat_thread_delete", args=[threads["ayse"].pk])]
+    pages = [
+        reverse("admin:index"),
+        changelist("thread"),
+        changelist("message"),
+        changelist("telegramlink"),
+        reverse("admin:chat_thread_change", args=[threads["ayse"].pk]),
+        reverse("admin:chat_thread_delete", args=[threads["ayse"].pk]),
+    ]
     for url in pages:
         response = admin_client.get(url)
         assert "script-src 'self'" in response["Content-Security-Policy"]

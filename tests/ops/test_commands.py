@@ -21,8 +21,14 @@ from chat.validation import MessageInput
 pytestmark = pytest.mark.django_db
 
 
-def post(thread: Thread, text: str | None = None, sender: str = "visitor", type: str = "text",
-         file_url: str | None = None, client_id: str | None = None) -> Message:
+def post(
+    thread: Thread,
+    text: str | None = None,
+    sender: str = "visitor",
+    type: str = "text",
+    file_url: str | None = None,
+    client_id: str | None = None,
+) -> Message:
     data = MessageInput(thread_id=thread.id, type=type, text=text, file_url=file_url, client_id=client_id)
     if sender == "visitor":
         return services.post_visitor_message(data, via="test")[0]
@@ -69,11 +75,13 @@ def threads():
     Thread.objects.filter(pk=old.pk).update(last_activity_at=timezone.now() - timedelta(days=40))
     never = services.create_thread("Never Nuri")
     Thread.objects.filter(pk=never.pk).update(
-        last_activity_at=None, created_at=timezone.now() - timedelta(days=100))
+        last_activity_at=None, created_at=timezone.now() - timedelta(days=100)
+    )
     return {"fresh": fresh, "old": old, "never": never}
 
 
 # --- clear_threads ---------------------------------------------------------------------
+
 
 def test_clear_one_thread_keeps_it_and_tells_clients(threads, heard):
     fresh = threads["fresh"]
@@ -88,7 +96,9 @@ def test_clear_one_thread_keeps_it_and_tells_clients(threads, heard):
 def test_clear_several_threads(threads, heard):
     run("clear_threads", "--thread", str(threads["fresh"].pk), "--thread", str(threads["old"].pk), "-y")
     assert Message.objects.count() == 0 and Thread.objects.count() == 3
-    assert sorted(heard) == sorted([("cleared", str(threads["fresh"].pk)), ("cleared", str(threads["old"].pk))])
+    assert sorted(heard) == sorted(
+        [("cleared", str(threads["fresh"].pk)), ("cleared", str(threads["old"].pk))]
+    )
 
 
 def test_dry_run_changes_nothing_and_lists_what_would_go(threads, heard):
@@ -114,7 +124,9 @@ def test_older_than_keep_threads_clears_messages_only(threads, heard):
     run("clear_threads", "--older-than", "30", "--keep-threads", "--yes")
     assert Thread.objects.count() == 3
     assert threads["old"].messages.count() == 0 and threads["fresh"].messages.count() == 2
-    assert sorted(heard) == sorted([("cleared", str(threads["old"].pk)), ("cleared", str(threads["never"].pk))])
+    assert sorted(heard) == sorted(
+        [("cleared", str(threads["old"].pk)), ("cleared", str(threads["never"].pk))]
+    )
 
 
 def test_all_deletes_everything_like_the_panel(threads, heard):
@@ -153,6 +165,7 @@ def test_clear_refuses_bad_usage_and_changes_nothing(threads, args, returncode, 
 
 # --- export_threads --------------------------------------------------------------------
 
+
 def as_dict(obj) -> dict:
     return {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields}
 
@@ -162,17 +175,30 @@ def parse_time(value: str | None):
 
 
 def revive_thread(data: dict) -> dict:
-    return {**data, "id": uuid.UUID(data["id"]),
-            **{k: parse_time(data[k]) for k in ("created_at", "last_activity_at", "last_message_at", "sorted_at")}}
+    return {
+        **data,
+        "id": uuid.UUID(data["id"]),
+        **{
+            k: parse_time(data[k]) for k in ("created_at", "last_activity_at", "last_message_at", "sorted_at")
+        },
+    }
 
 
 def revive_message(data: dict) -> dict:
-    return {**data, "id": uuid.UUID(data["id"]), "thread_id": uuid.UUID(data["thread_id"]),
-            "created_at": parse_time(data["created_at"])}
+    return {
+        **data,
+        "id": uuid.UUID(data["id"]),
+        "thread_id": uuid.UUID(data["thread_id"]),
+        "created_at": parse_time(data["created_at"]),
+    }
 
 
 def db_snapshot(threads=None):
-    qs = Thread.objects.order_by("id") if threads is None else Thread.objects.filter(pk__in=threads).order_by("id")
+    qs = (
+        Thread.objects.order_by("id")
+        if threads is None
+        else Thread.objects.filter(pk__in=threads).order_by("id")
+    )
     return [
         {**as_dict(t), "messages": [as_dict(m) for m in t.messages.order_by("created_at", "id")]} for t in qs
     ]
@@ -215,7 +241,9 @@ def test_export_selected_threads_and_since(threads):
     assert [t["display_name"] for t in data] == ["Old Osman"]
     assert len(data[0]["messages"]) == 2
     recent = (timezone.localdate() - timedelta(days=5)).isoformat()
-    assert [t["display_name"] for t in json.loads(run("export_threads", "--since", recent))] == ["Fresh Fatma"]
+    assert [t["display_name"] for t in json.loads(run("export_threads", "--since", recent))] == [
+        "Fresh Fatma"
+    ]
     since_old = (timezone.now() - timedelta(days=50)).isoformat()
     names = {t["display_name"] for t in json.loads(run("export_threads", "--since", since_old))}
     assert names == {"Fresh Fatma", "Old Osman"}
@@ -256,8 +284,10 @@ def seed_messages(count: int) -> None:
     threads = [Thread(display_name=f"bulk {i}", last_activity_at=timezone.now()) for i in range(count // 100)]
     Thread.objects.bulk_create(threads)
     text = "x" * 200
-    batch = [Message(thread=threads[i % len(threads)], sender="visitor", type="text", content_text=text)
-             for i in range(count)]
+    batch = [
+        Message(thread=threads[i % len(threads)], sender="visitor", type="text", content_text=text)
+        for i in range(count)
+    ]
     Message.objects.bulk_create(batch, batch_size=5000)
 
 
@@ -286,6 +316,7 @@ def test_export_memory_stays_constant():
 
 
 # --- issue_login_code ------------------------------------------------------------------
+
 
 def test_issue_login_code_prints_a_working_code():
     code = run("issue_login_code").strip()

@@ -47,6 +47,7 @@ def messages_of(http: Browserish, thread_id: str) -> list[dict]:
 
 # --- clear_threads as a subprocess -----------------------------------------------------
 
+
 async def test_clear_thread_command_tells_connected_clients(redis_server, redis_admin_http):
     admin = await admin_socket(redis_server.url, redis_admin_http)
     client, thread_id, _ = await visitor_with_messages(redis_server.url, "Selin", "bir", "iki")
@@ -70,7 +71,9 @@ async def test_older_than_command_deletes_and_tells_admins(redis_server, redis_a
     await client.close()
     # Make it old through the database the command sees, then delete by age.
     aged = await asyncio.to_thread(
-        redis_server.manage, "shell", "-c",
+        redis_server.manage,
+        "shell",
+        "-c",
         "from datetime import timedelta; from django.utils import timezone; from chat.models import Thread; "
         f"Thread.objects.filter(pk='{thread_id}').update(last_activity_at=timezone.now() - timedelta(days=400))",
     )
@@ -105,8 +108,15 @@ async def test_clear_command_exit_codes_and_dry_run(redis_server, redis_admin_ht
 def run_in_terminal(server: LiveServer, args: list[str], answer: str) -> tuple[int, str]:
     """Run a command with a pseudo-terminal as stdin, answer its prompt, return (code, output)."""
     primary, secondary = os.openpty()
-    proc = subprocess.Popen([sys.executable, "manage.py", *args], cwd=ROOT, env=server.env,
-                            stdin=secondary, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=server.env,
+        stdin=secondary,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     os.close(secondary)
     output = ""
     deadline = time.monotonic() + 60
@@ -126,24 +136,31 @@ def run_in_terminal(server: LiveServer, args: list[str], answer: str) -> tuple[i
 async def test_clear_command_asks_in_a_terminal(redis_server, redis_admin_http):
     client, thread_id, _ = await visitor_with_messages(redis_server.url, "Asked", "sor bana")
     await client.close()
-    code, output = await asyncio.to_thread(run_in_terminal, redis_server, ["clear_threads", "--thread", thread_id],
-                                           "no")
+    code, output = await asyncio.to_thread(
+        run_in_terminal, redis_server, ["clear_threads", "--thread", thread_id], "no"
+    )
     assert code == 1 and "Cancelled" in output
     assert len(messages_of(redis_admin_http, thread_id)) == 1
-    code, output = await asyncio.to_thread(run_in_terminal, redis_server, ["clear_threads", "--thread", thread_id],
-                                           "yes")
+    code, output = await asyncio.to_thread(
+        run_in_terminal, redis_server, ["clear_threads", "--thread", thread_id], "yes"
+    )
     assert code == 0 and "Cleared 1 message(s)" in output
     assert messages_of(redis_admin_http, thread_id) == []
 
 
 # --- export_threads as a subprocess ----------------------------------------------------
 
+
 def local_time(iso_utc: str) -> str:
-    return datetime.fromisoformat(iso_utc).astimezone(ZoneInfo("Europe/Istanbul")).strftime("%Y-%m-%d %H:%M:%S")
+    return (
+        datetime.fromisoformat(iso_utc).astimezone(ZoneInfo("Europe/Istanbul")).strftime("%Y-%m-%d %H:%M:%S")
+    )
 
 
 async def test_export_command_round_trips_what_the_api_serves(server, admin_http, tmp_path):
-    client, thread_id, ids = await visitor_with_messages(server.url, "Exporter Eda", "bir", "iki, \"üç\"\nsatır")
+    client, thread_id, ids = await visitor_with_messages(
+        server.url, "Exporter Eda", "bir", 'iki, "üç"\nsatır'
+    )
     reply = await client.call("message_to_admin", {"thread_id": thread_id, "type": "text", "text": "son"})
     ids.append(reply["message"]["id"])
     await client.close()
@@ -167,7 +184,7 @@ async def test_export_command_round_trips_what_the_api_serves(server, admin_http
     as_csv = server.manage("export_threads", "--thread", thread_id, "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
     assert [r["message_id"] for r in rows] == ids
-    assert [r["message_content_text"] for r in rows] == ["bir", "iki, \"üç\"\nsatır", "son"]
+    assert [r["message_content_text"] for r in rows] == ["bir", 'iki, "üç"\nsatır', "son"]
     assert {r["thread_display_name"] for r in rows} == {"Exporter Eda"}
 
     bad = server.manage("export_threads", "--since", "someday", check=False)
@@ -175,6 +192,7 @@ async def test_export_command_round_trips_what_the_api_serves(server, admin_http
 
 
 # --- issue_login_code ------------------------------------------------------------------
+
 
 def test_issue_login_code_signs_an_admin_in(server):
     done = server.manage("issue_login_code")
@@ -189,15 +207,26 @@ def test_issue_login_code_signs_an_admin_in(server):
 
 # --- /healthz --------------------------------------------------------------------------
 
+
 def test_health_without_redis(server):
     response = requests.get(server.url + "/healthz", timeout=5)
     assert response.status_code == 200
     body = response.json()
-    assert body["status"] == "ok" and body["database"] == {"ok": True} and body["redis"] == {"configured": False}
+    assert (
+        body["status"] == "ok" and body["database"] == {"ok": True} and body["redis"] == {"configured": False}
+    )
     # The Telegram bridge adds its own report (mode, last error, backlog) when it has one.
     assert body["telegram"]["configured"] is False
-    assert set(body["telegram"]) <= {"configured", "mode", "last_error", "last_error_at", "last_ok_at",
-                                     "pending", "failed", "error"}
+    assert set(body["telegram"]) <= {
+        "configured",
+        "mode",
+        "last_error",
+        "last_error_at",
+        "last_ok_at",
+        "pending",
+        "failed",
+        "error",
+    }
     assert "no-cache" in response.headers["Cache-Control"]
     assert requests.post(server.url + "/healthz", timeout=5).status_code in (403, 405)
 
@@ -209,9 +238,14 @@ def test_health_with_redis(redis_server):
 
 def test_health_is_503_when_redis_is_down_and_names_no_secret(make_server):
     port = closed_port()
-    live = make_server(env={"REDIS_URL": f"redis://:r3dispass@127.0.0.1:{port}/0",
-                            "SOCKETIO_REDIS_CHANNEL": "chatdesk-ops-tests-down",
-                            "TELEGRAM_BOT_TOKEN": "123456:SECRET-TOKEN-abc", "TELEGRAM_CHAT_ID": "-100777"})
+    live = make_server(
+        env={
+            "REDIS_URL": f"redis://:r3dispass@127.0.0.1:{port}/0",
+            "SOCKETIO_REDIS_CHANNEL": "chatdesk-ops-tests-down",
+            "TELEGRAM_BOT_TOKEN": "123456:SECRET-TOKEN-abc",
+            "TELEGRAM_CHAT_ID": "-100777",
+        }
+    )
     started = time.monotonic()
     response = requests.get(live.url + "/healthz", timeout=10)
     assert time.monotonic() - started < 5
@@ -227,9 +261,13 @@ def test_health_is_503_when_redis_is_down_and_names_no_secret(make_server):
 def test_health_is_503_when_the_database_is_down(make_server):
     port = closed_port()
     live = make_server(
-        env={"DATABASE_URL": f"postgres://postgres:pgs3cret@127.0.0.1:{port}/chatdesk",
-             "DJANGO_DEBUG": "0", "SECURE_SSL_REDIRECT": "0", "DATABASE_CONNECT_TIMEOUT": "2",
-             "DATABASE_POOL_TIMEOUT": "2"},
+        env={
+            "DATABASE_URL": f"postgres://postgres:pgs3cret@127.0.0.1:{port}/chatdesk",
+            "DJANGO_DEBUG": "0",
+            "SECURE_SSL_REDIRECT": "0",
+            "DATABASE_CONNECT_TIMEOUT": "2",
+            "DATABASE_POOL_TIMEOUT": "2",
+        },
         migrate=False,
     )
     started = time.monotonic()
@@ -252,6 +290,7 @@ def test_health_is_not_redirected_to_https(client, settings):
 
 # --- logs ------------------------------------------------------------------------------
 
+
 async def test_logs_have_sign_ins_but_no_codes_or_message_text(server):
     http = Browserish(server.url)
     http.get("/login")
@@ -261,7 +300,9 @@ async def test_logs_have_sign_ins_but_no_codes_or_message_text(server):
     marker = f"secret-marker-{secrets.token_hex(8)}"
     client, thread_id, _ = await visitor_with_messages(server.url, f"name-{marker}", f"text {marker}")
     admin = await admin_socket(server.url, http)
-    ack = await admin.call("message_to_visitor", {"thread_id": thread_id, "type": "text", "text": f"re {marker}"})
+    ack = await admin.call(
+        "message_to_visitor", {"thread_id": thread_id, "type": "text", "text": f"re {marker}"}
+    )
     assert ack["ok"]
     await client.close()
     await admin.close()
@@ -277,13 +318,26 @@ async def test_logs_have_sign_ins_but_no_codes_or_message_text(server):
 
 # --- check --deploy --------------------------------------------------------------------
 
+
 def test_check_deploy_is_clean_with_production_settings():
-    env = {**os.environ, **BASE_ENV, "DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-           "DJANGO_ALLOWED_HOSTS": "chat.example.com", "DATABASE_URL": "sqlite:///:memory:"}
+    env = {
+        **os.environ,
+        **BASE_ENV,
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_ALLOWED_HOSTS": "chat.example.com",
+        "DATABASE_URL": "sqlite:///:memory:",
+    }
     for name in ("SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SECURE_HSTS_SECONDS"):
         env.pop(name, None)
-    done = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "WARNINGS" not in done.stdout + done.stderr
     assert "no issues" in done.stdout
@@ -291,11 +345,23 @@ def test_check_deploy_is_clean_with_production_settings():
 
 def test_check_deploy_warns_when_production_is_weakened():
     """The check above could not fail if nothing were checked: turn a setting off and see."""
-    env = {**os.environ, **BASE_ENV, "DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-           "DJANGO_ALLOWED_HOSTS": "chat.example.com", "DATABASE_URL": "sqlite:///:memory:",
-           "SESSION_COOKIE_SECURE": "0"}
-    done = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    env = {
+        **os.environ,
+        **BASE_ENV,
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_ALLOWED_HOSTS": "chat.example.com",
+        "DATABASE_URL": "sqlite:///:memory:",
+        "SESSION_COOKIE_SECURE": "0",
+    }
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode != 0 and "security.W012" in done.stdout + done.stderr
 
 

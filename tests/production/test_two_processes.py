@@ -38,12 +38,16 @@ async def test_every_event_crosses_between_processes(two_servers, services):
         created = await admin.wait_for("thread_created", lambda d: d["id"] == thread_id)
         assert created["display_name"] == "Ayşe"
 
-        ack = await guest.call("message_to_admin", {"thread_id": thread_id, "type": "text", "text": "Merhaba"})
+        ack = await guest.call(
+            "message_to_admin", {"thread_id": thread_id, "type": "text", "text": "Merhaba"}
+        )
         assert ack["ok"], ack
         got = await admin.wait_for("message_from_visitor", lambda d: d["thread_id"] == thread_id)
         assert got["content_text"] == "Merhaba" and got["sender"] == "visitor"
 
-        ack = await admin.call("message_to_visitor", {"thread_id": thread_id, "type": "text", "text": "Buyurun"})
+        ack = await admin.call(
+            "message_to_visitor", {"thread_id": thread_id, "type": "text", "text": "Buyurun"}
+        )
         assert ack["ok"], ack
         reply = await guest.wait_for("message_from_admin", lambda d: d["content_text"] == "Buyurun")
         assert reply["id"] == ack["message"]["id"]
@@ -124,7 +128,9 @@ async def test_delivery_survives_an_idle_redis_listener(two_servers):
     guest, thread_id = await visitor(a.url)
     try:
         await asyncio.sleep(12)
-        ack = await guest.call("message_to_admin", {"thread_id": thread_id, "type": "text", "text": "still there?"})
+        ack = await guest.call(
+            "message_to_admin", {"thread_id": thread_id, "type": "text", "text": "still there?"}
+        )
         assert ack["ok"], ack
         await admin.wait_for("message_from_visitor", lambda d: d["content_text"] == "still there?", timeout=3)
         for server in (a, b):
@@ -141,9 +147,12 @@ async def test_connections_stay_bounded_and_heal_after_the_database_drops_them(t
     admin = await admin_socket(b.url, sign_in(b.url))
     guests = await asyncio.gather(*(visitor(server.url, f"V{i}") for i, server in enumerate([a, b] * 10)))
     try:
+
         async def chatter(client: Recorder, thread_id: str, n: int) -> None:
             for i in range(n):
-                ack = await client.call("message_to_admin", {"thread_id": thread_id, "type": "text", "text": f"m{i}"})
+                ack = await client.call(
+                    "message_to_admin", {"thread_id": thread_id, "type": "text", "text": f"m{i}"}
+                )
                 assert ack["ok"], ack
 
         await asyncio.gather(*(chatter(client, tid, 10) for client, tid in guests))
@@ -160,10 +169,14 @@ async def test_connections_stay_bounded_and_heal_after_the_database_drops_them(t
         # (5 s): after that no request meets a dead connection.
         await asyncio.sleep(6)
         client, tid = guests[0]
-        ack = await client.call("message_to_admin", {"thread_id": tid, "type": "text", "text": "after"}, timeout=3)
+        ack = await client.call(
+            "message_to_admin", {"thread_id": tid, "type": "text", "text": "after"}, timeout=3
+        )
         assert ack["ok"], ack
         client, tid = guests[1]  # the other process
-        ack = await client.call("message_to_admin", {"thread_id": tid, "type": "text", "text": "after"}, timeout=3)
+        ack = await client.call(
+            "message_to_admin", {"thread_id": tid, "type": "text", "text": "after"}, timeout=3
+        )
         assert ack["ok"], ack
         await admin.wait_for("message_from_visitor", lambda d: d["content_text"] == "after")
         with psycopg.connect(services.database_url) as conn:

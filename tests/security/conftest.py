@@ -10,9 +10,11 @@ from tests.support.server import LiveServer
 @pytest.fixture(scope="package")
 def configured_server():
     """Origins configured: sockets from https://good.example, the chat framed by a shop."""
-    live = LiveServer(env={
-        "SOCKETIO_CORS_ORIGINS": "https://good.example",
-        "WIDGET_ALLOWED_ORIGINS": "https://shop.example,https://www.shop.example",
-    }).start()
+    live = LiveServer(
+        env={
+            "SOCKETIO_CORS_ORIGINS": "https://good.example",
+            "WIDGET_ALLOWED_ORIGINS": "https://shop.example,https://www.shop.example",
+        }
+    ).start()
     yield live
     live.cleanup()

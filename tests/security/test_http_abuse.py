@@ -10,9 +10,11 @@ import requests
 
 from tests.support.clients import Browserish, sign_in, visitor
 
-PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
-       b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00"
-       b"\x00\x00IEND\xaeB`\x82")
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
+    b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00"
+    b"\x00\x00IEND\xaeB`\x82"
+)
 
 
 async def seeded(server, admin_http) -> str:
@@ -30,7 +32,10 @@ def post_routes(thread_id: str) -> list[tuple[str, dict]]:
         (f"/api/messages/clear?thread_id={thread_id}", {}),
         ("/api/messages/clear_all", {}),
         ("/api/upload/image", {"files": {"file": ("a.png", PNG, "image/png")}}),
-        ("/api/upload/audio", {"files": {"file": ("a.webm", b"\x1a\x45\xdf\xa3" + b"\0" * 60, "audio/webm")}}),
+        (
+            "/api/upload/audio",
+            {"files": {"file": ("a.webm", b"\x1a\x45\xdf\xa3" + b"\0" * 60, "audio/webm")}},
+        ),
     ]
 
 
@@ -48,7 +53,9 @@ async def test_every_state_changing_route_needs_the_csrf_token(server):
         attempts = {
             "no token": {},
             "wrong header": {"headers": {"X-CSRFToken": "x" * 32}},
-            "token from another origin": {"headers": {"X-CSRFToken": token, "Origin": "https://evil.example"}},
+            "token from another origin": {
+                "headers": {"X-CSRFToken": token, "Origin": "https://evil.example"}
+            },
             "token without its cookie": {"headers": {"X-CSRFToken": token}, "no_cookie": True},
         }
         for label, extra in attempts.items():
@@ -56,8 +63,9 @@ async def test_every_state_changing_route_needs_the_csrf_token(server):
             cookies = {"sessionid": admin.cookies["sessionid"]}
             if not extra.get("no_cookie"):
                 cookies["csrftoken"] = token
-            response = requests.post(server.url + path, cookies=cookies, headers=headers,
-                                     allow_redirects=False, **kwargs)
+            response = requests.post(
+                server.url + path, cookies=cookies, headers=headers, allow_redirects=False, **kwargs
+            )
             assert response.status_code == 403, (path, label, response.status_code)
             assert response.json()["success"] is False, (path, label)
         assert_nothing_changed(admin, thread_id)
@@ -66,8 +74,14 @@ async def test_every_state_changing_route_needs_the_csrf_token(server):
 def test_no_state_changing_route_accepts_a_cross_site_form_get(server):
     """The destructive API routes are POST-only: a link or <img> cannot trigger them."""
     admin = sign_in(server.url)
-    for path in ("/api/messages/clear_all", f"/api/messages/clear?thread_id={uuid.uuid4()}",
-                 "/request-otp", "/verify-otp", "/api/upload/image", "/api/upload/audio"):
+    for path in (
+        "/api/messages/clear_all",
+        f"/api/messages/clear?thread_id={uuid.uuid4()}",
+        "/request-otp",
+        "/verify-otp",
+        "/api/upload/image",
+        "/api/upload/audio",
+    ):
         assert admin.get(path).status_code == 405, path
 
 
@@ -86,8 +100,11 @@ def assert_page_headers(response: requests.Response, frame_ancestors: str, x_fra
 
 
 def test_pages_send_security_headers_and_refuse_framing_by_default(server, admin_http):
-    for http, path in ((Browserish(server.url), "/"), (Browserish(server.url), "/login"),
-                       (admin_http, "/admin")):
+    for http, path in (
+        (Browserish(server.url), "/"),
+        (Browserish(server.url), "/login"),
+        (admin_http, "/admin"),
+    ):
         response = http.get(path)
         assert response.status_code == 200, path
         assert_page_headers(response, "'none'", x_frame=True)

@@ -200,4 +200,3 @@ async def test_sign_out_by_post_closes_sockets_too(server):
     assert admin.post("/logout").status_code == 302
     assert await _disconnected(tab)
     assert not is_admin(admin)
-

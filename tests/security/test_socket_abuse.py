@@ -11,8 +11,15 @@ import socketio
 
 from tests.support.clients import Browserish, Recorder, admin_socket, visitor
 
-ADMIN_ROOM_EVENTS = {"thread_created", "message_from_visitor", "visitor_online", "visitor_typing",
-                     "message_from_telegram", "thread_cleared", "admin_seen"}
+ADMIN_ROOM_EVENTS = {
+    "thread_created",
+    "message_from_visitor",
+    "visitor_online",
+    "visitor_typing",
+    "message_from_telegram",
+    "thread_cleared",
+    "admin_seen",
+}
 
 
 async def refused_connection(url: str, origin: str, transport: str) -> bool:
@@ -117,7 +124,9 @@ async def test_a_visitor_never_reads_or_writes_another_thread(server, admin_http
         assert resumed["thread_id"] != victim_thread and resumed["messages"] == []
         assert messages(admin_http, resumed["thread_id"]) == []
         # The new thread is theirs; the victim's still is not.
-        ack = await intruder.call("message_to_admin", {"thread_id": victim_thread, "type": "text", "text": "x"})
+        ack = await intruder.call(
+            "message_to_admin", {"thread_id": victim_thread, "type": "text", "text": "x"}
+        )
         assert ack["ok"] is False
 
     admin = await admin_socket(server.url, admin_http)
@@ -135,8 +144,13 @@ async def test_a_visitor_never_reads_or_writes_another_thread(server, admin_http
 
 
 async def test_per_connection_rate_limits_answer_an_error_and_keep_the_socket(make_server):
-    live = make_server(env={"SOCKET_MESSAGES_PER_MINUTE": "5", "SOCKET_JOINS_PER_MINUTE": "3",
-                            "SOCKET_HEARTBEATS_PER_MINUTE": "4"})
+    live = make_server(
+        env={
+            "SOCKET_MESSAGES_PER_MINUTE": "5",
+            "SOCKET_JOINS_PER_MINUTE": "3",
+            "SOCKET_HEARTBEATS_PER_MINUTE": "4",
+        }
+    )
     admin = Browserish(live.url)
     admin.post("/verify-otp", json={"otp": admin.post("/request-otp", json={}).json()["otp"]})
     client, thread_id = await visitor(live.url)  # join 1 of 3
@@ -149,8 +163,10 @@ async def test_per_connection_rate_limits_answer_an_error_and_keep_the_socket(ma
         assert (await client.call("heartbeat", {"thread_id": thread_id}))["ok"]
     assert (await client.call("heartbeat", {"thread_id": thread_id}))["ok"] is False
 
-    acks = [await client.call("message_to_admin", {"thread_id": thread_id, "type": "text", "text": f"m{i}"})
-            for i in range(8)]
+    acks = [
+        await client.call("message_to_admin", {"thread_id": thread_id, "type": "text", "text": f"m{i}"})
+        for i in range(8)
+    ]
     assert [a["ok"] for a in acks] == [True] * 5 + [False] * 3
     assert acks[-1]["error"] == "Too many requests; slow down."
     # Typing has a budget of its own, as large as the messages'.

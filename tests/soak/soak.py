@@ -33,7 +33,14 @@ import socketio
 from tests.file_uploads import samples
 from tests.support.clients import Browserish, sign_in
 
-TEXTS = ["merhaba", "hello, is anyone there?", "my order #", "çok teşekkürler 🙏", "a" * 300, "<b>not bold</b>"]
+TEXTS = [
+    "merhaba",
+    "hello, is anyone there?",
+    "my order #",
+    "çok teşekkürler 🙏",
+    "a" * 300,
+    "<b>not bold</b>",
+]
 
 
 def rss_mb(pid: int) -> float:
@@ -66,11 +73,17 @@ class SoakVisitor:
 
     async def open(self) -> None:
         for attempt in range(10):  # like the page: a refused or timed-out connect is retried
-            self.sio = socketio.AsyncClient(reconnection=True, reconnection_delay=0.5, reconnection_delay_max=3)
+            self.sio = socketio.AsyncClient(
+                reconnection=True, reconnection_delay=0.5, reconnection_delay_max=3
+            )
             try:
                 # A callable: python-engineio would move a Cookie header out of a plain dict.
-                await self.sio.connect(self.url, headers=lambda: {"Cookie": self.cookie},
-                                       transports=["websocket"], wait_timeout=20)
+                await self.sio.connect(
+                    self.url,
+                    headers=lambda: {"Cookie": self.cookie},
+                    transports=["websocket"],
+                    wait_timeout=20,
+                )
                 break
             except socketio.exceptions.ConnectionError:
                 self.tally.failures["connect"] += 1
@@ -104,8 +117,12 @@ class SoakVisitor:
         self.seq += 1
         client_id = f"{self.name}-{self.seq}-{uuid.uuid4().hex[:6]}"
         roll = self.rng.random()
-        payload = {"thread_id": self.thread_id, "client_id": client_id, "type": "text",
-                   "text": f"{self.rng.choice(TEXTS)} {self.seq}"}
+        payload = {
+            "thread_id": self.thread_id,
+            "client_id": client_id,
+            "type": "text",
+            "text": f"{self.rng.choice(TEXTS)} {self.seq}",
+        }
         if roll < 0.1:
             payload.update(type="image", file_url=self.rng.choice(self.files["image"]), text=None)
         elif roll < 0.2:
@@ -158,10 +175,12 @@ async def _cookies(url: str, count: int) -> list[str]:
 
     async def one() -> str:
         async with gate:
+
             def visit() -> str:
                 page = Browserish(url)
                 page.get("/")
                 return page.cookie_header()
+
             return await asyncio.to_thread(visit)
 
     return await asyncio.gather(*(one() for _ in range(count)))
@@ -171,10 +190,12 @@ def _upload_files(url: str) -> dict:
     http = Browserish(url)
     http.get("/")
     files = {"image": [], "audio": []}
-    for kind, name, data, ctype in [("image", "a.png", samples.png(), "image/png"),
-                                    ("image", "b.jpg", samples.jpeg(), "image/jpeg"),
-                                    ("audio", "v.webm", samples.webm(), "audio/webm"),
-                                    ("audio", "v.ogg", samples.ogg(), "audio/ogg")]:
+    for kind, name, data, ctype in [
+        ("image", "a.png", samples.png(), "image/png"),
+        ("image", "b.jpg", samples.jpeg(), "image/jpeg"),
+        ("audio", "v.webm", samples.webm(), "audio/webm"),
+        ("audio", "v.ogg", samples.ogg(), "audio/ogg"),
+    ]:
         answer = http.post(f"/api/upload/{kind}", files={"file": (name, data, ctype)})
         assert answer.status_code == 200, answer.text
         files[kind].append(answer.json()["url"])
@@ -192,8 +213,17 @@ def _stored(database_url: str, thread_ids: list[str]) -> tuple[dict[str, str], i
     return {cid: mid for cid, mid in rows}, sum(n - 1 for n in counts.values() if n > 1)
 
 
-async def soak(urls: list[str], pids: list[int], database_url: str, visitors: int = 50, admins: int = 2,
-               duration: float = 20, mean_gap: float = 5, reload_chance: float = 0.03, seed: int = 1) -> dict:
+async def soak(
+    urls: list[str],
+    pids: list[int],
+    database_url: str,
+    visitors: int = 50,
+    admins: int = 2,
+    duration: float = 20,
+    mean_gap: float = 5,
+    reload_chance: float = 0.03,
+    seed: int = 1,
+) -> dict:
     rng = random.Random(seed)
     tally = Tally()
     admin_http = sign_in(urls[0])
@@ -202,8 +232,10 @@ async def soak(urls: list[str], pids: list[int], database_url: str, visitors: in
     for admin in team:
         await admin.open()
     cookies = await _cookies(urls[0], visitors)
-    crowd = [SoakVisitor(urls[i % len(urls)], cookies[i], f"v{i}", tally, random.Random(rng.random()), files)
-             for i in range(visitors)]
+    crowd = [
+        SoakVisitor(urls[i % len(urls)], cookies[i], f"v{i}", tally, random.Random(rng.random()), files)
+        for i in range(visitors)
+    ]
     gate = asyncio.Semaphore(50)
 
     async def opened(v: SoakVisitor) -> None:
@@ -232,7 +264,9 @@ async def soak(urls: list[str], pids: list[int], database_url: str, visitors: in
     acked = dict(tally.acked)
     # Give the admins' sockets a moment to receive the last messages.
     settle = time.monotonic() + 15
-    while time.monotonic() < settle and any(any(mid not in a.received for mid in acked.values()) for a in team):
+    while time.monotonic() < settle and any(
+        any(mid not in a.received for mid in acked.values()) for a in team
+    ):
         await asyncio.sleep(0.2)
     stop_sampling.set()
     await sampler
@@ -245,16 +279,26 @@ async def soak(urls: list[str], pids: list[int], database_url: str, visitors: in
     for a in team:
         await a.sio.disconnect()
     return {
-        "visitors": visitors, "admins": admins, "duration_s": duration,
+        "visitors": visitors,
+        "admins": admins,
+        "duration_s": duration,
         "connect_s": round(connect_seconds, 1),
-        "sent": tally.sent, "acked": len(acked), "stored": len(stored),
+        "sent": tally.sent,
+        "acked": len(acked),
+        "stored": len(stored),
         "delivered_to_every_admin": len(acked) - max(undelivered, default=0),
-        "duplicates": duplicates, "delivered_twice": delivered_twice, "lost": len(lost),
+        "duplicates": duplicates,
+        "delivered_twice": delivered_twice,
+        "lost": len(lost),
         "undelivered_per_admin": undelivered,
-        "reloads": tally.reloads, "resumed": tally.resumed,
+        "reloads": tally.reloads,
+        "resumed": tally.resumed,
         "retries": dict(tally.failures),
-        "rss_mb": {str(pid): {"start": round(m[0], 1), "peak": round(max(m), 1), "end": round(m[-1], 1)}
-                   for pid, m in memory.items() if m},
+        "rss_mb": {
+            str(pid): {"start": round(m[0], 1), "peak": round(max(m), 1), "end": round(m[-1], 1)}
+            for pid, m in memory.items()
+            if m
+        },
         "peak_rss_mb": round(max((max(m) for m in memory.values() if m), default=0), 1),
     }
 
@@ -264,11 +308,15 @@ def main() -> None:
     from tests.production.conftest import PG_ADMIN_URL, admin_connect
     from tests.support.server import LiveServer
 
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--visitors", type=int, default=1000)
     parser.add_argument("--admins", type=int, default=2)
     parser.add_argument("--duration", type=float, default=300, help="seconds of sending")
-    parser.add_argument("--mean-gap", type=float, default=20, help="mean seconds between a visitor's messages")
+    parser.add_argument(
+        "--mean-gap", type=float, default=20, help="mean seconds between a visitor's messages"
+    )
     parser.add_argument("--reload-chance", type=float, default=0.03)
     args = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -281,15 +329,29 @@ def main() -> None:
     database_url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
     redis_server = RedisProcess().start()
     # Both processes share one uploads directory, as in production (docs/deploy.md).
-    env = {"DATABASE_URL": database_url, "REDIS_URL": redis_server.url, "LOG_LEVEL": "WARNING",
-           "UPLOADS_ROOT": uploads,
-           "SOCKETIO_REDIS_CHANNEL": "soak-" + secrets.token_hex(4)}
+    env = {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_server.url,
+        "LOG_LEVEL": "WARNING",
+        "UPLOADS_ROOT": uploads,
+        "SOCKETIO_REDIS_CHANNEL": "soak-" + secrets.token_hex(4),
+    }
     servers = [LiveServer(env=env, migrate=True), LiveServer(env=env, migrate=False)]
     try:
         for s in servers:
             s.start()
-        summary = asyncio.run(soak([s.url for s in servers], [s.process.pid for s in servers], database_url,
-                                   args.visitors, args.admins, args.duration, args.mean_gap, args.reload_chance))
+        summary = asyncio.run(
+            soak(
+                [s.url for s in servers],
+                [s.process.pid for s in servers],
+                database_url,
+                args.visitors,
+                args.admins,
+                args.duration,
+                args.mean_gap,
+                args.reload_chance,
+            )
+        )
         print(json.dumps(summary, indent=2))
     finally:
         for s in servers:

@@ -22,8 +22,16 @@ async def test_short_soak_loses_and_duplicates_nothing(services, own_redis, tmp_
     try:
         for s in servers:
             await asyncio.to_thread(s.start)
-        summary = await soak([s.url for s in servers], [s.process.pid for s in servers], services.database_url,
-                             visitors=50, admins=2, duration=12, mean_gap=1.5, reload_chance=0.1)
+        summary = await soak(
+            [s.url for s in servers],
+            [s.process.pid for s in servers],
+            services.database_url,
+            visitors=50,
+            admins=2,
+            duration=12,
+            mean_gap=1.5,
+            reload_chance=0.1,
+        )
     finally:
         for s in servers:
             s.cleanup()

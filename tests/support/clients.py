@@ -64,8 +64,9 @@ class Recorder:
         all_headers = dict(headers or {})
         if self.cookie:
             all_headers["Cookie"] = self.cookie
-        await self.sio.connect(self.base_url, headers=all_headers, transports=transports or ["websocket"],
-                               wait_timeout=10)
+        await self.sio.connect(
+            self.base_url, headers=all_headers, transports=transports or ["websocket"], wait_timeout=10
+        )
         return self
 
     async def call(self, event: str, data: Any = None, timeout: float = 10) -> Any:

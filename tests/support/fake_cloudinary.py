@@ -99,7 +99,9 @@ class FakeCloudinary:
         public_id = fields.get("public_id") or "random123"
         delivery = "image" if resource_type == "image" else "video"
         upload = Upload(cloud, resource_type, folder, public_id, filename, data, fields)
-        upload.secure_url = f"https://res.cloudinary.com/{cloud}/{delivery}/upload/v123/{folder}/{public_id}.{ext}"
+        upload.secure_url = (
+            f"https://res.cloudinary.com/{cloud}/{delivery}/upload/v123/{folder}/{public_id}.{ext}"
+        )
         upload.created_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         self.uploads.append(upload)
         return 200, {
@@ -117,9 +119,15 @@ class FakeCloudinary:
     def _list(self, cloud: str, resource_type: str, query: dict) -> dict:
         prefix = query.get("prefix", [""])[0]
         listed = [
-            {"public_id": f"{u.folder}/{u.public_id}", "secure_url": u.secure_url, "created_at": u.created_at,
-             "resource_type": u.resource_type}
+            {
+                "public_id": f"{u.folder}/{u.public_id}",
+                "secure_url": u.secure_url,
+                "created_at": u.created_at,
+                "resource_type": u.resource_type,
+            }
             for u in self.resources()
-            if u.cloud == cloud and u.resource_type == resource_type and f"{u.folder}/{u.public_id}".startswith(prefix)
+            if u.cloud == cloud
+            and u.resource_type == resource_type
+            and f"{u.folder}/{u.public_id}".startswith(prefix)
         ]
         return {"resources": listed}

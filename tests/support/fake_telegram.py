@@ -79,26 +79,30 @@ class FakeTelegram:
                         return call
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise AssertionError(f"no matching Telegram call in {timeout}s; calls: "
-                                         f"{[(c.method, c.ok, c.params) for c in self.calls]!r}")
+                    raise AssertionError(
+                        f"no matching Telegram call in {timeout}s; calls: "
+                        f"{[(c.method, c.ok, c.params) for c in self.calls]!r}"
+                    )
                 self.lock.wait(min(remaining, 0.2))
 
     def sent_text(self, needle: str, timeout: float = 10.0) -> Call:
-        return self.wait_for(lambda c: c.method == "sendMessage" and needle in str(c.params.get("text")), timeout)
+        return self.wait_for(
+            lambda c: c.method == "sendMessage" and needle in str(c.params.get("text")), timeout
+        )
 
     # --- HTTP -------------------------------------------------------------------------
 
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
         path = request.path.split("?", 1)[0]
         if path.startswith(f"/file/bot{self.token}/"):
-            data = self.files.get(path[len(f"/file/bot{self.token}/"):])
+            data = self.files.get(path[len(f"/file/bot{self.token}/") :])
             self._reply(request, 200 if data is not None else 404, data or b"not found", raw=True)
             return
         prefix = f"/bot{self.token}/"
         if not path.startswith(prefix):
             self._reply(request, 401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
             return
-        method = path[len(prefix):]
+        method = path[len(prefix) :]
         params, files = self._params(request)
         call = Call(method, params, files)
         with self.lock:
@@ -107,8 +111,11 @@ class FakeTelegram:
         if failure is not None:
             status, retry_after = failure
             call.ok = False
-            body = {"ok": False, "error_code": status,
-                    "description": "Too Many Requests: retry later" if status == 429 else "Internal Server Error"}
+            body = {
+                "ok": False,
+                "error_code": status,
+                "description": "Too Many Requests: retry later" if status == 429 else "Internal Server Error",
+            }
             if retry_after is not None:
                 body["parameters"] = {"retry_after": retry_after}
             self._record(call)
@@ -134,8 +141,11 @@ class FakeTelegram:
         with self.lock:
             if method in SEND_METHODS:
                 self.next_message_id += 1
-                message = {"message_id": self.next_message_id, "date": int(time.time()),
-                           "chat": {"id": int(params.get("chat_id", 0)), "type": "supergroup"}}
+                message = {
+                    "message_id": self.next_message_id,
+                    "date": int(time.time()),
+                    "chat": {"id": int(params.get("chat_id", 0)), "type": "supergroup"},
+                }
                 if params.get("message_thread_id"):
                     message["message_thread_id"] = int(params["message_thread_id"])
                     message["is_topic_message"] = True
@@ -150,8 +160,12 @@ class FakeTelegram:
                 path = next((p for p in self.files if p.rsplit("/", 1)[-1].startswith(file_id)), None)
                 if path is None:
                     return (400, "Bad Request: invalid file_id")
-                return {"file_id": file_id, "file_unique_id": file_id, "file_size": len(self.files[path]),
-                        "file_path": path}
+                return {
+                    "file_id": file_id,
+                    "file_unique_id": file_id,
+                    "file_size": len(self.files[path]),
+                    "file_path": path,
+                }
             if method in ("deleteWebhook", "setWebhook", "deleteForumTopic", "closeForumTopic"):
                 return True
             if method == "getWebhookInfo":

@@ -48,8 +48,13 @@ def free_port() -> int:
 class LiveServer:
     """One daphne process serving chatdesk.asgi:application on 127.0.0.1."""
 
-    def __init__(self, env: dict[str, str] | None = None, workdir: Path | None = None,
-                 migrate: bool = True, port: int | None = None):
+    def __init__(
+        self,
+        env: dict[str, str] | None = None,
+        workdir: Path | None = None,
+        migrate: bool = True,
+        port: int | None = None,
+    ):
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="chatdesk-test-"))
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -66,16 +71,33 @@ class LiveServer:
 
     def manage(self, *args: str, check: bool = True, input: str | None = None) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, input=input,
-            capture_output=True, text=True, check=check, timeout=120,
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            input=input,
+            capture_output=True,
+            text=True,
+            check=check,
+            timeout=120,
         )
 
     def start(self) -> LiveServer:
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
-             "chatdesk.asgi:application"],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "chatdesk.asgi:application",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

@@ -68,7 +68,9 @@ def sign_in_with_telegram(base_url: str, fake: FakeTelegram) -> Browserish:
     answer = http.post("/request-otp", json={})
     assert answer.status_code == 200, answer.text
     assert "otp" not in answer.json()
-    delivered = [c for c in fake.calls[before:] if c.method == "sendMessage" and "sign-in code" in c.params["text"]]
+    delivered = [
+        c for c in fake.calls[before:] if c.method == "sendMessage" and "sign-in code" in c.params["text"]
+    ]
     assert len(delivered) == 1
     assert str(delivered[0].params["chat_id"]) == str(CHAT_ID)
     code = re.findall(r"\d{6}", delivered[0].params["text"])[0]

@@ -16,8 +16,11 @@ from .conftest import SECRET, outbox_empty, sent, telegram_env
 @pytest.fixture(scope="module")
 def redis_server(fake):
     """Telegram on, rooms shared through Redis: a command's emits reach the sockets."""
-    env = telegram_env(fake, REDIS_URL="redis://127.0.0.1:6379/0",
-                       SOCKETIO_REDIS_CHANNEL=f"chatdesk-tg-{uuid.uuid4().hex[:8]}")
+    env = telegram_env(
+        fake,
+        REDIS_URL="redis://127.0.0.1:6379/0",
+        SOCKETIO_REDIS_CHANNEL=f"chatdesk-tg-{uuid.uuid4().hex[:8]}",
+    )
     live = LiveServer(env=env).start()
     yield live
     live.cleanup()
@@ -52,7 +55,9 @@ async def test_poll_once_delivers_replies_and_keeps_its_offset(redis_server, fak
 
 
 def test_webhook_command_sets_the_secret_and_refuses_plain_http(redis_server, fake):
-    refused = redis_server.manage("telegram_webhook", "set", "http://example.com/telegram/webhook", check=False)
+    refused = redis_server.manage(
+        "telegram_webhook", "set", "http://example.com/telegram/webhook", check=False
+    )
     assert refused.returncode == 1 and "https" in refused.stderr
     done = redis_server.manage("telegram_webhook", "set", "https://chat.example.com/telegram/webhook")
     assert "Webhook set" in done.stdout

@@ -27,7 +27,9 @@ def history(admin_http, thread_id: str) -> list[dict]:
     return answer.json()
 
 
-async def test_webhook_without_the_right_secret_is_refused_and_changes_nothing(tg_server, tg_admin, fake, updates):
+async def test_webhook_without_the_right_secret_is_refused_and_changes_nothing(
+    tg_server, tg_admin, fake, updates
+):
     client, thread_id = await visitor(tg_server.url, "Guarded")
     message_id = await forwarded(fake, client, thread_id, "guard me")
     for secret in (None, "", "wrong", "s3cre", "s3cretX", "S3CRET"):
@@ -55,7 +57,10 @@ async def test_reply_reaches_the_visitor_socket_and_the_admin_room(tg_server, tg
     assert got["sender"] == "admin" and got["type"] == "text" and got["thread_id"] == thread_id
     synced = await admin.wait_for("message_from_telegram", lambda d: d["id"] == got["id"])
     assert synced["content_text"] == got["content_text"]
-    assert [m["content_text"] for m in history(tg_admin, thread_id)] == ["anyone there?", "Yes, <hello> & welcome"]
+    assert [m["content_text"] for m in history(tg_admin, thread_id)] == [
+        "anyone there?",
+        "Yes, <hello> & welcome",
+    ]
     # Not mirrored back into Telegram: it came from there.
     await asyncio.sleep(0.5)
     assert not [c for c in fake.sent() if "welcome" in str(c.params.get("text"))]
@@ -88,17 +93,30 @@ async def test_a_reply_to_the_admins_own_message_goes_to_the_same_visitor(tg_ser
     await client.close()
 
 
-async def test_a_message_that_replies_to_nothing_known_goes_nowhere_and_gets_a_hint(tg_server, tg_admin, fake, updates):
+async def test_a_message_that_replies_to_nothing_known_goes_nowhere_and_gets_a_hint(
+    tg_server, tg_admin, fake, updates
+):
     admin = await admin_socket(tg_server.url, tg_admin)
     lost = updates.message(text="hello everybody")
     post_update(tg_server.url, lost)
-    hint = await sent(fake, lambda c: c.method == "sendMessage"
-                      and c.params.get("reply_parameters", {}).get("message_id") == lost["message"]["message_id"])
+    hint = await sent(
+        fake,
+        lambda c: (
+            c.method == "sendMessage"
+            and c.params.get("reply_parameters", {}).get("message_id") == lost["message"]["message_id"]
+        ),
+    )
     assert "went to nobody" in hint.params["text"]
     unknown_reply = updates.message(reply_to=1, text="to a message the bot never sent")
     post_update(tg_server.url, unknown_reply)
-    await sent(fake, lambda c: c.method == "sendMessage"
-               and c.params.get("reply_parameters", {}).get("message_id") == unknown_reply["message"]["message_id"])
+    await sent(
+        fake,
+        lambda c: (
+            c.method == "sendMessage"
+            and c.params.get("reply_parameters", {}).get("message_id")
+            == unknown_reply["message"]["message_id"]
+        ),
+    )
     await asyncio.sleep(0.5)
     assert not admin.received("message_from_telegram")
     await admin.close()
@@ -122,8 +140,10 @@ async def test_a_photo_reply_is_copied_into_our_uploads_and_delivered_as_an_imag
     message_id = await forwarded(fake, client, thread_id, "send me a picture")
     jpeg = samples.jpeg()
     fake.add_file("photos/file_77.jpg", jpeg)
-    photo = [{"file_id": "file_7", "file_unique_id": "s", "width": 90, "height": 90, "file_size": 10},
-             {"file_id": "file_77", "file_unique_id": "b", "width": 800, "height": 800, "file_size": len(jpeg)}]
+    photo = [
+        {"file_id": "file_7", "file_unique_id": "s", "width": 90, "height": 90, "file_size": 10},
+        {"file_id": "file_77", "file_unique_id": "b", "width": 800, "height": 800, "file_size": len(jpeg)},
+    ]
     post_update(tg_server.url, updates.message(reply_to=message_id, photo=photo, caption="here you go"))
     got = await client.wait_for("message_from_admin", timeout=10)
     assert got["type"] == "image" and got["content_text"] == "here you go"
@@ -140,8 +160,13 @@ async def test_a_voice_reply_is_delivered_as_an_audio_message(tg_server, fake, u
     message_id = await forwarded(fake, client, thread_id, "say something")
     ogg = samples.ogg()
     fake.add_file("voice/file_88.oga", ogg)
-    voice = {"file_id": "file_88", "file_unique_id": "v", "duration": 2, "mime_type": "audio/ogg",
-             "file_size": len(ogg)}
+    voice = {
+        "file_id": "file_88",
+        "file_unique_id": "v",
+        "duration": 2,
+        "mime_type": "audio/ogg",
+        "file_size": len(ogg),
+    }
     post_update(tg_server.url, updates.message(reply_to=message_id, voice=voice))
     got = await client.wait_for("message_from_admin", timeout=10)
     assert got["type"] == "audio" and got["file_path"].endswith(".ogg")
@@ -153,7 +178,9 @@ async def test_a_sticker_reply_is_not_delivered_and_the_admin_is_told(tg_server,
     client, thread_id = await visitor(tg_server.url, "Sticky")
     message_id = await forwarded(fake, client, thread_id, "sticker lover here")
     post_update(tg_server.url, updates.message(reply_to=message_id, sticker={"file_id": "st"}))
-    await sent(fake, lambda c: c.method == "sendMessage" and "Only text, photos and voice notes" in c.params["text"])
+    await sent(
+        fake, lambda c: c.method == "sendMessage" and "Only text, photos and voice notes" in c.params["text"]
+    )
     assert not client.received("message_from_admin")
     await client.close()
 
@@ -162,17 +189,28 @@ async def test_threads_and_thread_commands(tg_server, fake, updates):
     client, thread_id = await visitor(tg_server.url, "Listed <Visitor>")
     await forwarded(fake, client, thread_id, "am I on the list?")
     post_update(tg_server.url, updates.message(text="/threads@chatdesk_bot 5"))
-    listing = await sent(fake, lambda c: c.method == "sendMessage" and "Recent conversations" in c.params["text"])
-    assert "Listed &lt;Visitor&gt;" in listing.params["text"] and f"#{thread_id[:8]}" in listing.params["text"]
+    listing = await sent(
+        fake, lambda c: c.method == "sendMessage" and "Recent conversations" in c.params["text"]
+    )
+    assert (
+        "Listed &lt;Visitor&gt;" in listing.params["text"] and f"#{thread_id[:8]}" in listing.params["text"]
+    )
     assert "am I on the list?" in listing.params["text"] and "🟢" in listing.params["text"]
     post_update(tg_server.url, updates.message(text=f"/thread {thread_id[:8]}"))
-    shown = await sent(fake, lambda c: c.method == "sendMessage" and "Reply to this message" in c.params["text"])
+    shown = await sent(
+        fake, lambda c: c.method == "sendMessage" and "Reply to this message" in c.params["text"]
+    )
     await outbox_empty(tg_server.url)
     # Replying to the /thread answer reaches that visitor.
     post_update(tg_server.url, updates.message(reply_to=shown.result["message_id"], text="via /thread"))
     await client.wait_for("message_from_admin", lambda d: d["content_text"] == "via /thread", timeout=10)
     post_update(tg_server.url, updates.message(text="/help"))
-    await sent(fake, lambda c: c.method == "sendMessage" and "/threads" in c.params["text"] and "chatdesk" in c.params["text"])
+    await sent(
+        fake,
+        lambda c: (
+            c.method == "sendMessage" and "/threads" in c.params["text"] and "chatdesk" in c.params["text"]
+        ),
+    )
     await client.close()
 
 

@@ -30,8 +30,9 @@ def test_code_that_telegram_refuses_is_a_502_without_the_code(tg_server, fake):
 
 async def test_text_is_forwarded_escaped_naming_the_visitor_and_thread(tg_server, fake):
     client, thread_id = await visitor(tg_server.url, "Ali <b>")
-    ack = await client.call("message_to_admin", {"thread_id": thread_id, "type": "text",
-                                                  "text": "1 < 2 & <script>x</script>"})
+    ack = await client.call(
+        "message_to_admin", {"thread_id": thread_id, "type": "text", "text": "1 < 2 & <script>x</script>"}
+    )
     assert ack["ok"]
     call = await sent(fake, lambda c: c.method == "sendMessage" and "1 &lt; 2" in c.params["text"])
     assert call.params["parse_mode"] == "HTML"
@@ -46,8 +47,9 @@ async def test_photo_is_sent_with_send_photo_as_the_uploaded_bytes(tg_server, fa
     client, thread_id, page = await visitor_with_page(tg_server.url, "Photo Fan")
     png = samples.png()
     url = upload(page, "image", png, "cat.png")
-    ack = await client.call("message_to_admin", {"thread_id": thread_id, "type": "image", "file_url": url,
-                                                  "text": "look"})
+    ack = await client.call(
+        "message_to_admin", {"thread_id": thread_id, "type": "image", "file_url": url, "text": "look"}
+    )
     assert ack["ok"], ack
     call = await sent(fake, lambda c: c.method == "sendPhoto" and "Photo Fan" in c.params.get("caption", ""))
     assert call.files["photo"][1] == png
@@ -57,13 +59,21 @@ async def test_photo_is_sent_with_send_photo_as_the_uploaded_bytes(tg_server, fa
 
 async def test_voice_notes_go_as_voice_audio_or_document_by_format(tg_server, fake):
     client, thread_id, page = await visitor_with_page(tg_server.url, "Voice Fan")
-    expected = {"ogg": ("sendVoice", "voice"), "m4a": ("sendAudio", "audio"), "webm": ("sendDocument", "document")}
+    expected = {
+        "ogg": ("sendVoice", "voice"),
+        "m4a": ("sendAudio", "audio"),
+        "webm": ("sendDocument", "document"),
+    }
     for ext, (method, field) in expected.items():
         data = getattr(samples, ext)()
         url = upload(page, "audio", data, f"note.{ext}")
-        ack = await client.call("message_to_admin", {"thread_id": thread_id, "type": "audio", "file_url": url})
+        ack = await client.call(
+            "message_to_admin", {"thread_id": thread_id, "type": "audio", "file_url": url}
+        )
         assert ack["ok"], ack
-        call = await sent(fake, lambda c, m=method, f=field, d=data: c.method == m and c.files.get(f, ("", b""))[1] == d)
+        call = await sent(
+            fake, lambda c, m=method, f=field, d=data: c.method == m and c.files.get(f, ("", b""))[1] == d
+        )
         assert "Voice Fan" in call.params["caption"]
     await client.close()
 
@@ -71,7 +81,9 @@ async def test_voice_notes_go_as_voice_audio_or_document_by_format(tg_server, fa
 async def test_panel_answers_are_mirrored_so_telegram_admins_see_them(tg_server, tg_admin, fake):
     client, thread_id = await visitor(tg_server.url, "Mirror")
     admin = await admin_socket(tg_server.url, tg_admin)
-    ack = await admin.call("message_to_visitor", {"thread_id": thread_id, "type": "text", "text": "from the panel"})
+    ack = await admin.call(
+        "message_to_visitor", {"thread_id": thread_id, "type": "text", "text": "from the panel"}
+    )
     assert ack["ok"]
     call = await sent(fake, lambda c: c.method == "sendMessage" and "from the panel" in c.params["text"])
     assert "Admin (panel)" in call.params["text"] and "Mirror" in call.params["text"]
@@ -85,7 +97,9 @@ async def test_flood_control_429_delays_but_loses_nothing(tg_server, tg_admin, f
     await outbox_empty(tg_server.url)
     fake.fail("sendMessage", 2, status=429, retry_after=1)
     started = time.monotonic()
-    ack = await client.call("message_to_admin", {"thread_id": thread_id, "type": "text", "text": "during a flood"})
+    ack = await client.call(
+        "message_to_admin", {"thread_id": thread_id, "type": "text", "text": "during a flood"}
+    )
     assert ack["ok"] and time.monotonic() - started < 1.0  # stored and acknowledged at once
     await admin.wait_for("message_from_visitor", lambda d: d["content_text"] == "during a flood")
     await sent(fake, lambda c: c.method == "sendMessage" and "during a flood" in c.params["text"], timeout=15)
@@ -103,7 +117,9 @@ async def test_outage_500_is_retried_until_telegram_is_back(tg_server, fake):
     client, thread_id = await visitor(tg_server.url, "Outage")
     await outbox_empty(tg_server.url)
     fake.fail("sendMessage", 3, status=500)
-    ack = await client.call("message_to_admin", {"thread_id": thread_id, "type": "text", "text": "while down"})
+    ack = await client.call(
+        "message_to_admin", {"thread_id": thread_id, "type": "text", "text": "while down"}
+    )
     assert ack["ok"]
     await sent(fake, lambda c: c.method == "sendMessage" and "while down" in c.params["text"], timeout=20)
     await asyncio.sleep(1.0)
@@ -114,16 +130,23 @@ async def test_outage_500_is_retried_until_telegram_is_back(tg_server, fake):
 
 async def test_two_server_processes_send_each_message_once_and_in_order(tg_server, fake):
     # A second process on the same database, with its own sender thread.
-    second = LiveServer(env={**telegram_env(fake), "DATABASE_URL": tg_server.env["DATABASE_URL"]},
-                        migrate=False).start()
+    second = LiveServer(
+        env={**telegram_env(fake), "DATABASE_URL": tg_server.env["DATABASE_URL"]}, migrate=False
+    ).start()
     try:
         client, thread_id = await visitor(second.url, "Busy")
         texts = [f"burst {i:02d}" for i in range(12)]
         for text in texts:
-            assert (await client.call("message_to_admin", {"thread_id": thread_id, "type": "text", "text": text}))["ok"]
+            assert (
+                await client.call("message_to_admin", {"thread_id": thread_id, "type": "text", "text": text})
+            )["ok"]
         await sent(fake, lambda c: c.method == "sendMessage" and "burst 11" in c.params["text"], timeout=15)
         await outbox_empty(second.url)
-        bursts = [c.params["text"].rsplit("\n", 1)[-1] for c in fake.sent("sendMessage") if "burst" in c.params["text"]]
+        bursts = [
+            c.params["text"].rsplit("\n", 1)[-1]
+            for c in fake.sent("sendMessage")
+            if "burst" in c.params["text"]
+        ]
         assert bursts == texts
         await client.close()
     finally:

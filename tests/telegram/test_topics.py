@@ -31,8 +31,10 @@ async def test_each_thread_gets_a_topic_that_admins_answer_in(topics_server, fak
     await outbox_empty(topics_server.url)
 
     # Anything written in the topic goes to the visitor, no reply needed.
-    post_update(topics_server.url, updates.message(text="written in the topic", message_thread_id=topic_id,
-                                                   is_topic_message=True))
+    post_update(
+        topics_server.url,
+        updates.message(text="written in the topic", message_thread_id=topic_id, is_topic_message=True),
+    )
     got = await client.wait_for("message_from_admin", timeout=10)
     assert got["content_text"] == "written in the topic" and got["thread_id"] == thread_id
 
@@ -49,6 +51,12 @@ async def test_each_thread_gets_a_topic_that_admins_answer_in(topics_server, fak
 async def test_a_message_in_an_unknown_topic_gets_a_hint_in_that_topic(topics_server, fake, updates):
     update = updates.message(text="who is this for?", message_thread_id=4242, is_topic_message=True)
     post_update(topics_server.url, update)
-    hint = await sent(fake, lambda c: c.method == "sendMessage" and "went to nobody" in c.params["text"]
-                      and c.params.get("message_thread_id") == 4242)
+    hint = await sent(
+        fake,
+        lambda c: (
+            c.method == "sendMessage"
+            and "went to nobody" in c.params["text"]
+            and c.params.get("message_thread_id") == 4242
+        ),
+    )
     assert "topic" in hint.params["text"]

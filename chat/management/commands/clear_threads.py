@@ -40,12 +40,24 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         what = parser.add_mutually_exclusive_group(required=True)
         what.add_argument("--all", action="store_true", help="Everything: every thread, message and link.")
-        what.add_argument("--thread", action="append", metavar="ID", dest="threads",
-                          help="Clear the messages of this thread (its id). Repeatable.")
-        what.add_argument("--older-than", type=int, metavar="DAYS",
-                          help="Threads whose last activity is more than DAYS days ago.")
-        parser.add_argument("--keep-threads", action="store_true",
-                            help="With --all or --older-than: clear messages, keep the threads.")
+        what.add_argument(
+            "--thread",
+            action="append",
+            metavar="ID",
+            dest="threads",
+            help="Clear the messages of this thread (its id). Repeatable.",
+        )
+        what.add_argument(
+            "--older-than",
+            type=int,
+            metavar="DAYS",
+            help="Threads whose last activity is more than DAYS days ago.",
+        )
+        parser.add_argument(
+            "--keep-threads",
+            action="store_true",
+            help="With --all or --older-than: clear messages, keep the threads.",
+        )
         parser.add_argument("--dry-run", action="store_true", help="Print what would go; change nothing.")
         parser.add_argument("--yes", "-y", action="store_true", help="Do not ask for confirmation.")
 
@@ -71,7 +83,9 @@ class Command(BaseCommand):
             self.confirm(f"{verb.capitalize()} {threads} thread(s) and {messages} message(s)?")
         if options["all"] and delete:
             services.clear_all()
-            self.stdout.write(self.style.SUCCESS(f"Deleted everything: {threads} thread(s), {messages} message(s)."))
+            self.stdout.write(
+                self.style.SUCCESS(f"Deleted everything: {threads} thread(s), {messages} message(s).")
+            )
         elif delete:
             deleted = self.delete_in_batches(selected)
             self.stdout.write(self.style.SUCCESS(f"Deleted {deleted} thread(s) and their messages."))
@@ -105,13 +119,17 @@ class Command(BaseCommand):
         old = Thread.objects.annotate(active_at=Coalesce("last_activity_at", "created_at")).filter(
             Q(active_at__lt=cutoff)
         )
-        return Thread.objects.filter(pk__in=old.values("pk")), delete, (
-            f"last activity before {timezone.localtime(cutoff):%Y-%m-%d %H:%M:%S}"
+        return (
+            Thread.objects.filter(pk__in=old.values("pk")),
+            delete,
+            (f"last activity before {timezone.localtime(cutoff):%Y-%m-%d %H:%M:%S}"),
         )
 
     def list_threads(self, selected):
-        rows = selected.annotate(n=Count("messages")).order_by("last_activity_at").values_list(
-            "pk", "display_name", "last_activity_at", "n"
+        rows = (
+            selected.annotate(n=Count("messages"))
+            .order_by("last_activity_at")
+            .values_list("pk", "display_name", "last_activity_at", "n")
         )
         for pk, name, active, n in rows.iterator(chunk_size=BATCH):
             when = f"{timezone.localtime(active):%Y-%m-%d %H:%M:%S}" if active else "never"
@@ -127,8 +145,10 @@ class Command(BaseCommand):
 
     def confirm(self, question: str) -> None:
         if not sys.stdin.isatty():
-            raise usage_error("Refusing to change data without confirmation: stdin is not a terminal. "
-                              "Pass --yes to confirm (or --dry-run to look first).")
+            raise usage_error(
+                "Refusing to change data without confirmation: stdin is not a terminal. "
+                "Pass --yes to confirm (or --dry-run to look first)."
+            )
         answer = input(f"{question} Type 'yes' to continue: ")
         if answer.strip().lower() not in ("yes", "y"):
             raise CommandError("Cancelled; nothing was changed.")

@@ -52,11 +52,19 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--format", choices=["json", "csv"], default="json")
         parser.add_argument("--output", "-o", metavar="FILE", help="Write to FILE instead of stdout.")
-        parser.add_argument("--thread", action="append", metavar="ID", dest="threads",
-                            help="Only this thread (its id). Repeatable.")
-        parser.add_argument("--since", metavar="DATE",
-                            help="Only threads active on or after DATE (YYYY-MM-DD in TIME_ZONE, or an "
-                                 "ISO 8601 time): last activity, or creation when there was none.")
+        parser.add_argument(
+            "--thread",
+            action="append",
+            metavar="ID",
+            dest="threads",
+            help="Only this thread (its id). Repeatable.",
+        )
+        parser.add_argument(
+            "--since",
+            metavar="DATE",
+            help="Only threads active on or after DATE (YYYY-MM-DD in TIME_ZONE, or an "
+            "ISO 8601 time): last activity, or creation when there was none.",
+        )
 
     def handle(self, *args, **options):
         threads = self.select(options)
@@ -74,7 +82,9 @@ class Command(BaseCommand):
             if out is not None:
                 out.close()
         if options["output"]:
-            self.stderr.write(f"Exported {written[0]} thread(s) and {written[1]} message(s) to {options['output']}.")
+            self.stderr.write(
+                f"Exported {written[0]} thread(s) and {written[1]} message(s) to {options['output']}."
+            )
 
     def select(self, options):
         threads = Thread.objects.all()
@@ -136,8 +146,9 @@ class Command(BaseCommand):
             head = json.dumps(row(thread, THREAD_FIELDS), ensure_ascii=False)
             stream.write(("," if n_threads else "") + "\n" + head[:-1] + ', "messages": [')
             for i, message in enumerate(messages):
-                stream.write(("," if i else "") + "\n  " + json.dumps(row(message, MESSAGE_FIELDS),
-                                                                    ensure_ascii=False))
+                stream.write(
+                    ("," if i else "") + "\n  " + json.dumps(row(message, MESSAGE_FIELDS), ensure_ascii=False)
+                )
                 n_messages += 1
             stream.write("]}")
             n_threads += 1
@@ -152,8 +163,9 @@ class Command(BaseCommand):
             thread_cells = [plain(thread[name]) for name in THREAD_FIELDS]
             wrote = False
             for message in messages:
-                writer.writerow(thread_cells + [plain(message[name]) for name in MESSAGE_FIELDS
-                                                 if name != "thread_id"])
+                writer.writerow(
+                    thread_cells + [plain(message[name]) for name in MESSAGE_FIELDS if name != "thread_id"]
+                )
                 wrote = True
                 n_messages += 1
             if not wrote:

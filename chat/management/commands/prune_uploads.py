@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from chat.models import Message
-from chat.uploads import LOCAL_FILENAME_RE, LOCAL_FOLDERS
+from chat.uploads.files import LOCAL_FILENAME_RE, LOCAL_FOLDERS
 
 
 def usage_error(message: str) -> CommandError:
@@ -46,9 +46,16 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--dry-run", action="store_true", help="Print what would be deleted; delete nothing.")
-        parser.add_argument("--older-than", type=float, default=24.0, metavar="HOURS",
-                            help="Only files stored more than HOURS hours ago (default 24).")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Print what would be deleted; delete nothing."
+        )
+        parser.add_argument(
+            "--older-than",
+            type=float,
+            default=24.0,
+            metavar="HOURS",
+            help="Only files stored more than HOURS hours ago (default 24).",
+        )
 
     def handle(self, *args, **options):
         hours = options["older_than"]
@@ -60,7 +67,8 @@ class Command(BaseCommand):
         except Exception as exc:
             raise CommandError(f"Could not list the stored uploads: {exc}") from exc
         referenced = set(
-            Message.objects.exclude(file_path__isnull=True).exclude(file_path="")
+            Message.objects.exclude(file_path__isnull=True)
+            .exclude(file_path="")
             .values_list("file_path", flat=True)
         )
         cutoff = timezone.now() - timedelta(hours=hours)
@@ -83,8 +91,10 @@ class Command(BaseCommand):
             except Exception as exc:
                 failed += 1
                 self.stderr.write(f"failed {name}: {exc}")
-        summary = (f"{deleted} orphaned file(s) {'would be deleted' if options['dry_run'] else 'deleted'}, "
-                   f"{kept} in use, {recent} younger than {hours:g} hour(s) kept, {failed} failed.")
+        summary = (
+            f"{deleted} orphaned file(s) {'would be deleted' if options['dry_run'] else 'deleted'}, "
+            f"{kept} in use, {recent} younger than {hours:g} hour(s) kept, {failed} failed."
+        )
         self.stdout.write(summary)
         if options["dry_run"]:
             self.stdout.write("Dry run: nothing was changed.")

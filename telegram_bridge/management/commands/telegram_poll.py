@@ -29,10 +29,15 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--once", action="store_true",
-                            help="fetch updates once, handle them, send what is due, then exit")
-        parser.add_argument("--timeout", type=int, default=None,
-                            help="long-poll seconds per getUpdates (default 25; 0 with --once)")
+        parser.add_argument(
+            "--once", action="store_true", help="fetch updates once, handle them, send what is due, then exit"
+        )
+        parser.add_argument(
+            "--timeout",
+            type=int,
+            default=None,
+            help="long-poll seconds per getUpdates (default 25; 0 with --once)",
+        )
 
     def handle(self, *args, once: bool = False, timeout: int | None = None, **options):
         if not is_configured():
@@ -65,7 +70,7 @@ class Command(BaseCommand):
                 failures += 1
                 state.record_error(str(exc))
                 self.stderr.write(f"getUpdates failed: {exc}")
-                time.sleep(min(60, 2 ** failures))
+                time.sleep(min(60, 2**failures))
             finally:
                 close_old_connections()
         worker.stop()
@@ -74,10 +79,16 @@ class Command(BaseCommand):
     def fetch(self, client: TelegramClient, poll_timeout: int) -> int:
         """One getUpdates: record each update, then store the next offset."""
         offset = int(state.get_value(OFFSET_KEY) or 0)
-        updates = client.call(
-            "getUpdates", offset=offset or None, timeout=poll_timeout,
-            allowed_updates=["message"], http_timeout=poll_timeout + 15,
-        ) or []
+        updates = (
+            client.call(
+                "getUpdates",
+                offset=offset or None,
+                timeout=poll_timeout,
+                allowed_updates=["message"],
+                http_timeout=poll_timeout + 15,
+            )
+            or []
+        )
         newest = None
         for update in updates:
             try:

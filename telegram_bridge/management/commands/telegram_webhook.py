@@ -25,8 +25,9 @@ class Command(BaseCommand):
         sub = parser.add_subparsers(dest="action", required=True)
         setter = sub.add_parser("set", help="point Telegram at URL")
         setter.add_argument("url", help="public https URL ending in /telegram/webhook")
-        setter.add_argument("--drop-pending", action="store_true",
-                            help="discard updates Telegram holds for the bot")
+        setter.add_argument(
+            "--drop-pending", action="store_true", help="discard updates Telegram holds for the bot"
+        )
         sub.add_parser("delete", help="remove the webhook")
         sub.add_parser("info", help="show the webhook and the bridge's state")
 
@@ -47,15 +48,22 @@ class Command(BaseCommand):
             raise CommandError("Telegram only calls https URLs: give https://your.host/telegram/webhook.")
         if not parsed.path.rstrip("/").endswith("/telegram/webhook"):
             self.stderr.write("Warning: chatdesk receives updates at /telegram/webhook.")
-        client.call("setWebhook", url=url, secret_token=settings.TELEGRAM_WEBHOOK_SECRET,
-                    allowed_updates=["message"], drop_pending_updates=drop_pending or None)
+        client.call(
+            "setWebhook",
+            url=url,
+            secret_token=settings.TELEGRAM_WEBHOOK_SECRET,
+            allowed_updates=["message"],
+            drop_pending_updates=drop_pending or None,
+        )
         state.set_value("mode", "webhook")
         self.stdout.write(self.style.SUCCESS(f"Webhook set: {url}"))
 
     def do_delete(self, client: TelegramClient, **options):
         client.call("deleteWebhook")
         state.set_value("mode", "")
-        self.stdout.write(self.style.SUCCESS("Webhook deleted. Run `manage.py telegram_poll` to receive updates."))
+        self.stdout.write(
+            self.style.SUCCESS("Webhook deleted. Run `manage.py telegram_poll` to receive updates.")
+        )
 
     def do_info(self, client: TelegramClient, **options):
         info = client.call("getWebhookInfo") or {}

@@ -1,13 +1,15 @@
-"""Run synchronous ORM work from async code without blocking the event loop."""
+"""Run synchronous ORM work from async code without blocking the event loop.
+
+`start()` (called by `chatdesk.startup`) builds the worker threads' executor and the
+pool sweeper; importing this module changes nothing in the process.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import gc
 import logging
 import select
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -17,30 +19,28 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.db import connections
 
-from .realtime import capture_published, captures_on, emit_published
+from .publishing import capture_published, captures_on, emit_published
 
 T = TypeVar("T")
 
 logger = logging.getLogger("chat.db")
 
-_executor = ThreadPoolExecutor(max_workers=settings.DB_THREADS, thread_name_prefix="chatdesk-db")
+_executor: ThreadPoolExecutor | None = None
 
-# The database threads and the event loop share one GIL. With CPython's default 5 ms
-# switch interval a busy worker holds the loop up to 5 ms at every handover, and a
-# message crosses several (event -> worker -> loop -> emit): under load that was most of
-# the delivery latency (p99 at 500 msg/s ~180 ms on PostgreSQL, ~90 ms at 0.5 ms).
-if settings.GIL_SWITCH_INTERVAL_US > 0:
-    sys.setswitchinterval(settings.GIL_SWITCH_INTERVAL_US / 1_000_000)
 
-# The cyclic garbage collector, tuned for a server that holds thousands of sockets.
-# Storing a message allocates a few hundred short-lived objects (the ORM), so with
-# Python's default gen0 threshold (700) a collection ran about every message, and every
-# ~100 a full one over the whole heap: with 1,000 sockets held, ~190 ms pauses (GC: 2.8 s
-# CPU in a 30 s run at 500 msg/s). Freezing what exists after start-up (Django, modules:
-# never garbage) and collecting the young generation less often: 1.0 s, pauses <= 85 ms.
-if settings.GC_GEN0_THRESHOLD > 0:
-    gc.freeze()
-    gc.set_threshold(settings.GC_GEN0_THRESHOLD, *gc.get_threshold()[1:])
+def start() -> None:
+    """Build the database worker threads' executor and start the pool sweeper (once)."""
+    global _executor
+    if _executor is not None:
+        return
+    _executor = ThreadPoolExecutor(max_workers=settings.DB_THREADS, thread_name_prefix="chatdesk-db")
+    if any(_has_pool(alias) for alias in settings.DATABASES) and settings.DATABASE_POOL_CHECK_SECONDS > 0:
+        threading.Thread(
+            target=_sweep_pools_forever,
+            args=(settings.DATABASE_POOL_CHECK_SECONDS,),
+            name="chatdesk-db-pool-check",
+            daemon=True,
+        ).start()
 
 
 def _call(func: Callable[..., T], args: tuple, kwargs: dict) -> T:
@@ -114,8 +114,10 @@ async def run_db(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
     On the server's loop, the events `func` publishes (after its commits) are emitted
     here, in order, once it returns: one hand-over back to the loop per call instead of
-    one more per event (see chat.realtime.capture_published)."""
+    one more per event (see chat.realtime.publishing.capture_published)."""
     loop = asyncio.get_running_loop()
+    if _executor is None:
+        raise RuntimeError("the database workers are started by chatdesk.startup.start_server_process()")
     if not captures_on(loop):
         return await loop.run_in_executor(_executor, functools.partial(_call, func, args, kwargs))
     future = _executor.submit(_call, capture_published, (func, *args), kwargs)
@@ -165,12 +167,3 @@ def _sweep_pools_forever(interval: float) -> None:
 def _has_pool(alias: str) -> bool:
     options = settings.DATABASES[alias].get("OPTIONS", {})
     return bool(options.get("pool"))
-
-
-if any(_has_pool(alias) for alias in settings.DATABASES) and settings.DATABASE_POOL_CHECK_SECONDS > 0:
-    threading.Thread(
-        target=_sweep_pools_forever, args=(settings.DATABASE_POOL_CHECK_SECONDS,),
-        name="chatdesk-db-pool-check", daemon=True,
-    ).start()
-
-

@@ -11,7 +11,7 @@ import hashlib
 from django.conf import settings
 from django.core.cache import cache
 
-from .realtime import disconnect_sockets
+from .publishing import disconnect_sockets
 
 
 def _key(session_key: str) -> str:

@@ -24,7 +24,7 @@ from django.conf import settings
 from django.core.files.storage import Storage
 from django.utils.deconstruct import deconstructible
 
-from .uploads import CLOUDINARY_FOLDERS, EXTENSIONS, KIND_OF_FOLDER, StorageFailed
+from .files import CLOUDINARY_FOLDERS, EXTENSIONS, KIND_OF_FOLDER, StorageFailed
 
 logger = logging.getLogger("chat.uploads")
 
@@ -84,7 +84,7 @@ class CloudinaryStorage(Storage):
         if not isinstance(secure_url, str) or not self.is_own_url(secure_url, kind):
             logger.warning("cloudinary_unexpected_answer kind=%s url=%r", kind, secure_url)
             raise StorageFailed("Cloudinary answered with an unexpected URL.")
-        return secure_url[len(self.base):]
+        return secure_url[len(self.base) :]
 
     def url(self, name: str) -> str:
         return self.base + name
@@ -96,7 +96,9 @@ class CloudinaryStorage(Storage):
     def delete(self, name: str) -> None:
         resource, public_id = self._parse_name(name)
         try:
-            cloudinary.uploader.destroy(public_id, resource_type=resource, invalidate=True, timeout=self.timeout)
+            cloudinary.uploader.destroy(
+                public_id, resource_type=resource, invalidate=True, timeout=self.timeout
+            )
         except Exception as exc:
             raise StorageFailed(f"Cloudinary did not delete {name}: {exc!r}") from exc
 
@@ -117,8 +119,13 @@ class CloudinaryStorage(Storage):
         for kind, folder in CLOUDINARY_FOLDERS.items():
             cursor = None
             while True:
-                options = {"resource_type": RESOURCE_TYPES[kind], "type": "upload", "prefix": f"{folder}/",
-                           "max_results": 500, "timeout": self.timeout}
+                options = {
+                    "resource_type": RESOURCE_TYPES[kind],
+                    "type": "upload",
+                    "prefix": f"{folder}/",
+                    "max_results": 500,
+                    "timeout": self.timeout,
+                }
                 if cursor:
                     options["next_cursor"] = cursor
                 page = cloudinary.api.resources(**options)
@@ -126,7 +133,7 @@ class CloudinaryStorage(Storage):
                     url = item.get("secure_url", "")
                     if url.startswith(self.base):
                         created = datetime.fromisoformat(item["created_at"].replace("Z", "+00:00"))
-                        found.append((url[len(self.base):], created.astimezone(UTC)))
+                        found.append((url[len(self.base) :], created.astimezone(UTC)))
                 cursor = page.get("next_cursor")
                 if not cursor:
                     break

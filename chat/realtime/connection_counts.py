@@ -97,10 +97,17 @@ class RedisCounts:
             self._refresher = asyncio.get_running_loop().create_task(self._refresh_forever())
 
 
-def _make() -> MemoryCounts | RedisCounts:
-    if settings.REDIS_URL:
-        return RedisCounts(settings.REDIS_URL, settings.SOCKETIO_REDIS_CHANNEL, settings.SOCKETIO_CONNECTION_TTL)
-    return MemoryCounts()
+_counts: MemoryCounts | RedisCounts | None = None
 
 
-counts = _make()
+def get() -> MemoryCounts | RedisCounts:
+    """This process's counts, made on first use (by `chatdesk.startup`)."""
+    global _counts
+    if _counts is None:
+        if settings.REDIS_URL:
+            _counts = RedisCounts(
+                settings.REDIS_URL, settings.SOCKETIO_REDIS_CHANNEL, settings.SOCKETIO_CONNECTION_TTL
+            )
+        else:
+            _counts = MemoryCounts()
+    return _counts

@@ -1,7 +1,8 @@
-"""The one Socket.IO server of this process, and how the rest of the code reaches it.
+"""Delivering events to sockets from anywhere: the server loop, worker threads, commands.
 
 Domain operations run in worker threads (the ORM is synchronous) or in management
-commands. They call `publish()`, which delivers an event however this process can:
+commands; `chat.events.send_on_commit` hands their events to `publish()` once their
+transaction has committed, which delivers an event however this process can:
 
 * inside the server process: schedule `sio.emit` on the server's event loop (with
   REDIS_URL the Redis manager then carries it to every other server process);
@@ -21,81 +22,9 @@ from typing import Any
 import socketio
 from django.conf import settings
 
+from . import server
+
 logger = logging.getLogger("chat.realtime")
-
-ADMIN_ROOM = "admin_room"
-
-
-class ResilientRedisManager(socketio.AsyncRedisManager):
-    """The stock Redis manager, with a health check so a dead connection is noticed.
-
-    redis-py closes an idle pub/sub socket only when a read times out; with no timeout a
-    Redis restart could leave the listener waiting forever. Health-check pings make it
-    notice within seconds and reconnect.
-    """
-
-    # python-socketio's listener waits 1, 2, 4 ... 60 s between attempts to resubscribe; after
-    # a Redis restart that could leave processes deaf to each other for a minute. We retry
-    # at most this far apart instead (one cheap connection attempt per process).
-    max_retry_seconds = 2.0
-
-    def __init__(self, url: str, **kwargs: Any) -> None:
-        options = {"health_check_interval": 10, "socket_keepalive": True, "socket_connect_timeout": 5}
-        super().__init__(url, redis_options=options, **kwargs)
-
-    async def _redis_listen_with_retries(self):  # the stock loop, with the back-off capped
-        retry_sleep = 0.5
-        subscribed = False
-        while True:
-            try:
-                if not subscribed:
-                    await self._close_quietly()
-                    self._redis_connect()
-                    await self.pubsub.subscribe(self.channel)
-                    subscribed = True
-                    if retry_sleep > 0.5:
-                        logger.warning("redis_pubsub_resubscribed channel=%s", self.channel)
-                    retry_sleep = 0.5
-                async for message in self.pubsub.listen():
-                    yield message
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                logger.error("redis_pubsub_lost error=%s retry_in=%.1fs", type(exc).__name__, retry_sleep)
-                subscribed = False
-                await asyncio.sleep(retry_sleep)
-                retry_sleep = min(retry_sleep * 2, self.max_retry_seconds)
-
-    async def _close_quietly(self) -> None:
-        """Drop the previous (dead) subscription instead of leaking it on every retry.
-        (Not self.redis: a publish may be using it; its pool reconnects by itself.)"""
-        if self.pubsub is not None:
-            try:
-                await self.pubsub.aclose()
-            except Exception:
-                pass
-
-
-def _client_manager() -> socketio.AsyncManager:
-    if settings.REDIS_URL:
-        return ResilientRedisManager(
-            settings.REDIS_URL, channel=settings.SOCKETIO_REDIS_CHANNEL, logger=logger
-        )
-    return socketio.AsyncManager()
-
-
-sio = socketio.AsyncServer(
-    async_mode="asgi",
-    client_manager=_client_manager(),
-    cors_allowed_origins=settings.SOCKETIO_CORS_ORIGINS,
-    cors_credentials=True,
-    ping_interval=settings.SOCKETIO_PING_INTERVAL,
-    ping_timeout=settings.SOCKETIO_PING_TIMEOUT,
-    # A little above the largest legal event (4,000 characters of text plus fields).
-    max_http_buffer_size=64 * 1024,
-    logger=False,
-    engineio_logger=False,
-)
 
 _server_loop: asyncio.AbstractEventLoop | None = None
 _write_only_manager: socketio.RedisManager | None = None
@@ -131,7 +60,9 @@ def _external_manager() -> socketio.RedisManager | None:
 _capture = threading.local()
 
 
-def capture_published(func: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, BaseException | None, list]:
+def capture_published(
+    func: Callable[..., Any], *args: Any, **kwargs: Any
+) -> tuple[Any, BaseException | None, list]:
     """Call `func` on this thread, keeping what it publishes instead of scheduling it.
 
     Returns (result, exception or None, [(event, data, room), ...] in publishing order).
@@ -149,13 +80,13 @@ def capture_published(func: Callable[..., Any], *args: Any, **kwargs: Any) -> tu
 async def emit_published(events: list) -> None:
     """Emit, on the server loop, events `capture_published` kept, in order."""
     for event, data, room in events:
-        if isinstance(sio.manager, socketio.AsyncRedisManager):
+        if isinstance(server.get().manager, socketio.AsyncRedisManager):
             # A Redis publish can wait on the network (or on a Redis restart): the event
             # must not hold up the handler's ack, as it never did.
-            asyncio.get_running_loop().create_task(sio.emit(event, data, room=room))
+            asyncio.get_running_loop().create_task(server.get().emit(event, data, room=room))
             continue
         try:
-            await sio.emit(event, data, room=room)  # local queues only: no waiting
+            await server.get().emit(event, data, room=room)  # local queues only: no waiting
         except Exception:  # the message is stored; a failed event must not fail the ack
             logger.exception("event=%s room=%s emit_failed", event, room)
 
@@ -178,9 +109,9 @@ def publish(event: str, data: Any, room: str) -> None:
         except RuntimeError:
             running = None
         if running is loop:
-            loop.create_task(sio.emit(event, data, room=room))
+            loop.create_task(server.get().emit(event, data, room=room))
         else:
-            asyncio.run_coroutine_threadsafe(sio.emit(event, data, room=room), loop)
+            asyncio.run_coroutine_threadsafe(server.get().emit(event, data, room=room), loop)
         return
     manager = _external_manager()
     if manager is not None:
@@ -194,7 +125,7 @@ def disconnect_sockets(sids: list[str]) -> None:
     loop = _server_loop
     if loop is not None and loop.is_running():
         for sid in sids:
-            asyncio.run_coroutine_threadsafe(sio.disconnect(sid), loop)
+            asyncio.run_coroutine_threadsafe(server.get().disconnect(sid), loop)
         return
     manager = _external_manager()
     if manager is not None:

@@ -28,7 +28,7 @@ from io import BytesIO
 
 from django.conf import settings
 
-logger = logging.getLogger("chat.uploads")
+logger = logging.getLogger("chatdesk.body_limit")
 
 UPLOAD_PATH_PREFIX = "/api/upload/"
 # Room for the multipart boundaries and part headers around the file itself.
@@ -101,11 +101,13 @@ def install_daphne_body_limit() -> None:
     def process(self):
         if getattr(self, "_limit_exceeded", False):
             logger.warning("request_body_too_large path=%s bytes=%s", self._limit_path, self._limit_seen)
-            self.handle_reply({
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [(b"Content-Type", b"application/json")],
-            })
+            self.handle_reply(
+                {
+                    "type": "http.response.start",
+                    "status": 413,
+                    "headers": [(b"Content-Type", b"application/json")],
+                }
+            )
             self.handle_reply({"type": "http.response.body", "body": too_large_body(self._limit_path)})
             return None
         return original_process(self)
@@ -114,7 +116,9 @@ def install_daphne_body_limit() -> None:
         if getattr(self, "_limit_hung_up", False):
             return
         self._limit_hung_up = True
-        logger.warning("request_body_too_large path=%s bytes=%s hang_up=1", self._limit_path, self._limit_seen)
+        logger.warning(
+            "request_body_too_large path=%s bytes=%s hang_up=1", self._limit_path, self._limit_seen
+        )
         transport = self.channel.transport if self.channel else None
         if transport is not None:
             transport.write(_raw_413(self._limit_path))
@@ -160,10 +164,15 @@ class BodyLimitMiddleware:
     @staticmethod
     async def _refuse(path, send):
         body = too_large_body(path)
-        await send({
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                        (b"connection", b"close")],
-        })
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})

@@ -103,8 +103,13 @@ def sniff_audio(head: bytes) -> str | None:
     if head.startswith(b"ID3"):
         return "mp3"
     # An MPEG audio frame: 11 sync bits, a layer, a bitrate index that is not "bad".
-    if len(head) > 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0 and head[1] & 0x06 \
-            and head[2] & 0xF0 != 0xF0:
+    if (
+        len(head) > 2
+        and head[0] == 0xFF
+        and head[1] & 0xE0 == 0xE0
+        and head[1] & 0x06
+        and head[2] & 0xF0 != 0xF0
+    ):
         return "mp3"
     return None
 
@@ -209,7 +214,7 @@ def is_own_upload_url(url: str, kind: str) -> bool:
     prefix = _storage_url_prefix(folder)
     if prefix is None or not url.startswith(prefix):
         return False
-    filename = url[len(prefix):]
+    filename = url[len(prefix) :]
     if not LOCAL_FILENAME_RE.match(filename) or ".." in filename:
         return False
     if filename.rsplit(".", 1)[-1].lower() not in EXTENSIONS[kind]:

@@ -25,11 +25,11 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
 from chatdesk import ratelimit
+from chatdesk.body_limit import MULTIPART_OVERHEAD
 from chatdesk.clientip import client_ip
 from chatdesk.http import json_error
 
-from .body_limit import MULTIPART_OVERHEAD
-from .uploads import (
+from .files import (
     CONTENT_TYPES,
     EXTENSIONS,
     KIND_OF_FOLDER,
@@ -41,7 +41,7 @@ from .uploads import (
 
 logger = logging.getLogger("chat.uploads")
 
-_executor = ThreadPoolExecutor(max_workers=settings.UPLOAD_THREADS, thread_name_prefix="chatdesk-upload")
+_upload_in_pool = None
 
 
 def _too_large() -> HttpResponse:
@@ -107,7 +107,20 @@ def _upload(request: HttpRequest, kind: str) -> HttpResponse:
         return json_error(f"Malformed multipart body: {exc}")
 
 
-_upload_in_pool = sync_to_async(_upload, thread_sensitive=False, executor=_executor)
+def start() -> None:
+    """Build the upload threads' executor (once; `chatdesk.startup` calls it)."""
+    global _upload_in_pool
+    if _upload_in_pool is None:
+        executor = ThreadPoolExecutor(
+            max_workers=settings.UPLOAD_THREADS, thread_name_prefix="chatdesk-upload"
+        )
+        _upload_in_pool = sync_to_async(_upload, thread_sensitive=False, executor=executor)
+
+
+async def _upload_in_pool_call(request: HttpRequest, kind: str) -> HttpResponse:
+    if _upload_in_pool is None:
+        start()
+    return await _upload_in_pool(request, kind)
 
 
 # CSRF is checked inside (_checked_upload), after the size-limiting handler is installed:
@@ -115,13 +128,13 @@ _upload_in_pool = sync_to_async(_upload, thread_sensitive=False, executor=_execu
 @csrf_exempt
 @require_POST
 async def upload_image(request: HttpRequest) -> HttpResponse:
-    return await _upload_in_pool(request, "image")
+    return await _upload_in_pool_call(request, "image")
 
 
 @csrf_exempt
 @require_POST
 async def upload_audio(request: HttpRequest) -> HttpResponse:
-    return await _upload_in_pool(request, "audio")
+    return await _upload_in_pool_call(request, "audio")
 
 
 @require_http_methods(["GET", "HEAD"])

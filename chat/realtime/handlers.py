@@ -2,7 +2,8 @@
 
 Each handler validates its payload, checks who is asking, calls one domain operation
 and answers through the acknowledgement: {"ok": true, ...} or {"ok": false, "error"}.
-A refused event changes nothing and leaves the connection up.
+A refused event changes nothing and leaves the connection up. `register(sio)` (called
+by `chatdesk.startup`) attaches them all to the process's server.
 """
 
 from __future__ import annotations
@@ -22,16 +23,33 @@ from socketio.exceptions import ConnectionRefusedError as Refusal  # its message
 
 from chatdesk.clientip import client_ip
 
-from . import admin_sockets, selectors, services, visitors
-from .connection_counts import counts as connection_counts
-from .db import run_db
-from .realtime import ADMIN_ROOM, bind_server_loop, sio
-from .serializers import message_payload, message_to_dict
-from .validation import InvalidInput, parse_display_name, parse_message, parse_thread_id, require_mapping
+from .. import selectors, services
+from ..events import ADMIN_ROOM
+from ..serializers import message_payload, message_to_dict
+from ..validation import InvalidInput, parse_display_name, parse_message, parse_thread_id, require_mapping
+from . import connection_counts, identity, panel_sockets, server
+from .db_worker import run_db
 
 logger = logging.getLogger("chat.sockets")
 
 Handler = Callable[..., Awaitable[dict]]
+
+# Every handler of this module by event name, attached to the server by register().
+_handlers: dict[str, Callable[..., Awaitable[Any]]] = {}
+
+
+def register(sio) -> None:
+    """Attach every event handler of this module to `sio`."""
+    for name, handler in _handlers.items():
+        sio.on(name, handler)
+
+
+def _on(name: str):
+    def decorate(handler):
+        _handlers[name] = handler
+        return handler
+
+    return decorate
 
 
 class Refused(Exception):
@@ -68,7 +86,7 @@ def event(name: str) -> Callable[[Handler], Handler]:
                 logger.exception("socket_failed event=%s sid=%s", name, sid)
                 return error("Server error; please retry.")
 
-        sio.on(name, wrapper)
+        _handlers[name] = wrapper
         return wrapper
 
     return decorate
@@ -92,7 +110,7 @@ async def _rate_limit(sid: str, bucket: str, per_minute: int) -> dict:
     The session is the live dict the engine.io socket holds in this process (with Redis
     too), so changing it in place needs no save_session(); "rates" appears on first use.
     """
-    state = await sio.get_session(sid)
+    state = await server.get().get_session(sid)
     if not _within_rate(state.setdefault("rates", {}), bucket, per_minute):
         raise Refused("Too many requests; slow down.")
     return state
@@ -100,8 +118,8 @@ async def _rate_limit(sid: str, bucket: str, per_minute: int) -> dict:
 
 async def _require_admin(sid: str, state: dict | None = None) -> dict:
     if state is None:
-        state = await sio.get_session(sid)
-    if not state.get("admin") or not await run_db(visitors.session_is_admin, state.get("session_key")):
+        state = await server.get().get_session(sid)
+    if not state.get("admin") or not await run_db(identity.session_is_admin, state.get("session_key")):
         raise Refused("Admin sign-in required.")
     return state
 
@@ -111,14 +129,12 @@ def _require_own_thread(state: dict, thread_id: uuid.UUID) -> None:
         raise Refused("This thread does not belong to this visitor.")
 
 
-@sio.event
+@_on("connect")
 async def connect(sid: str, environ: dict, auth: Any = None) -> None:
-    bind_server_loop(asyncio.get_running_loop())
-    connection_counts.start()
     ip = client_ip(environ)
     try:
         try:
-            open_now = await connection_counts.add(ip, sid)
+            open_now = await connection_counts.get().add(ip, sid)
         except RedisError:
             # Counting needs Redis; while it is down, visitors may still connect.
             logger.warning("connection_count_unavailable ip=%s", ip)
@@ -126,15 +142,15 @@ async def connect(sid: str, environ: dict, auth: Any = None) -> None:
         if open_now > settings.SOCKETIO_MAX_CONNECTIONS_PER_IP:
             logger.warning("socket_refused event=connect ip=%s reason=too_many_connections", ip)
             raise Refusal("Too many connections from this address.")
-        session_key = visitors.session_key_from_cookie_header(environ.get("HTTP_COOKIE", ""))
-        identity = await run_db(visitors.load_identity, session_key)
-        await sio.save_session(
+        session_key = identity.session_key_from_cookie_header(environ.get("HTTP_COOKIE", ""))
+        who = await run_db(identity.load_identity, session_key)
+        await server.get().save_session(
             sid,
             {
                 "ip": ip,
-                "session_key": identity.session_key,
-                "admin": identity.is_admin,
-                "threads": identity.thread_ids,
+                "session_key": who.session_key,
+                "admin": who.is_admin,
+                "threads": who.thread_ids,
             },
         )
     except (Refusal, asyncio.CancelledError):
@@ -150,20 +166,20 @@ async def connect(sid: str, environ: dict, auth: Any = None) -> None:
 
 async def _uncount(ip: str, sid: str) -> None:
     try:
-        await connection_counts.remove(ip, sid)
-    except Exception:  # Redis down: the entry expires by itself (chat/connection_counts.py)
+        await connection_counts.get().remove(ip, sid)
+    except Exception:  # Redis down: the entry expires by itself (chat/realtime/connection_counts.py)
         logger.warning("connection_uncount_failed ip=%s", ip, exc_info=True)
 
 
-@sio.event
+@_on("disconnect")
 async def disconnect(sid: str, reason: Any = None) -> None:
-    state = await sio.get_session(sid)
+    state = await server.get().get_session(sid)
     if "ip" not in state:  # refused in connect: already uncounted there
         return
     await _uncount(state["ip"], sid)
     if state.get("admin") and state.get("session_key"):
         try:
-            await run_db(admin_sockets.unregister, state["session_key"], sid)
+            await run_db(panel_sockets.unregister, state["session_key"], sid)
         except Exception:  # Redis down: a stale sid in that list is harmless at sign-out
             logger.warning("admin_socket_unregister_failed sid=%s", sid, exc_info=True)
 
@@ -183,11 +199,11 @@ async def join(sid: str, data: Any) -> dict:
     if thread is None:
         thread = await run_db(services.create_thread, display_name)
     thread_id = str(thread.id)
-    async with sio.session(sid) as session_state:
+    async with server.get().session(sid) as session_state:
         session_state["threads"].add(thread_id)
-    await run_db(visitors.remember_thread, state.get("session_key"), thread_id)
-    await sio.enter_room(sid, thread_id)
-    await sio.emit("joined", {"thread_id": thread_id}, to=sid)
+    await run_db(identity.remember_thread, state.get("session_key"), thread_id)
+    await server.get().enter_room(sid, thread_id)
+    await server.get().emit("joined", {"thread_id": thread_id}, to=sid)
     history = []
     if resumed:
         messages = await run_db(selectors.thread_messages, thread.id, settings.MESSAGES_DEFAULT_LIMIT)
@@ -204,8 +220,8 @@ async def join(sid: str, data: Any) -> dict:
 @event("admin_join")
 async def admin_join(sid: str, data: Any) -> dict:
     state = await _require_admin(sid, await _rate_limit(sid, "join", settings.SOCKET_JOINS_PER_MINUTE))
-    await sio.enter_room(sid, ADMIN_ROOM)
-    await run_db(admin_sockets.register, state["session_key"], sid)
+    await server.get().enter_room(sid, ADMIN_ROOM)
+    await run_db(panel_sockets.register, state["session_key"], sid)
     return {"ok": True}
 
 
@@ -244,10 +260,10 @@ async def typing(sid: str, data: Any) -> dict:
     thread_id = parse_thread_id(data.get("thread_id"))
     payload = {"thread_id": str(thread_id), "typing": bool(data.get("typing", True))}
     if str(thread_id) in state.get("threads", ()):
-        await sio.emit("visitor_typing", payload, room=ADMIN_ROOM)
+        await server.get().emit("visitor_typing", payload, room=ADMIN_ROOM)
     elif state.get("admin"):
         await _require_admin(sid, state)
-        await sio.emit("admin_typing", payload, room=str(thread_id))
+        await server.get().emit("admin_typing", payload, room=str(thread_id))
     else:
         raise Refused("This thread does not belong to this visitor.")
     return {"ok": True}
