@@ -42,9 +42,9 @@ def record_activity(thread_id: uuid.UUID) -> bool:
 
 
 # Storing a message is the hot path (every message of every visitor), so its two statements
-# are written in SQL: the ORM took 0.45 ms per message on SQLite building them (0.17 ms as
-# SQL; PostgreSQL 0.85-1.3 -> 0.55-0.65 ms), which is most of a store. Same statements,
-# same transaction; the rare paths below stay in the ORM.
+# are written in SQL: building them with the ORM was most of a store's time (figures in
+# bench/README.md, "Where the time goes"). Same statements, same transaction; the rare
+# paths below stay in the ORM.
 _THREAD_UPDATE_SQL = (
     "UPDATE threads SET last_message_text = %s, last_message_type = %s, last_message_at = %s,"
     " has_messages = %s, sorted_at = %s{activity} WHERE id = %s"

@@ -153,7 +153,7 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     )
 
 # Server processes check the pool's idle connections this often, so a database restart
-# is noticed before a request trips over the dead connections (see chat/db.py).
+# is noticed before a request trips over the dead connections (see chat/realtime/db_worker.py).
 DATABASE_POOL_CHECK_SECONDS = envint("DATABASE_POOL_CHECK_SECONDS", 5)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -162,10 +162,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # SQLite has a single writer, so one thread avoids lock contention there.
 DB_THREADS = envint("DB_THREADS", 1 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" else 8)
 # How often (µs) CPython hands the GIL between the event loop and those threads; the
-# default 5 ms adds up to that much delivery latency at every handover (see chat/db.py).
+# default 5 ms adds up to that much delivery latency at every handover (see chatdesk/startup.py).
 GIL_SWITCH_INTERVAL_US = envint("GIL_SWITCH_INTERVAL_US", 500)
 # Young-generation threshold of the garbage collector in server processes (Python's
-# default is 700; 0 leaves Python's settings alone). See chat/db.py.
+# default is 700; 0 leaves Python's settings alone). See chatdesk/startup.py.
 GC_GEN0_THRESHOLD = envint("GC_GEN0_THRESHOLD", 5000)
 
 # --- Redis, cache, sessions -----------------------------------------------------------
