@@ -8,10 +8,10 @@ cookie, the threads their connection created. Nothing else.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from http.cookies import CookieError, SimpleCookie
 from importlib import import_module
 
 from django.conf import settings
+from django.http.cookie import parse_cookie
 
 VISITOR_THREADS_KEY = "visitor_threads"
 # A visitor who keeps opening new conversations keeps only their newest ones.
@@ -30,13 +30,13 @@ def _session_store():
 
 
 def session_key_from_cookie_header(header: str) -> str | None:
-    try:
-        cookie = SimpleCookie()
-        cookie.load(header or "")
-    except CookieError:
-        return None
-    morsel = cookie.get(settings.SESSION_COOKIE_NAME)
-    return morsel.value if morsel else None
+    """The session key in a Cookie header, read by Django's own parser (as for HTTP).
+
+    The standard library's SimpleCookie gives up on the whole header when any cookie has
+    a JSON value or a space (consent banners, analytics on the parent domain); Django's
+    parser reads each cookie on its own, so sockets see the same session the pages do.
+    """
+    return parse_cookie(header or "").get(settings.SESSION_COOKIE_NAME) or None
 
 
 def load_identity(session_key: str | None) -> Identity:
