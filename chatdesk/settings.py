@@ -249,6 +249,13 @@ UPLOADS_PER_MINUTE = envint("UPLOADS_PER_MINUTE", 30)
 SOCKET_MESSAGES_PER_MINUTE = envint("SOCKET_MESSAGES_PER_MINUTE", 120)
 SOCKET_JOINS_PER_MINUTE = envint("SOCKET_JOINS_PER_MINUTE", 20)
 SOCKET_HEARTBEATS_PER_MINUTE = envint("SOCKET_HEARTBEATS_PER_MINUTE", 30)
+# Per client address, whatever the number of connections (they survive reconnects).
+CONVERSATIONS_PER_HOUR_PER_IP = envint("CONVERSATIONS_PER_HOUR_PER_IP", 20)
+MESSAGES_PER_MINUTE_PER_IP = envint("MESSAGES_PER_MINUTE_PER_IP", 240)
+# Anonymous uploads: bytes one address may store per day, and the free disk space below
+# which local uploads are refused (so the database and logs never run out of room).
+UPLOAD_BYTES_PER_DAY_PER_IP = envint("UPLOAD_BYTES_PER_DAY_PER_IP", 256 * 1024 * 1024)
+UPLOAD_MIN_FREE_BYTES = envint("UPLOAD_MIN_FREE_BYTES", 1024 * 1024 * 1024)
 
 # --- Telegram -------------------------------------------------------------------------
 TELEGRAM_BOT_TOKEN = os.getenv("TELEGRAM_BOT_TOKEN", "")
@@ -334,5 +341,10 @@ LOGGING = {
     },
 }
 
-# Behind a reverse proxy that sets X-Forwarded-For, take the client address from it.
-TRUST_X_FORWARDED_FOR = envbool("TRUST_X_FORWARDED_FOR", False)
+# How many reverse proxies in front of chatdesk append to X-Forwarded-For: the client
+# address is the entry that many from the right (chatdesk/clientip.py). 0: the header is
+# ignored and the peer address counts. TRUST_X_FORWARDED_FOR=1 (older name) means 1 hop.
+TRUSTED_PROXY_HOPS = envint("TRUSTED_PROXY_HOPS", 1 if envbool("TRUST_X_FORWARDED_FOR", False) else 0)
+if TRUSTED_PROXY_HOPS < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_HOPS must be 0 or more")
+TRUST_X_FORWARDED_FOR = TRUSTED_PROXY_HOPS > 0
