@@ -3,6 +3,12 @@
 One worker serves everything. Several workers (which need REDIS_URL, so they share
 rooms) listen on consecutive ports, PORT .. PORT+N-1, behind a reverse proxy with
 sticky sessions (see docs/deploy.md).
+
+daphne is never started with `--proxy-headers`: it would take the client address from
+the leftmost X-Forwarded-For entry, which the client writes itself. Whether that header
+counts at all is decided by one setting, TRUSTED_PROXY_HOPS, read by chatdesk/clientip.py
+for HTTP and Socket.IO alike. daphne is not meant to face the internet: put the proxy of
+docs/deploy.md (timeouts, connection limits) in front of it.
 """
 
 from __future__ import annotations
@@ -23,7 +29,6 @@ def daphne_command(host: str, port: int) -> list[str]:
         host,
         "-p",
         str(port),
-        "--proxy-headers",
         "chatdesk.asgi:application",
     ]
 

@@ -9,7 +9,8 @@ import uuid
 import pytest
 import socketio
 
-from tests.support.clients import Browserish, Recorder, admin_socket, visitor
+from tests.support.addresses import http_from, refused_from, socket_from
+from tests.support.clients import Browserish, Recorder, admin_socket, sign_in, visitor
 
 ADMIN_ROOM_EVENTS = {
     "thread_created",
@@ -233,3 +234,45 @@ async def test_connections_per_address_are_capped_and_the_count_does_not_leak(ma
     assert await _connect(live.url) is None
     for c in final:
         await c.close()
+
+
+async def test_the_connection_cap_counts_each_client_address_apart(make_server):
+    """Fifty sockets from one address lock out nobody else: a visitor and an admin from
+    another address still connect and talk (issue 18.1)."""
+    live = make_server(env={"SOCKETIO_MAX_CONNECTIONS_PER_IP": "50"})
+    admin_http = sign_in(live.url)
+    flood = [await socket_from(live.url, "127.0.0.2") for _ in range(50)]
+    assert await refused_from(live.url, "127.0.0.2") is not None
+
+    page = http_from(live.url, "127.0.0.3")
+    assert page.get("/").status_code == 200
+    visitor_socket = await socket_from(live.url, "127.0.0.3", page.cookie_header())
+    admin = await socket_from(live.url, "127.0.0.3", admin_http.cookie_header())
+    assert await admin.call("admin_join", {}) == {"ok": True}
+    joined = await visitor_socket.call("join", {"display_name": "Real visitor"})
+    assert joined["ok"] is True
+    sent = await visitor_socket.call(
+        "message_to_admin", {"thread_id": joined["thread_id"], "type": "text", "text": "hello"}
+    )
+    assert sent["ok"] is True
+    arrived = await admin.wait_for("message_from_visitor", lambda d: d["thread_id"] == joined["thread_id"])
+    assert arrived["content_text"] == "hello"
+    # The flood's address stays capped.
+    assert await refused_from(live.url, "127.0.0.2") is not None
+    for client in (*flood, visitor_socket, admin):
+        await client.close()
+
+
+async def test_behind_a_trusted_proxy_sockets_count_the_forwarded_client(make_server):
+    """TRUSTED_PROXY_HOPS=1: the proxy's own entry (rightmost) is the client, for sockets
+    as for HTTP; what the client wrote to the left of it changes nothing."""
+    live = make_server(env={"SOCKETIO_MAX_CONNECTIONS_PER_IP": "2", "TRUSTED_PROXY_HOPS": "1"})
+    held = [
+        await socket_from(live.url, "127.0.0.2", headers={"X-Forwarded-For": f"10.9.9.{i}, 10.0.0.1"})
+        for i in range(2)
+    ]
+    assert await refused_from(live.url, "127.0.0.2", {"X-Forwarded-For": "10.9.9.7, 10.0.0.1"}) is not None
+    # Another client behind the same proxy (same peer address) is served.
+    assert await refused_from(live.url, "127.0.0.2", {"X-Forwarded-For": "10.0.0.2"}) is None
+    for client in held:
+        await client.close()

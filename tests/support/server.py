@@ -34,6 +34,10 @@ BASE_ENV = {
     "SOCKET_JOINS_PER_MINUTE": "10000",
     "SOCKET_HEARTBEATS_PER_MINUTE": "10000",
     "SOCKETIO_MAX_CONNECTIONS_PER_IP": "10000",
+    "CONVERSATIONS_PER_HOUR_PER_IP": "1000000",
+    "MESSAGES_PER_MINUTE_PER_IP": "1000000",
+    "UPLOAD_BYTES_PER_DAY_PER_IP": str(1 << 40),
+    "UPLOAD_MIN_FREE_BYTES": "0",
     "LOG_LEVEL": "INFO",
     "PYTHONUNBUFFERED": "1",
 }
@@ -54,6 +58,7 @@ class LiveServer:
         workdir: Path | None = None,
         migrate: bool = True,
         port: int | None = None,
+        command: list[str] | None = None,
     ):
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="chatdesk-test-"))
         self.port = port or free_port()
@@ -64,6 +69,9 @@ class LiveServer:
             self.env["DATABASE_URL"] = f"sqlite:///{self.workdir / 'db.sqlite3'}"
         self.env["UPLOADS_ROOT"] = str(self.workdir / "uploads")
         self.env.update(env or {})
+        # The server's command line, without the port: daphne itself unless a test runs
+        # another entry point (e.g. `python -m chatdesk.serve`, which gets --port).
+        self.command = command
         self.log_path = self.workdir / f"server-{self.port}.log"
         self.process: subprocess.Popen | None = None
         if migrate:
@@ -83,17 +91,13 @@ class LiveServer:
 
     def start(self) -> LiveServer:
         log = open(self.log_path, "ab")
+        if self.command:
+            command = [*self.command, "--port", str(self.port)]
+        else:
+            command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port)]
+            command.append("chatdesk.asgi:application")
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                "chatdesk.asgi:application",
-            ],
+            command,
             cwd=ROOT,
             env=self.env,
             stdout=log,
