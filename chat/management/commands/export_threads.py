@@ -35,6 +35,18 @@ def plain(value):
     return value
 
 
+# Spreadsheets run a cell that starts with one of these as a formula (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert(value):
+    """A CSV cell a spreadsheet shows as text: visitors' words starting like a formula get a
+    leading single quote (OWASP's rule). Numbers, times and ids are never text to defuse."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def row(values: dict, fields: list[str]) -> dict:
     return {name: plain(values[name]) for name in fields}
 
@@ -45,7 +57,10 @@ class Command(BaseCommand):
         "its 'messages') or CSV (one row per message, with its thread's fields in thread_* "
         "columns; a thread without messages is one row with empty message_* columns; an "
         "empty cell is a null). Every field of every thread and message is written; times "
-        "in ISO 8601 UTC. Streams: memory stays constant however many messages there are. "
+        "in ISO 8601 UTC. In CSV, a text cell that starts with =, +, -, @, a tab or a carriage "
+        "return gets a leading single quote (') so spreadsheets show it as text instead of "
+        "running it as a formula; JSON keeps every value as it is. "
+        "Streams: memory stays constant however many messages there are. "
         "Exit codes: 0 done, 1 error, 2 usage error."
     )
 
@@ -160,11 +175,12 @@ class Command(BaseCommand):
         writer.writerow(CSV_COLUMNS)
         n_threads = n_messages = 0
         for thread, messages in self.pairs(threads):
-            thread_cells = [plain(thread[name]) for name in THREAD_FIELDS]
+            thread_cells = [inert(plain(thread[name])) for name in THREAD_FIELDS]
             wrote = False
             for message in messages:
                 writer.writerow(
-                    thread_cells + [plain(message[name]) for name in MESSAGE_FIELDS if name != "thread_id"]
+                    thread_cells
+                    + [inert(plain(message[name])) for name in MESSAGE_FIELDS if name != "thread_id"]
                 )
                 wrote = True
                 n_messages += 1
