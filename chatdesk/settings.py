@@ -9,23 +9,13 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from dotenv import load_dotenv
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-
-def _load_dotenv(path: Path) -> None:
-    """Read KEY=VALUE lines from an optional .env file; the real environment wins."""
-    if not path.is_file():
-        return
-    for raw in path.read_text().splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, value = line.split("=", 1)
-        os.environ.setdefault(key.strip(), value.strip().strip("'\""))
-
-
-_load_dotenv(BASE_DIR / ".env")
+# An optional .env beside manage.py, read by python-dotenv (inline `# comments`, `export
+# KEY=value`, quoted values with escapes as shells write them); the real environment wins.
+load_dotenv(BASE_DIR / ".env", override=False)
 
 
 def envbool(name: str, default: bool = False) -> bool:
