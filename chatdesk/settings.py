@@ -104,6 +104,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "chatdesk.context_processors.chat_limits",
             ],
         },
     },
@@ -287,7 +288,8 @@ STORAGES = {
     },
     # Hashed, compressed names for long browser caching; `make setup` runs collectstatic.
     # Under DEBUG, Django serves unhashed names, so editing a file needs no collectstatic.
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    # whitenoise's compressed, hashed files, with ES module imports rewritten too.
+    "staticfiles": {"BACKEND": "chatdesk.staticfiles.ChatdeskStaticFilesStorage"},
 }
 # Where uploads are stored: STORAGE_BACKEND (+ STORAGE_OPTIONS, JSON) picks any storage
 # class, e.g. django-storages' S3; else Cloudinary when CLOUDINARY_URL is set; else disk.
