@@ -3,11 +3,13 @@ asked without a session."""
 
 from __future__ import annotations
 
+import sys
 import uuid
 
 import pytest
 import requests
 
+from tests.support.addresses import http_from, refused_from, socket_from
 from tests.support.clients import Browserish, sign_in, visitor
 
 PNG = (
@@ -150,3 +152,49 @@ async def test_every_admin_api_route_answers_401_json_without_a_session(server, 
     page = http.get("/admin")
     assert page.status_code == 302 and page.headers["Location"] == "/login"
     assert_nothing_changed(admin_http, thread_id)
+
+
+def upload_statuses(http: Browserish, forwarded_for: list[str]) -> list[int]:
+    return [
+        http.post(
+            "/api/upload/image",
+            files={"file": ("a.png", PNG, "image/png")},
+            headers={"X-Forwarded-For": forwarded},
+        ).status_code
+        for forwarded in forwarded_for
+    ]
+
+
+async def test_the_production_entry_point_limits_the_real_address_whatever_the_client_forwards(
+    make_server,
+):
+    """`python -m chatdesk.serve` with proxy trust off: a client writing a new
+    X-Forwarded-For each time is still limited by its own address (issue 18.4)."""
+    live = make_server(
+        env={"UPLOADS_PER_MINUTE": "2", "SOCKETIO_MAX_CONNECTIONS_PER_IP": "2"},
+        command=[sys.executable, "-m", "chatdesk.serve"],
+    )
+    forger = http_from(live.url, "127.0.0.2")
+    assert upload_statuses(forger, [f"10.0.0.{i}" for i in range(4)]) == [200, 200, 429, 429]
+    assert upload_statuses(http_from(live.url, "127.0.0.3"), ["10.0.0.1"]) == [200]
+
+    held = [
+        await socket_from(live.url, "127.0.0.2", headers={"X-Forwarded-For": f"10.1.0.{i}"}) for i in range(2)
+    ]
+    assert await refused_from(live.url, "127.0.0.2", {"X-Forwarded-For": "10.1.0.9"}) is not None
+    assert await refused_from(live.url, "127.0.0.3") is None
+    for client in held:
+        await client.close()
+
+
+def test_behind_one_trusted_proxy_the_rightmost_forwarded_address_counts(make_server):
+    """TRUSTED_PROXY_HOPS=1 through the production entry point: the proxy's entry is the
+    client; entries the client wrote to its left do not open new budgets."""
+    live = make_server(
+        env={"UPLOADS_PER_MINUTE": "2", "TRUSTED_PROXY_HOPS": "1"},
+        command=[sys.executable, "-m", "chatdesk.serve"],
+    )
+    proxy = http_from(live.url, "127.0.0.2")
+    forged = [f"10.9.9.{i}, 10.0.0.1" for i in range(3)]
+    assert upload_statuses(proxy, forged) == [200, 200, 429]
+    assert upload_statuses(proxy, ["10.0.0.2"]) == [200]
