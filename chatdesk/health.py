@@ -1,12 +1,19 @@
 """GET /healthz: is this process able to serve? For load balancers and monitoring.
+GET /api/status: the same Telegram report for the admin panel (is Telegram behind?).
 
 200 when the database (and Redis, when REDIS_URL is set) answer, 503 otherwise. Telegram
-is reported but never makes the answer 503: chatdesk works without it. The answer names
-no hosts, users, passwords or tokens, only what is up and the kind of error.
+is reported but never makes the answer 503: chatdesk works without it.
+
+Anyone gets up/down only: the status and each check's `ok` flag (Telegram's: configured,
+and not behind). The details (kind of error, backlog, oldest unsent item, last Telegram
+error) go to signed-in staff, panel admins, and monitoring that sends
+`Authorization: Bearer <HEALTHZ_TOKEN>`. Even then the answer names no hosts, users,
+passwords or tokens.
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -17,13 +24,25 @@ from django.conf import settings
 from django.db import connections
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
+
+from accounts.decorators import admin_required_json, is_admin
 
 logger = logging.getLogger("chatdesk.health")
 
 # A check that takes longer than this counts as down: a probe must answer quickly.
 CHECK_TIMEOUT = 3.0
-TELEGRAM_KEYS = ("configured", "mode", "last_error", "last_error_at", "last_ok_at", "pending", "failed")
+TELEGRAM_KEYS = (
+    "configured",
+    "mode",
+    "last_error",
+    "last_error_at",
+    "last_ok_at",
+    "pending",
+    "failed",
+    "oldest_pending_seconds",
+    "behind",
+)
 
 
 _checks: ThreadPoolExecutor | None = None
@@ -105,16 +124,63 @@ def telegram_status() -> dict:
     return clean
 
 
+def may_see_details(request: HttpRequest) -> bool:
+    """Monitoring with the token, signed-in staff (Django admin) or a panel admin."""
+    token = settings.HEALTHZ_TOKEN
+    given = request.headers.get("Authorization", "")
+    if token and hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+        return True
+    try:
+        user = getattr(request, "user", None)
+        return bool(user is not None and user.is_authenticated and user.is_staff) or is_admin(request)
+    except Exception:  # the session store is down: no details, the probe still answers
+        return False
+
+
+def _public(check: dict) -> dict:
+    return {key: check[key] for key in ("ok", "configured") if key in check}
+
+
+def _telegram_public(report: dict) -> dict:
+    if not report.get("configured"):
+        return {"configured": False}
+    return {"configured": True, "ok": "error" not in report and not report.get("behind", False)}
+
+
 @never_cache
 @require_http_methods(["GET", "HEAD"])
 def healthz(request: HttpRequest) -> JsonResponse:
     database = _run("database", _ping_database)
     redis_state = _run("redis", _ping_redis) if settings.REDIS_URL else {"configured": False}
     healthy = database["ok"] and redis_state.get("ok", True)
-    body = {
-        "status": "ok" if healthy else "unavailable",
-        "database": database,
-        "redis": redis_state,
-        "telegram": telegram_status(),
-    }
+    telegram = telegram_status()
+    body = {"status": "ok" if healthy else "unavailable"}
+    if may_see_details(request):
+        body.update(database=database, redis=redis_state, telegram=telegram)
+    else:
+        body.update(
+            database=_public(database), redis=_public(redis_state), telegram=_telegram_public(telegram)
+        )
     return JsonResponse(body, status=200 if healthy else 503)
+
+
+@never_cache
+@require_GET
+@admin_required_json
+def api_status(request: HttpRequest) -> JsonResponse:
+    """For the panel's banner: {"telegram": {"configured", "behind", "pending",
+    "oldest_pending_seconds", "failed", "last_error", "last_error_at", "last_ok_at"}}."""
+    report = telegram_status()
+    telegram = {
+        "configured": report.get("configured", False),
+        "behind": bool(report.get("behind", False)),
+        "pending": report.get("pending", 0),
+        "oldest_pending_seconds": report.get("oldest_pending_seconds", 0),
+        "failed": report.get("failed", 0),
+        "last_error": report.get("last_error"),
+        "last_error_at": report.get("last_error_at"),
+        "last_ok_at": report.get("last_ok_at"),
+    }
+    if "error" in report:
+        telegram["error"] = report["error"]
+    return JsonResponse({"telegram": telegram})

@@ -72,6 +72,8 @@ INSTALLED_APPS = [
     "chat",
     "accounts",
     "telegram_bridge",
+    # Limits password guesses at the Django admin's sign-in form (/django-admin/).
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -86,7 +88,15 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Innermost, so it sees a view's exception first.
-    "chatdesk.middleware.ServiceUnavailableMiddleware",
+    "chatdesk.middleware.RefusalMiddleware",
+    # Answers a locked-out staff sign-in (django-axes; keep it last).
+    "axes.middleware.AxesMiddleware",
+]
+
+# Staff (Django admin) passwords: django-axes checks lockouts before the password.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "chatdesk.urls"
@@ -234,6 +244,22 @@ OTP_REQUESTS_PER_WINDOW = envint("OTP_REQUESTS_PER_WINDOW", 5)
 OTP_REQUEST_WINDOW_SECONDS = envint("OTP_REQUEST_WINDOW_SECONDS", 600)
 OTP_VERIFY_FAILURES_PER_IP = envint("OTP_VERIFY_FAILURES_PER_IP", 20)
 OTP_VERIFY_WINDOW_SECONDS = envint("OTP_VERIFY_WINDOW_SECONDS", 3600)
+# Codes one browser session may request per OTP_REQUEST_WINDOW_SECONDS, and all clients
+# together (the ceiling also caps how many code messages the bot sends).
+OTP_REQUESTS_PER_SESSION = envint("OTP_REQUESTS_PER_SESSION", 3)
+OTP_REQUESTS_GLOBAL = envint("OTP_REQUESTS_GLOBAL", 60)
+# Wrong codes per OTP_VERIFY_WINDOW_SECONDS from all browsers that have no code of their
+# own (the only guesses that can hit an operator's code).
+OTP_VERIFY_FAILURES_GLOBAL = envint("OTP_VERIFY_FAILURES_GLOBAL", 100)
+
+# --- Staff sign-in (Django admin, django-axes) ------------------------------------------
+# After AXES_FAILURE_LIMIT wrong passwords for one username from one address, that pair
+# is locked out for AXES_COOLOFF_HOURS (staff see and clear lockouts in the admin).
+AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = envint("AXES_COOLOFF_HOURS", 1)
+AXES_LOCKOUT_PARAMETERS = [["ip_address", "username"]]
+AXES_CLIENT_IP_CALLABLE = "accounts.staff.client_address"
+AXES_RESET_ON_SUCCESS = True
 
 # --- Rate limits (requests per minute per client address / connection) ----------------
 UPLOADS_PER_MINUTE = envint("UPLOADS_PER_MINUTE", 30)
@@ -264,6 +290,22 @@ TELEGRAM_RETRY_MAX_SECONDS = envint("TELEGRAM_RETRY_MAX_SECONDS", 300)
 # A send claimed longer ago than this belongs to a process that died mid-send: it is
 # retried. Keep it above the Bot API HTTP timeout (10 s), or a slow send may go twice.
 TELEGRAM_CLAIM_TIMEOUT_SECONDS = envint("TELEGRAM_CLAIM_TIMEOUT_SECONDS", 120)
+
+# How sign-in codes reach the admin (accounts/delivery.py): a dotted path to a backend.
+# Default: Telegram when a bot and chat are set, else the code in the /request-otp answer
+# under DEBUG, else nothing is sent and an operator runs `manage.py issue_login_code`.
+if TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID:
+    _default_code_backend = "telegram_bridge.otp.TelegramDelivery"
+elif DEBUG:
+    _default_code_backend = "accounts.delivery.DevelopmentDelivery"
+else:
+    _default_code_backend = "accounts.delivery.OperatorDelivery"
+LOGIN_CODE_BACKEND = os.getenv("LOGIN_CODE_BACKEND") or _default_code_backend
+# Telegram counts as behind (panel banner, /healthz) when the oldest unsent item waited longer.
+TELEGRAM_BEHIND_SECONDS = envint("TELEGRAM_BEHIND_SECONDS", 60)
+# /healthz details (backlog, last error) for monitoring without a session: `Authorization:
+# Bearer <token>`. Unset: only signed-in staff and panel admins see them.
+HEALTHZ_TOKEN = os.getenv("HEALTHZ_TOKEN", "")
 
 # --- Uploads and static files ---------------------------------------------------------
 CLOUDINARY_URL = os.getenv("CLOUDINARY_URL", "")

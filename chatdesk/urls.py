@@ -33,6 +33,7 @@ urlpatterns = [
     path("api/messages", chat_views.api_messages),
     path("api/messages/clear", chat_views.api_clear_thread),
     path("api/messages/clear_all", chat_views.api_clear_all),
+    path("api/status", health.api_status, name="api-status"),
     path("api/upload/image", upload_views.upload_image),
     path("api/upload/audio", upload_views.upload_audio),
     re_path(r"^uploads/(?P<folder>[^/]+)/(?P<filename>[^/]+)$", upload_views.serve_upload),

@@ -26,8 +26,17 @@ class OutboxItem(models.Model):
         PENDING = "pending"
         FAILED = "failed"  # given up; kept so staff can see what did not arrive
 
+    class Priority(models.IntegerChoices):
+        """Lower goes first: sign-in traffic, then the bot's notices to admins, then the
+        chat itself (visitor messages and mirrored answers, fairly across threads)."""
+
+        SIGN_IN = 0
+        NOTICE = 1
+        CHAT = 2
+
     kind = models.CharField(max_length=16, choices=Kind.choices)
     state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.CHAT)
     chat_id = models.CharField(max_length=64)
     # Plain ids, not foreign keys: the worker checks at send time whether they still exist.
     thread_id = models.UUIDField(null=True, blank=True)
@@ -43,7 +52,13 @@ class OutboxItem(models.Model):
 
     class Meta:
         db_table = "telegram_outbox"
-        indexes = [models.Index(fields=["state", "id"], name="telegram_outbox_state_idx")]
+        indexes = [
+            models.Index(fields=["state", "id"], name="telegram_outbox_state_idx"),
+            # The sender's look at the queue: per chat, the head of every (priority, thread) lane.
+            models.Index(
+                fields=["state", "chat_id", "priority", "thread_id", "id"], name="telegram_outbox_lane_idx"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk} ({self.state}, {self.attempts} attempts)"

@@ -31,9 +31,13 @@ def enqueue(
     thread_id: uuid.UUID | None = None,
     message_id: uuid.UUID | None = None,
     payload: dict | None = None,
+    priority: int = OutboxItem.Priority.CHAT,
 ) -> OutboxItem:
+    """Queue one call. The sender goes by `priority` (sign-in, then notices, then the
+    chat), and within the chat round-robin over threads, each thread in order."""
     item = OutboxItem.objects.create(
         kind=kind,
+        priority=priority,
         chat_id=str(chat_id if chat_id is not None else settings.TELEGRAM_CHAT_ID),
         thread_id=thread_id,
         message_id=message_id,
@@ -49,11 +53,13 @@ def notice(
     reply_to: int | None = None,
     topic_id: int | None = None,
     thread_id: uuid.UUID | None = None,
+    priority: int = OutboxItem.Priority.NOTICE,
 ) -> OutboxItem:
     """A bot message to the admin chat (a hint, a command's answer). With `thread_id`, a
-    reply to it answers that visitor."""
+    reply to it answers that visitor. Notices go ahead of chat traffic; sign-in messages
+    (priority SIGN_IN) ahead of everything."""
     payload = {"text": text_html, "reply_to": reply_to, "topic_id": topic_id}
-    return enqueue(OutboxItem.Kind.NOTICE, thread_id=thread_id, payload=payload)
+    return enqueue(OutboxItem.Kind.NOTICE, thread_id=thread_id, payload=payload, priority=priority)
 
 
 def on_message_posted(sender, message: Message, via: str, **kwargs) -> None:

@@ -14,11 +14,14 @@ import os
 import random
 import socket
 import time
+import uuid
 from collections import deque
-from datetime import timedelta
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Max, Min, Q
 from django.utils import timezone
 
 from chat import services
@@ -38,7 +41,6 @@ LEASE_SECONDS = 30
 # are retried for a day.
 MAX_REFUSED_ATTEMPTS = 5
 GIVE_UP_AFTER = timedelta(days=1)
-BATCH = 50
 
 WORKER_ID = f"{socket.gethostname()[:40]}:{os.getpid()}"
 
@@ -54,64 +56,178 @@ def lease_seconds() -> float:
 
 
 class Pacer:
-    """Telegram's limits per chat: about one message a second, 20 a minute in groups."""
+    """Telegram's limits per chat: about one message a second, 20 a minute in groups.
 
-    def __init__(self) -> None:
+    `interval` (seconds) and `group_per_minute` default to the settings, read at each
+    call; `clock` is time.monotonic unless a test controls time.
+    """
+
+    def __init__(
+        self,
+        interval: float | None = None,
+        group_per_minute: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.sent: dict[str, deque[float]] = {}
+        self._interval = interval
+        self._group_per_minute = group_per_minute
+        self.clock = clock
+
+    @property
+    def interval(self) -> float:
+        if self._interval is not None:
+            return self._interval
+        return settings.TELEGRAM_SEND_INTERVAL_MS / 1000
+
+    @property
+    def group_per_minute(self) -> int:
+        if self._group_per_minute is not None:
+            return self._group_per_minute
+        return settings.TELEGRAM_GROUP_MESSAGES_PER_MINUTE
 
     def wait_for(self, chat_id: str) -> float:
         """Seconds to wait before the next message to `chat_id` (0: send now)."""
-        now = time.monotonic()
+        now = self.clock()
         history = self.sent.get(chat_id)
         if not history:
             return 0.0
-        while history and history[0] < now - 60:
+        while history and history[0] <= now - 60:
             history.popleft()
         wait = 0.0
         if history:
-            wait = history[-1] + settings.TELEGRAM_SEND_INTERVAL_MS / 1000 - now
-        if chat_id.startswith("-") and len(history) >= settings.TELEGRAM_GROUP_MESSAGES_PER_MINUTE:
-            wait = max(wait, history[0] + 60 - now)
+            wait = history[-1] + self.interval - now
+        # Groups (negative ids) take at most so many a minute: wait until the oldest of the
+        # last minute's messages is a minute old.
+        if str(chat_id).startswith("-") and len(history) >= self.group_per_minute:
+            wait = max(wait, history[-self.group_per_minute] + 60 - now)
         return max(0.0, wait)
 
     def record(self, chat_id: str) -> None:
-        self.sent.setdefault(chat_id, deque()).append(time.monotonic())
+        self.sent.setdefault(chat_id, deque()).append(self.clock())
+
+
+@dataclass(frozen=True)
+class Lane:
+    """A chat's queue within one priority: a visitor thread's items at chat priority (in
+    order), or all of a priority's items above it (notices, sign-in) in order."""
+
+    priority: int
+    thread_id: uuid.UUID | None
+    head: int  # the id of its oldest pending item: the only one that may go next
+    retrying: bool  # its head failed before: it goes first once its retry is due
 
 
 class Sender:
-    def __init__(self, client: TelegramClient | None = None) -> None:
+    def __init__(self, client: TelegramClient | None = None, pacer: Pacer | None = None) -> None:
         self.client = client or TelegramClient.from_settings()
-        self.pacer = Pacer()
+        self.pacer = pacer or Pacer()
         self.delivered = 0  # items done by this sender (for `telegram_poll --once`)
+        # Round-robin: when each lane (chat, priority, thread) was last served.
+        self.served: dict[tuple[str, int, uuid.UUID | None], int] = {}
+        self.turn = 0
 
     # --- the loop ------------------------------------------------------------------------
 
     def step(self, idle: float = 1.0) -> float:
-        """Send every item that is due now; return how long to wait before looking again."""
+        """Send the next due item of every chat that may take one now; return how long to
+        wait before looking again.
+
+        Per chat: an item waiting for its retry (or being sent by another process) holds
+        back the whole chat, so order holds and an outage or flood control is not hammered.
+        Otherwise the next item is a retried one, else the most urgent priority's, and
+        within the chat's traffic the head of the thread served least recently: one
+        visitor's thousand queued messages delay another's first message by one send.
+        """
         if not state.acquire_lease(LEASE, WORKER_ID, lease_seconds()):
             return idle
-        wait, blocked = idle, set()
-        for item in OutboxItem.objects.filter(state=OutboxItem.State.PENDING).order_by("id")[:BATCH]:
-            if item.chat_id in blocked:
-                continue
-            now = timezone.now()
-            if item.next_attempt_at > now:
-                blocked.add(item.chat_id)  # later items wait: order within a chat holds
-                wait = min(wait, (item.next_attempt_at - now).total_seconds())
-                continue
-            pause = self.pacer.wait_for(item.chat_id)
+        now = timezone.now()
+        wait = idle
+        holds = self.holds(now)
+        for until in holds.values():
+            wait = min(wait, (until - now).total_seconds())
+        lanes = self.lanes(exclude=holds)
+        self.forget_old_turns(lanes)
+        for chat_id, chat_lanes in lanes.items():
+            pause = self.pacer.wait_for(chat_id)
             if pause > 0:
-                blocked.add(item.chat_id)
                 wait = min(wait, pause)
                 continue
-            if not state.acquire_lease(LEASE, WORKER_ID, lease_seconds()) or not self.claim(item):
-                blocked.add(item.chat_id)
+            lane = self.choose(chat_id, chat_lanes)
+            item = OutboxItem.objects.filter(pk=lane.head, state=OutboxItem.State.PENDING).first()
+            if item is None:
+                wait = 0.0  # gone meanwhile (another sender, a cleared thread): look again
                 continue
-            if not self.deliver(item):
-                blocked.add(item.chat_id)
-            else:
-                wait = 0.0
+            if not state.acquire_lease(LEASE, WORKER_ID, lease_seconds()) or not self.claim(item):
+                continue
+            self.turn += 1
+            self.served[(chat_id, lane.priority, lane.thread_id)] = self.turn
+            self.deliver(item)
+            wait = 0.0  # sent, or now held for its retry: the next step knows which
         return max(0.0, wait)
+
+    def holds(self, now) -> dict[str, datetime]:
+        """Chats that must wait, and until when: an item's retry is not due yet, or an item
+        is claimed (being sent elsewhere, or by a sender that died: until the claim expires)."""
+        pending = OutboxItem.objects.filter(state=OutboxItem.State.PENDING)
+        holds: dict[str, datetime] = {}
+        retries = (
+            pending.filter(next_attempt_at__gt=now).values("chat_id").annotate(until=Max("next_attempt_at"))
+        )
+        for row in retries:
+            holds[row["chat_id"]] = row["until"]
+        claims = (
+            pending.filter(claimed_at__isnull=False, claimed_at__gte=now - claim_timeout())
+            .values("chat_id")
+            .annotate(since=Max("claimed_at"))
+        )
+        for row in claims:
+            until = row["since"] + claim_timeout()
+            holds[row["chat_id"]] = max(until, holds.get(row["chat_id"], until))
+        return holds
+
+    def lanes(self, exclude) -> dict[str, list[Lane]]:
+        """Per chat not held, the head of each lane of pending items."""
+        rows = (
+            OutboxItem.objects.filter(state=OutboxItem.State.PENDING)
+            .exclude(chat_id__in=list(exclude))
+            .values("chat_id", "priority", "thread_id")
+            .annotate(head=Min("id"), attempts=Max("attempts"))
+            .order_by()
+        )
+        merged: dict[tuple[str, int, uuid.UUID | None], Lane] = {}
+        for row in rows:
+            # Above chat priority one lane per priority: notices go in the order they were made.
+            thread_id = row["thread_id"] if row["priority"] >= OutboxItem.Priority.CHAT else None
+            key = (row["chat_id"], row["priority"], thread_id)
+            known = merged.get(key)
+            merged[key] = Lane(
+                row["priority"],
+                thread_id,
+                min(row["head"], known.head) if known else row["head"],
+                row["attempts"] > 0 or (known is not None and known.retrying),
+            )
+        by_chat: dict[str, list[Lane]] = {}
+        for (chat_id, _, _), lane in merged.items():
+            by_chat.setdefault(chat_id, []).append(lane)
+        return by_chat
+
+    def forget_old_turns(self, lanes: dict[str, list[Lane]]) -> None:
+        """Drop the turns of lanes that emptied (now and then, so the dict stays small);
+        a thread that queues again later counts as new."""
+        current = {(chat, lane.priority, lane.thread_id) for chat, found in lanes.items() for lane in found}
+        if len(self.served) > 2 * len(current) + 100:
+            self.served = {key: turn for key, turn in self.served.items() if key in current}
+
+    def choose(self, chat_id: str, lanes: list[Lane]) -> Lane:
+        """The lane whose head goes next to `chat_id`."""
+        retrying = [lane for lane in lanes if lane.retrying]
+        if retrying:
+            return min(retrying, key=lambda lane: lane.head)
+        urgent = min(lane.priority for lane in lanes)
+        return min(
+            (lane for lane in lanes if lane.priority == urgent),
+            key=lambda lane: (self.served.get((chat_id, lane.priority, lane.thread_id), -1), lane.head),
+        )
 
     def claim(self, item: OutboxItem) -> bool:
         now = timezone.now()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from .models import BridgeState, OutboxItem
@@ -71,22 +71,32 @@ def _time(value: str) -> str | None:
 
 
 def status() -> dict:
-    """For /healthz and operators: configured?, how updates arrive, the last error, backlog.
+    """For /healthz, the panel and operators: configured?, how updates arrive, the last
+    error, the backlog and whether it is behind (the oldest unsent item waited longer than
+    TELEGRAM_BEHIND_SECONDS).
 
     Never contains the token or the webhook secret.
     """
+    from django.conf import settings
+
     from .otp import is_configured
 
     values = {
         row.key: row.value
         for row in BridgeState.objects.filter(key__in=["last_error", "last_error_at", "last_ok_at", "mode"])
     }
+    pending = OutboxItem.objects.filter(state=OutboxItem.State.PENDING)
+    backlog = pending.aggregate(count=Count("id"), oldest=Min("created_at"))
+    oldest = backlog["oldest"]
+    age = max(0, int((timezone.now() - oldest).total_seconds())) if oldest is not None else 0
     return {
         "configured": is_configured(),
         "mode": values.get("mode") or None,
         "last_error": values.get("last_error") or None,
         "last_error_at": _time(values.get("last_error_at", "")),
         "last_ok_at": _time(values.get("last_ok_at", "")),
-        "pending": OutboxItem.objects.filter(state=OutboxItem.State.PENDING).count(),
+        "pending": backlog["count"],
         "failed": OutboxItem.objects.filter(state=OutboxItem.State.FAILED).count(),
+        "oldest_pending_seconds": age,
+        "behind": oldest is not None and age >= settings.TELEGRAM_BEHIND_SECONDS,
     }

@@ -17,13 +17,13 @@ from collections import defaultdict
 from http.server import BaseHTTPRequestHandler
 
 import pytest
-import requests
 
 from tests.faults.test_nothing_lost import ReliableVisitor
 from tests.support import local_http
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.server import LiveServer
 from tests.telegram.conftest import CHAT_ID, TOKEN, outbox_empty, telegram_env
+from tests.telegram.conftest import health as telegram_health
 
 
 class FlakyTelegram(FakeTelegram):
@@ -167,7 +167,7 @@ async def test_telegram_down_with_a_restart_in_the_middle_loses_and_repeats_noth
         await asyncio.to_thread(live.start)
         await talking
         assert all(v.connects >= 2 for v in visitors), "visitors reconnected by themselves"
-        health = (await asyncio.to_thread(requests.get, live.url + "/healthz", timeout=5)).json()["telegram"]
+        health = (await asyncio.to_thread(telegram_health, live.url))["telegram"]
         total = sum(len(texts) for texts in sent.values())
         assert health["pending"] == total and health["failed"] == 0, (health, total)
         assert "unreachable" in health["last_error"], health

@@ -1,10 +1,13 @@
 """A fake Telegram Bot API on 127.0.0.1 for the tests (TELEGRAM_API_BASE points here).
 
-It answers the methods chatdesk calls with Bot-API-shaped results (message_ids go up),
-records every call (method, parameters, uploaded files), serves getUpdates from a
-queue (long polling, honouring offset) and files under /file/bot<token>/<path>.
+It answers the methods chatdesk calls with Bot-API-shaped results, records every call
+(method, parameters, uploaded files), serves getUpdates from a queue (long polling,
+honouring offset) and files under /file/bot<token>/<path>. Message ids are numbered per
+chat, as Telegram does (two chats, e.g. a group and the supergroup it became, share ids);
+`next_message_id(chat_id, n)` sets where a chat's numbering continues.
 `fail(method, times, status, retry_after)` makes the next calls of a method fail the
-way Telegram does (429 flood control, 500).
+way Telegram does (429 flood control, 500); `reset_failures()` forgets the ones not used
+(tests/telegram/conftest.py does it around every test).
 """
 
 from __future__ import annotations
@@ -37,8 +40,11 @@ class FakeTelegram:
     files: dict[str, bytes] = field(default_factory=dict)
     updates: list[dict] = field(default_factory=list)
     failures: dict[str, list[tuple[int, int | None]]] = field(default_factory=dict)
-    next_message_id: int = 1000
+    # The last message id used in each chat; a chat's first message is FIRST_MESSAGE_ID.
+    message_ids: dict[int, int] = field(default_factory=dict)
     next_topic_id: int = 500
+
+    FIRST_MESSAGE_ID = 1001
 
     def start(self) -> FakeTelegram:
         self.lock = threading.Condition()
@@ -54,6 +60,15 @@ class FakeTelegram:
     def fail(self, method: str, times: int, status: int = 500, retry_after: int | None = None) -> None:
         with self.lock:
             self.failures.setdefault(method, []).extend([(status, retry_after)] * times)
+
+    def reset_failures(self) -> None:
+        with self.lock:
+            self.failures.clear()
+
+    def next_message_id(self, chat_id: int, message_id: int) -> None:
+        """The next message the bot sends to `chat_id` gets `message_id`."""
+        with self.lock:
+            self.message_ids[int(chat_id)] = message_id - 1
 
     def queue_update(self, update: dict) -> None:
         with self.lock:
@@ -140,11 +155,13 @@ class FakeTelegram:
     def _result(self, method: str, params: dict, files: dict) -> Any:
         with self.lock:
             if method in SEND_METHODS:
-                self.next_message_id += 1
+                chat_id = int(params.get("chat_id", 0))
+                message_id = self.message_ids.get(chat_id, self.FIRST_MESSAGE_ID - 1) + 1
+                self.message_ids[chat_id] = message_id
                 message = {
-                    "message_id": self.next_message_id,
+                    "message_id": message_id,
                     "date": int(time.time()),
-                    "chat": {"id": int(params.get("chat_id", 0)), "type": "supergroup"},
+                    "chat": {"id": chat_id, "type": "supergroup"},
                 }
                 if params.get("message_thread_id"):
                     message["message_thread_id"] = int(params["message_thread_id"])

@@ -14,6 +14,7 @@ from tests.support.server import LiveServer
 TOKEN = "123:abc"
 CHAT_ID = -1001
 SECRET = "s3cret"
+HEALTHZ_TOKEN = "healthz-t0ken"
 
 
 def telegram_env(fake: FakeTelegram, **extra: str) -> dict[str, str]:
@@ -26,6 +27,8 @@ def telegram_env(fake: FakeTelegram, **extra: str) -> dict[str, str]:
         "TELEGRAM_SEND_INTERVAL_MS": "20",
         "TELEGRAM_RETRY_BASE_MS": "300",
         "TELEGRAM_GROUP_MESSAGES_PER_MINUTE": "1000",
+        # /healthz details (the outbox backlog) for the tests' monitoring.
+        "HEALTHZ_TOKEN": HEALTHZ_TOKEN,
         **extra,
     }
 
@@ -35,6 +38,18 @@ def fake():
     fake = FakeTelegram(token=TOKEN).start()
     yield fake
     fake.stop()
+
+
+@pytest.fixture(autouse=True)
+def fresh_failures(request):
+    """Failures a test scripted and did not use die with it: the next test starts clean."""
+    if "fake" not in request.fixturenames:
+        yield
+        return
+    fake = request.getfixturevalue("fake")
+    fake.reset_failures()
+    yield
+    fake.reset_failures()
 
 
 @pytest.fixture(scope="package")
@@ -99,15 +114,22 @@ async def visitor_with_page(base_url: str, name: str) -> tuple[Recorder, str, Br
     return client, ack["thread_id"], page
 
 
-async def outbox_empty(base_url: str, timeout: float = 10.0) -> None:
-    """Wait until the server sent (and linked) everything it had to send."""
+def health(base_url: str) -> dict:
+    """/healthz with its details, as monitoring holding HEALTHZ_TOKEN sees it."""
     import requests
 
+    headers = {"Authorization": f"Bearer {HEALTHZ_TOKEN}"}
+    answer = requests.get(base_url + "/healthz", headers=headers, timeout=5)
+    return answer.json()
+
+
+async def outbox_empty(base_url: str, timeout: float = 10.0) -> None:
+    """Wait until the server sent (and linked) everything it had to send."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while loop.time() < deadline:
-        answer = await asyncio.to_thread(requests.get, base_url + "/healthz", timeout=5)
-        if answer.json()["telegram"].get("pending") == 0:
+        report = await asyncio.to_thread(health, base_url)
+        if report["telegram"].get("pending") == 0:
             return
         await asyncio.sleep(0.05)
     raise AssertionError("the outbox did not empty")
