@@ -231,6 +231,9 @@ DISPLAY_NAME_MAX_CHARS = 80
 # A visitor counts as online for this long after their last heartbeat.
 ONLINE_WINDOW_SECONDS = 60
 UPLOAD_MAX_BYTES = envint("UPLOAD_MAX_BYTES", 16 * 1024 * 1024)
+# Pictures are decoded and re-encoded on upload (chat/uploads/images.py); larger ones
+# (all frames of an animation together) are refused before they take the memory.
+UPLOAD_MAX_PIXELS = envint("UPLOAD_MAX_PIXELS", 50_000_000)
 # Threads answered by GET /api/threads without ?limit= (the contract's unpaginated form).
 THREADS_DEFAULT_LIMIT = envint("THREADS_DEFAULT_LIMIT", 500)
 THREADS_MAX_LIMIT = 500

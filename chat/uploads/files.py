@@ -19,6 +19,8 @@ from django.core.files.base import ContentFile, File
 from django.core.files.storage import FileSystemStorage, default_storage, storages
 from django.utils.text import get_valid_filename
 
+from .images import reencode
+
 logger = logging.getLogger("chat.uploads")
 
 # The folder each message type's files are stored in (local disk, S3...; Cloudinary).
@@ -170,6 +172,9 @@ def store_file(kind: str, data: bytes | IO[bytes], original_name: str = "") -> s
     head = content.read(SNIFF_BYTES)
     content.seek(0)
     ext = check_content(kind, head)
+    if kind == "image":
+        # Upright and without metadata (GPS, device, comments): chat/uploads/images.py.
+        content = ContentFile(reencode(content.read(), ext, settings.UPLOAD_MAX_PIXELS))
     name = storage_name(kind, ext, original_name)
     try:
         saved = default_storage.save(name, content)
