@@ -14,6 +14,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from chatdesk.refusals import UnknownThread
+
 from . import signals
 from .events import ADMIN_ROOM, send_on_commit, thread_room
 from .models import Message, TelegramLink, Thread
@@ -21,8 +23,12 @@ from .serializers import message_payload, thread_to_dict
 from .validation import MessageInput
 
 
-class ThreadNotFound(LookupError):
-    """The thread does not exist (any more)."""
+class ThreadNotFound(UnknownThread, LookupError):
+    """The thread does not exist (any more); answered to clients as `unknown_thread`."""
+
+    def __init__(self, thread_id: str = ""):
+        super().__init__()
+        self.thread_id = thread_id
 
 
 def create_thread(display_name: str) -> Thread:

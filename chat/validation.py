@@ -10,14 +10,20 @@ from typing import Any
 
 from django.conf import settings
 
+from chatdesk.refusals import (
+    FieldInvalid,
+    FieldRequired,
+    InvalidPayload,
+    NameRequired,
+    NameTooLong,
+    TextTooLong,
+)
+from chatdesk.refusals import InvalidInput as InvalidInput  # what the parse_* functions raise
+
 from .models import Message
 from .uploads.files import is_own_upload_url
 
 CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
-
-
-class InvalidInput(ValueError):
-    """The client sent something we refuse; the message says why, for the client."""
 
 
 @dataclass(frozen=True)
@@ -31,17 +37,18 @@ class MessageInput:
 
 def require_mapping(data: Any) -> dict:
     if not isinstance(data, dict):
-        raise InvalidInput("Payload must be a JSON object.")
+        raise InvalidPayload()
     return data
 
 
-def parse_thread_id(value: Any) -> uuid.UUID:
+def parse_thread_id(value: Any, field: str = "thread_id") -> uuid.UUID:
+    """An id (of a thread, or of a message for `before`) sent as the field `field`."""
     if not isinstance(value, str) or not value:
-        raise InvalidInput("thread_id is required.")
+        raise FieldRequired(field)
     try:
         return uuid.UUID(value)
     except ValueError:
-        raise InvalidInput("thread_id is not a valid id.") from None
+        raise FieldInvalid(field, variant="not_an_id") from None
 
 
 def _without_control_chars(value: str) -> str:
@@ -50,12 +57,12 @@ def _without_control_chars(value: str) -> str:
 
 def parse_display_name(value: Any) -> str:
     if not isinstance(value, str):
-        raise InvalidInput("display_name is required.")
+        raise NameRequired()
     name = " ".join(_without_control_chars(value).split())
     if not name:
-        raise InvalidInput("display_name is required.")
+        raise NameRequired()
     if len(name) > settings.DISPLAY_NAME_MAX_CHARS:
-        raise InvalidInput(f"display_name is longer than {settings.DISPLAY_NAME_MAX_CHARS} characters.")
+        raise NameTooLong()
     return name
 
 
@@ -63,22 +70,22 @@ def parse_client_id(value: Any) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or not CLIENT_ID_RE.match(value):
-        raise InvalidInput("client_id must be 1-64 letters, digits or _.:-")
+        raise FieldInvalid("client_id", variant="client_id")
     return value
 
 
 def parse_text(value: Any, required: bool) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip() and not required):
         if required:
-            raise InvalidInput("text is required for a text message.")
+            raise FieldRequired("text", variant="text_message")
         return None
     if not isinstance(value, str):
-        raise InvalidInput("text must be a string.")
+        raise FieldInvalid("text", variant="not_a_string")
     text = _without_control_chars(value).strip()
     if required and not text:
-        raise InvalidInput("text is required for a text message.")
+        raise FieldRequired("text", variant="text_message")
     if len(text) > settings.MESSAGE_MAX_CHARS:
-        raise InvalidInput(f"text is longer than {settings.MESSAGE_MAX_CHARS} characters.")
+        raise TextTooLong()
     return text or None
 
 
@@ -88,13 +95,13 @@ def parse_message(data: Any) -> MessageInput:
     thread_id = parse_thread_id(data.get("thread_id"))
     kind = data.get("type", Message.Type.TEXT)
     if kind not in Message.Type.values:
-        raise InvalidInput("type must be one of: text, image, audio.")
+        raise FieldInvalid("type", variant="message_type")
     client_id = parse_client_id(data.get("client_id"))
     if kind == Message.Type.TEXT:
         return MessageInput(thread_id, kind, parse_text(data.get("text"), True), None, client_id)
     file_url = data.get("file_url")
     if not isinstance(file_url, str) or not file_url:
-        raise InvalidInput(f"file_url is required for an {kind} message.")
+        raise FieldRequired("file_url", variant=f"{kind}_message")
     if not is_own_upload_url(file_url, kind):
-        raise InvalidInput(f"file_url must be an {kind} uploaded to this chat.")
+        raise FieldInvalid("file_url", variant=f"not_own_{kind}")
     return MessageInput(thread_id, kind, parse_text(data.get("text"), False), file_url, client_id)

@@ -1,4 +1,7 @@
-"""Pages and the JSON API of the contract (sections 6.1 and 6.3)."""
+"""Pages and the JSON API of the contract (sections 6.1 and 6.3).
+
+API views raise refusals (chatdesk/refusals.py); `RefusalMiddleware` answers them as JSON.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +16,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.decorators import admin_required_json, admin_required_page
 from chatdesk.clientip import client_ip
-from chatdesk.http import json_error
+from chatdesk.refusals import FieldInvalid, UnknownThread
 
 from . import selectors, services
 from .serializers import message_to_dict, thread_to_dict
-from .validation import InvalidInput, parse_thread_id
+from .validation import parse_thread_id
 
 logger = logging.getLogger("chat.views")
 
@@ -45,9 +48,9 @@ def _int_param(request: HttpRequest, name: str, default: int, maximum: int) -> i
     try:
         value = int(raw)
     except ValueError:
-        raise InvalidInput(f"{name} must be a whole number.") from None
+        raise FieldInvalid(name, variant="not_whole_number") from None
     if value < 1:
-        raise InvalidInput(f"{name} must be at least 1.")
+        raise FieldInvalid(name, variant="below_one")
     return min(value, maximum)
 
 
@@ -55,16 +58,13 @@ def _int_param(request: HttpRequest, name: str, default: int, maximum: int) -> i
 @admin_required_json
 def api_threads(request: HttpRequest) -> HttpResponse:
     """Threads by last message time. ?limit=N&before=<thread id> pages through them."""
-    try:
-        limit = _int_param(request, "limit", settings.THREADS_DEFAULT_LIMIT, settings.THREADS_MAX_LIMIT)
-        cursor = None
-        if request.GET.get("before"):
-            anchor = selectors.get_thread(parse_thread_id(request.GET["before"]))
-            if anchor is None:
-                raise InvalidInput("before must be the id of a listed thread.")
-            cursor = (anchor.has_messages, anchor.sorted_at, anchor.id)
-    except InvalidInput as exc:
-        return json_error(str(exc))
+    limit = _int_param(request, "limit", settings.THREADS_DEFAULT_LIMIT, settings.THREADS_MAX_LIMIT)
+    cursor = None
+    if request.GET.get("before"):
+        anchor = selectors.get_thread(parse_thread_id(request.GET["before"], "before"))
+        if anchor is None:
+            raise FieldInvalid("before", variant="not_listed_thread")
+        cursor = (anchor.has_messages, anchor.sorted_at, anchor.id)
     threads = selectors.thread_rows(limit, cursor)
     now = timezone.now()
     response = JsonResponse([thread_to_dict(t, now) for t in threads], safe=False)
@@ -77,19 +77,16 @@ def api_threads(request: HttpRequest) -> HttpResponse:
 @admin_required_json
 def api_messages(request: HttpRequest) -> HttpResponse:
     """A thread's messages, oldest first. ?limit=N&before=<message id> pages back."""
-    try:
-        thread_id = parse_thread_id(request.GET.get("thread_id"))
-        limit = _int_param(request, "limit", settings.MESSAGES_DEFAULT_LIMIT, settings.MESSAGES_MAX_LIMIT)
-        before = None
-        if request.GET.get("before"):
-            anchor = selectors.get_message(parse_thread_id(request.GET["before"]))
-            if anchor is None or anchor.thread_id != thread_id:
-                raise InvalidInput("before must be the id of a message of this thread.")
-            before = anchor
-    except InvalidInput as exc:
-        return json_error(str(exc))
+    thread_id = parse_thread_id(request.GET.get("thread_id"))
+    limit = _int_param(request, "limit", settings.MESSAGES_DEFAULT_LIMIT, settings.MESSAGES_MAX_LIMIT)
+    before = None
+    if request.GET.get("before"):
+        anchor = selectors.get_message(parse_thread_id(request.GET["before"], "before"))
+        if anchor is None or anchor.thread_id != thread_id:
+            raise FieldInvalid("before", variant="not_thread_message")
+        before = anchor
     if selectors.get_thread(thread_id) is None:
-        return json_error("Unknown thread.", 404)
+        raise UnknownThread()
     messages = selectors.message_rows(thread_id, limit, before)
     response = JsonResponse([message_to_dict(m) for m in messages], safe=False)
     if len(messages) == limit:
@@ -100,14 +97,8 @@ def api_messages(request: HttpRequest) -> HttpResponse:
 @require_POST
 @admin_required_json
 def api_clear_thread(request: HttpRequest) -> HttpResponse:
-    try:
-        thread_id = parse_thread_id(request.GET.get("thread_id") or request.POST.get("thread_id"))
-    except InvalidInput as exc:
-        return json_error(str(exc))
-    try:
-        services.clear_thread(thread_id)
-    except services.ThreadNotFound:
-        return json_error("Unknown thread.", 404)
+    thread_id = parse_thread_id(request.GET.get("thread_id") or request.POST.get("thread_id"))
+    services.clear_thread(thread_id)  # ThreadNotFound is the unknown_thread refusal (404)
     logger.info("thread_cleared thread=%s ip=%s", thread_id, client_ip(request.META))
     return JsonResponse({"success": True})
 

@@ -27,6 +27,9 @@ import logging
 from io import BytesIO
 
 from django.conf import settings
+from django.utils import translation
+
+from .refusals import BodyTooLarge, FileTooLarge, client_language
 
 logger = logging.getLogger("chatdesk.body_limit")
 
@@ -42,16 +45,29 @@ def body_limit(path: str) -> int:
     return settings.REQUEST_MAX_BYTES
 
 
-def too_large_body(path: str) -> bytes:
-    if path.startswith(UPLOAD_PATH_PREFIX):
-        reason = f"The file is larger than {settings.UPLOAD_MAX_BYTES // (1024 * 1024)} MB."
-    else:
-        reason = "The request body is too large."
-    return json.dumps({"success": False, "error": reason}).encode()
+def too_large_body(path: str, cookie_header: str = "", accept_language: str = "") -> bytes:
+    """The 413 JSON answer (the refusals' shape, in the client's language), written here
+    because the application never sees the request."""
+    refusal = FileTooLarge() if path.startswith(UPLOAD_PATH_PREFIX) else BodyTooLarge()
+    with translation.override(client_language(cookie_header, accept_language)):
+        return json.dumps({"success": False, **refusal.as_dict()}).encode()
 
 
-def _raw_413(path: str) -> bytes:
-    body = too_large_body(path)
+def _header(request, name: bytes) -> str:
+    """A header of a Twisted request, as text ("" when absent)."""
+    value = request.getHeader(name)
+    if isinstance(value, bytes):
+        return value.decode("latin-1")
+    return value or ""
+
+
+def _too_large_reply(request) -> bytes:
+    return too_large_body(
+        request._limit_path, _header(request, b"cookie"), _header(request, b"accept-language")
+    )
+
+
+def _raw_413(body: bytes) -> bytes:
     return (
         b"HTTP/1.1 413 Payload Too Large\r\nContent-Type: application/json\r\n"
         b"Connection: close\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
@@ -108,7 +124,7 @@ def install_daphne_body_limit() -> None:
                     "headers": [(b"Content-Type", b"application/json")],
                 }
             )
-            self.handle_reply({"type": "http.response.body", "body": too_large_body(self._limit_path)})
+            self.handle_reply({"type": "http.response.body", "body": _too_large_reply(self)})
             return None
         return original_process(self)
 
@@ -121,7 +137,7 @@ def install_daphne_body_limit() -> None:
         )
         transport = self.channel.transport if self.channel else None
         if transport is not None:
-            transport.write(_raw_413(self._limit_path))
+            transport.write(_raw_413(_too_large_reply(self)))
             transport.loseConnection()
 
     WebRequest.gotLength = gotLength
@@ -142,9 +158,10 @@ class BodyLimitMiddleware:
             return await self.app(scope, receive, send)
         path = scope.get("path", "")
         limit = body_limit(path)
-        declared = dict(scope.get("headers") or []).get(b"content-length")
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            return await self._refuse(path, send)
+            return await self._refuse(path, headers, send)
         state = {"seen": 0, "over": False}
 
         async def counted_receive():
@@ -159,11 +176,15 @@ class BodyLimitMiddleware:
 
         await self.app(scope, counted_receive, send)
         if state["over"]:
-            await self._refuse(path, send)
+            await self._refuse(path, headers, send)
 
     @staticmethod
-    async def _refuse(path, send):
-        body = too_large_body(path)
+    async def _refuse(path, headers, send):
+        body = too_large_body(
+            path,
+            headers.get(b"cookie", b"").decode("latin-1"),
+            headers.get(b"accept-language", b"").decode("latin-1"),
+        )
         await send(
             {
                 "type": "http.response.start",

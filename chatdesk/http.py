@@ -7,24 +7,39 @@ from typing import Any
 
 from django.http import HttpRequest, JsonResponse
 
+from . import refusals
+from .refusals import InvalidPayload, NestedTooDeep, Refusal, TemporarilyUnavailable
 
-def json_error(message: str, status: int = 400) -> JsonResponse:
-    return JsonResponse({"success": False, "error": message}, status=status)
+# Seconds a client is told to wait before retrying during an outage.
+OUTAGE_RETRY_AFTER = 5
+
+
+def json_error(refusal: Refusal | str, status: int = 400) -> JsonResponse:
+    """The JSON answer to a refusal (the same as `refusals.http_response`).
+
+    Transitional: a plain message and status is still accepted from modules whose
+    refusals are not types yet; that answer has no `code`.
+    """
+    if isinstance(refusal, Refusal):
+        return refusals.http_response(refusal)
+    return JsonResponse({"success": False, "error": refusal}, status=status)
 
 
 def json_body(request: HttpRequest) -> dict[str, Any]:
     """The request's JSON object body; an empty body counts as {}.
 
-    Raises ValueError with a client-facing reason for anything else.
+    Raises InvalidPayload (a refusal, and a ValueError) for anything else.
     """
     if not request.body:
         return {}
     try:
         data = json.loads(request.body)
     except (UnicodeDecodeError, json.JSONDecodeError):
-        raise ValueError("Request body must be JSON.") from None
+        raise InvalidPayload(variant="not_json") from None
+    except RecursionError:
+        raise NestedTooDeep() from None
     if not isinstance(data, dict):
-        raise ValueError("Request body must be a JSON object.")
+        raise InvalidPayload(variant="not_an_object")
     return data
 
 
@@ -37,6 +52,4 @@ def service_errors() -> tuple[type[BaseException], ...]:
 
 
 def service_unavailable() -> JsonResponse:
-    response = json_error("The chat is temporarily unavailable; please retry.", status=503)
-    response["Retry-After"] = "5"
-    return response
+    return refusals.http_response(TemporarilyUnavailable(extra={"retry_after": OUTAGE_RETRY_AFTER}))

@@ -1,4 +1,5 @@
-"""Project middleware: security headers the pages need, and clear answers during outages."""
+"""Project middleware: security headers the pages need, refusals rendered as JSON, and clear
+answers during outages."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import logging
 from django.conf import settings
 
 from .http import service_errors, service_unavailable
+from .refusals import Refusal, http_response
 
 logger = logging.getLogger("chatdesk")
 
@@ -47,9 +49,11 @@ class SecurityHeadersMiddleware:
         return response
 
 
-class ServiceUnavailableMiddleware:
-    """A view that hits a database or Redis outage answers 503 JSON, quickly and clearly,
-    instead of an error page; clients (and the pages' outboxes) know to retry."""
+class RefusalMiddleware:
+    """Renders what a view raises instead of answering: a `Refusal` becomes its JSON
+    answer (in the request's language, with its code), and a database or Redis outage
+    a 503 JSON, quickly and clearly, instead of an error page; clients (and the pages'
+    outboxes) know to retry."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -58,6 +62,9 @@ class ServiceUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
+        if isinstance(exception, Refusal):
+            logger.info("http_refused path=%s code=%s", request.path, exception.code)
+            return http_response(exception)
         if isinstance(exception, service_errors()):
             logger.warning("service_unavailable path=%s error=%s", request.path, type(exception).__name__)
             return service_unavailable()

@@ -1,9 +1,12 @@
-"""Project-wide views: favicon, CSRF failures, health."""
+"""Project-wide views: favicon, and the JSON answers Django gives instead of error pages."""
+
+import sys
 
 from django.http import HttpResponse
 from django.views.decorators.http import require_GET
 
-from .http import json_error
+from . import refusals
+from .http import service_errors, service_unavailable
 
 
 @require_GET
@@ -13,20 +16,16 @@ def favicon(request):
 
 def csrf_failure(request, reason: str = ""):
     """CSRF refusals answer in the API's JSON shape, so scripts see why."""
-    return json_error("CSRF check failed: reload the page and try again.", status=403)
+    return refusals.http_response(refusals.CsrfFailed())
 
 
 def bad_request(request, exception=None):
     """A body Django cannot parse (e.g. multipart without a boundary): JSON, like every refusal."""
-    return json_error("Malformed request.", status=400)
+    return refusals.http_response(refusals.MalformedRequest())
 
 
 def server_error(request):
     """Errors answer in the API's JSON shape; a database or Redis outage is a 503."""
-    import sys
-
-    from .http import service_errors, service_unavailable
-
     if isinstance(sys.exc_info()[1], service_errors()):
         return service_unavailable()
-    return json_error("Server error; please retry.", status=500)
+    return refusals.http_response(refusals.ServerError())

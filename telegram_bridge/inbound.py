@@ -20,8 +20,9 @@ from django.utils import timezone
 
 from chat import services
 from chat.models import TelegramLink, Thread
-from chat.uploads.files import StorageFailed, UploadRefused, store_file
-from chat.validation import InvalidInput, MessageInput, parse_text
+from chat.uploads.files import StorageFailed, store_file
+from chat.validation import MessageInput, parse_text
+from chatdesk.refusals import FileTooLarge, Refusal
 
 from . import bot_commands, outbox
 from .client import TelegramClient, TelegramError
@@ -134,8 +135,8 @@ class Receiver:
             return "hint"
         try:
             data = self.message_input(thread_id, chat_id, message)
-        except (InvalidInput, UploadRefused, TelegramError, StorageFailed) as exc:
-            reason = exc.reason if isinstance(exc, UploadRefused) else str(exc)
+        except (Refusal, TelegramError, StorageFailed) as exc:
+            reason = str(exc)
             logger.warning("telegram_reply_refused thread=%s reason=%r", thread_id, reason)
             outbox.notice(
                 f"Not delivered: {esc(reason)}", reply_to=message.get("message_id"), topic_id=topic_id
@@ -183,7 +184,7 @@ class Receiver:
         """Download a Telegram file into our upload storage; returns our URL for it."""
         limit = settings.UPLOAD_MAX_BYTES
         if isinstance(file.get("file_size"), int) and file["file_size"] > limit:
-            raise UploadRefused(f"The file is larger than {limit // (1024 * 1024)} MB.", 413)
+            raise FileTooLarge()
         info = self.client.call("getFile", file_id=file["file_id"])
         file_path = (info or {}).get("file_path")
         if not isinstance(file_path, str) or not file_path:

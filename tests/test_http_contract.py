@@ -135,7 +135,7 @@ async def test_clear_all_deletes_everything(make_server):
     assert http.get("/api/threads").json() == []
     # The visitor's old thread is gone: the server says so instead of storing into nothing.
     ack = await client.call("message_to_admin", {"thread_id": thread_id, "type": "text", "text": "y"})
-    assert ack == {"ok": False, "error": "Unknown thread."}
+    assert ack == {"ok": False, "error": ack["error"], "code": "unknown_thread"}
     await client.close()
 
 

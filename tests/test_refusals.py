@@ -19,7 +19,8 @@ async def test_admin_events_need_an_admin_session(server, admin_http):
     admin = await admin_socket(server.url, admin_http)
     client, thread_id = await visitor(server.url)
     intruder = await Recorder(server.url).connect()
-    assert await intruder.call("admin_join", {}) == {"ok": False, "error": "Admin sign-in required."}
+    refused = await intruder.call("admin_join", {})
+    assert refused == {"ok": False, "error": refused["error"], "code": "admin_required"}
     reply = {"thread_id": thread_id, "type": "text", "text": "I am the admin"}
     assert (await intruder.call("message_to_visitor", reply))["ok"] is False
     assert (await intruder.call("mark_seen", {"thread_id": thread_id}))["ok"] is False
@@ -39,10 +40,8 @@ async def test_visitor_cannot_touch_another_thread(server, admin_http):
     victim, victim_thread = await visitor(server.url, "Victim")
     attacker, _ = await visitor(server.url, "Attacker")
     forged = {"thread_id": victim_thread, "type": "text", "text": "spoofed"}
-    assert await attacker.call("message_to_admin", forged) == {
-        "ok": False,
-        "error": "This thread does not belong to this visitor.",
-    }
+    refused = await attacker.call("message_to_admin", forged)
+    assert refused == {"ok": False, "error": refused["error"], "code": "not_your_thread"}
     assert (await attacker.call("heartbeat", {"thread_id": victim_thread}))["ok"] is False
     assert (await attacker.call("typing", {"thread_id": victim_thread, "typing": True}))["ok"] is False
     # Asking to resume someone else's thread opens a new one instead; no history leaks.
@@ -139,7 +138,8 @@ def test_admin_api_refuses_without_session(server):
     for path in ("/api/threads", f"/api/messages?thread_id={uuid.uuid4()}"):
         response = anon.get(path)
         assert response.status_code == 401
-        assert response.json() == {"success": False, "error": "Admin sign-in required."}
+        body = response.json()
+        assert body == {"success": False, "error": body["error"], "code": "admin_required"}
     for path in (f"/api/messages/clear?thread_id={uuid.uuid4()}", "/api/messages/clear_all"):
         response = anon.post(path)
         assert response.status_code == 401 and response.json()["success"] is False

@@ -1,8 +1,9 @@
 """Socket.IO events of the contract (section 7), plus additive ones (typing, seen).
 
 Each handler validates its payload, checks who is asking, calls one domain operation
-and answers through the acknowledgement: {"ok": true, ...} or {"ok": false, "error"}.
-A refused event changes nothing and leaves the connection up. `register(sio)` (called
+and answers through the acknowledgement: {"ok": true, ...}, or for a refusal
+(chatdesk/refusals.py) {"ok": false, "error": <text in the connection's language>,
+"code": ...}. A refused event changes nothing and leaves the connection up. `register(sio)` (called
 by `chatdesk.startup`) attaches them all to the process's server.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import math
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -18,15 +20,27 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError
+from django.utils import translation
 from redis.exceptions import RedisError
-from socketio.exceptions import ConnectionRefusedError as Refusal  # its message reaches the client
+from socketio.exceptions import ConnectionRefusedError
 
+from chatdesk import refusals
 from chatdesk.clientip import client_ip
+from chatdesk.refusals import (
+    AdminRequired,
+    InvalidPayload,
+    NotYourThread,
+    RateLimited,
+    Refusal,
+    ServerError,
+    TemporarilyUnavailable,
+    TooManyConnections,
+)
 
 from .. import selectors, services
 from ..events import ADMIN_ROOM
 from ..serializers import message_payload, message_to_dict
-from ..validation import InvalidInput, parse_display_name, parse_message, parse_thread_id, require_mapping
+from ..validation import parse_display_name, parse_message, parse_thread_id, require_mapping
 from . import connection_counts, identity, panel_sockets, server
 from .db_worker import run_db
 
@@ -52,12 +66,14 @@ def _on(name: str):
     return decorate
 
 
-class Refused(Exception):
-    """The event is not allowed for this connection; the message says why."""
-
-
-def error(reason: str) -> dict:
-    return {"ok": False, "error": reason}
+async def _refusal_ack(sid: str, refusal: Refusal) -> dict:
+    """The ack of a refusal, in the language the connection chose at connect."""
+    try:
+        language = (await server.get().get_session(sid)).get("language")
+    except Exception:  # no session (Redis down): the default language still answers
+        language = None
+    with translation.override(language or settings.LANGUAGE_CODE):
+        return refusals.ack(refusal)
 
 
 def event(name: str) -> Callable[[Handler], Handler]:
@@ -66,25 +82,20 @@ def event(name: str) -> Callable[[Handler], Handler]:
     def decorate(handler: Handler) -> Handler:
         @functools.wraps(handler)
         async def wrapper(sid: str, *args: Any) -> dict:
-            # Socket.IO lets a client send any number of arguments; ours take one.
-            if len(args) > 1:
-                logger.info("socket_refused event=%s sid=%s reason=too_many_arguments", name, sid)
-                return error("Send one JSON object.")
-            data = args[0] if args else None
             try:
-                return await handler(sid, data)
-            except (InvalidInput, Refused) as exc:
-                logger.info("socket_refused event=%s sid=%s reason=%r", name, sid, str(exc))
-                return error(str(exc))
-            except services.ThreadNotFound:
-                logger.info("socket_refused event=%s sid=%s reason=unknown_thread", name, sid)
-                return error("Unknown thread.")
+                # Socket.IO lets a client send any number of arguments; ours take one.
+                if len(args) > 1:
+                    raise InvalidPayload(variant="too_many_arguments")
+                return await handler(sid, args[0] if args else None)
+            except Refusal as exc:
+                logger.info("socket_refused event=%s sid=%s code=%s", name, sid, exc.code)
+                return await _refusal_ack(sid, exc)
             except DatabaseError:
                 logger.exception("socket_failed event=%s sid=%s reason=database", name, sid)
-                return error("The chat is temporarily unavailable; please retry.")
+                return await _refusal_ack(sid, TemporarilyUnavailable())
             except Exception:
                 logger.exception("socket_failed event=%s sid=%s", name, sid)
-                return error("Server error; please retry.")
+                return await _refusal_ack(sid, ServerError())
 
         _handlers[name] = wrapper
         return wrapper
@@ -92,15 +103,17 @@ def event(name: str) -> Callable[[Handler], Handler]:
     return decorate
 
 
-def _within_rate(state: dict, bucket: str, per_minute: int) -> bool:
+def _within_rate(state: dict, bucket: str, per_minute: int) -> int | None:
+    """Count one event in the connection's minute; None when it fits, else the seconds
+    until the next minute starts."""
     now = time.monotonic()
     start, count = state.get(bucket, (now, 0))
     if now - start >= 60:
         start, count = now, 0
     if count >= per_minute:
-        return False
+        return max(1, math.ceil(60 - (now - start)))
     state[bucket] = (start, count + 1)
-    return True
+    return None
 
 
 async def _rate_limit(sid: str, bucket: str, per_minute: int) -> dict:
@@ -111,8 +124,9 @@ async def _rate_limit(sid: str, bucket: str, per_minute: int) -> dict:
     too), so changing it in place needs no save_session(); "rates" appears on first use.
     """
     state = await server.get().get_session(sid)
-    if not _within_rate(state.setdefault("rates", {}), bucket, per_minute):
-        raise Refused("Too many requests; slow down.")
+    retry_after = _within_rate(state.setdefault("rates", {}), bucket, per_minute)
+    if retry_after is not None:
+        raise RateLimited(retry_after=retry_after)
     return state
 
 
@@ -120,18 +134,22 @@ async def _require_admin(sid: str, state: dict | None = None) -> dict:
     if state is None:
         state = await server.get().get_session(sid)
     if not state.get("admin") or not await run_db(identity.session_is_admin, state.get("session_key")):
-        raise Refused("Admin sign-in required.")
+        raise AdminRequired()
     return state
 
 
 def _require_own_thread(state: dict, thread_id: uuid.UUID) -> None:
     if str(thread_id) not in state.get("threads", ()):
-        raise Refused("This thread does not belong to this visitor.")
+        raise NotYourThread()
 
 
 @_on("connect")
 async def connect(sid: str, environ: dict, auth: Any = None) -> None:
     ip = client_ip(environ)
+    # Refusals to this connection (its acks, and this handshake's) speak its language.
+    language = refusals.client_language(
+        environ.get("HTTP_COOKIE", ""), environ.get("HTTP_ACCEPT_LANGUAGE", "")
+    )
     try:
         try:
             open_now = await connection_counts.get().add(ip, sid)
@@ -141,7 +159,7 @@ async def connect(sid: str, environ: dict, auth: Any = None) -> None:
             open_now = 0
         if open_now > settings.SOCKETIO_MAX_CONNECTIONS_PER_IP:
             logger.warning("socket_refused event=connect ip=%s reason=too_many_connections", ip)
-            raise Refusal("Too many connections from this address.")
+            raise TooManyConnections()
         session_key = identity.session_key_from_cookie_header(environ.get("HTTP_COOKIE", ""))
         who = await run_db(identity.load_identity, session_key)
         await server.get().save_session(
@@ -151,9 +169,13 @@ async def connect(sid: str, environ: dict, auth: Any = None) -> None:
                 "session_key": who.session_key,
                 "admin": who.is_admin,
                 "threads": who.thread_ids,
+                "language": language,
             },
         )
-    except (Refusal, asyncio.CancelledError):
+    except Refusal as exc:
+        await _uncount(ip, sid)
+        raise _connect_refused(exc, language) from None
+    except asyncio.CancelledError:
         await _uncount(ip, sid)
         raise
     except Exception as exc:
@@ -161,7 +183,14 @@ async def connect(sid: str, environ: dict, auth: Any = None) -> None:
         # hear a refusal (it retries) instead of a handshake left hanging.
         await _uncount(ip, sid)
         logger.exception("socket_failed event=connect ip=%s", ip)
-        raise Refusal("The chat is temporarily unavailable; please retry.") from exc
+        raise _connect_refused(TemporarilyUnavailable(), language) from exc
+
+
+def _connect_refused(refusal: Refusal, language: str) -> ConnectionRefusedError:
+    """A refused handshake: the client's `connect_error` gets the text as `message` and
+    the code (and extras) as `data` ({"code": ...})."""
+    with translation.override(language):
+        return ConnectionRefusedError(refusal.text(), {"code": refusal.code, **refusal.extra})
 
 
 async def _uncount(ip: str, sid: str) -> None:
@@ -265,7 +294,7 @@ async def typing(sid: str, data: Any) -> dict:
         await _require_admin(sid, state)
         await server.get().emit("admin_typing", payload, room=str(thread_id))
     else:
-        raise Refused("This thread does not belong to this visitor.")
+        raise NotYourThread()
     return {"ok": True}
 
 

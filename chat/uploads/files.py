@@ -19,7 +19,10 @@ from django.core.files.base import ContentFile, File
 from django.core.files.storage import FileSystemStorage, default_storage, storages
 from django.utils.text import get_valid_filename
 
+from chatdesk.refusals import FileTooLarge
+
 from .images import reencode
+from .refusals import EmptyFile, MarkupInFile, UnsupportedAudio, UnsupportedImage
 
 logger = logging.getLogger("chat.uploads")
 
@@ -35,17 +38,11 @@ LOCAL_FILENAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
 SNIFF_BYTES = 1024
 
 
-class UploadRefused(Exception):
-    """A file we do not store; `status` is the HTTP answer (400, 413)."""
-
-    def __init__(self, reason: str, status: int = 400):
-        super().__init__(reason)
-        self.reason = reason
-        self.status = status
-
-
 class StorageFailed(Exception):
-    """The storage (Cloudinary, S3...) did not take the file; nothing was stored."""
+    """The storage (Cloudinary, S3...) did not take the file; nothing was stored.
+
+    Its message is a detail for logs and admins; clients get the `NotStored` refusal.
+    """
 
 
 def cloudinary_cloud_name() -> str | None:
@@ -119,21 +116,21 @@ def sniff_audio(head: bytes) -> str | None:
 def check_content(kind: str, head: bytes) -> str:
     """The extension to store a file of `kind` under, judged by its leading bytes.
 
-    Raises UploadRefused for anything that is not a picture / recording we accept, and
-    for polyglots that carry markup in their first bytes.
+    Raises an UploadRefused refusal for anything that is not a picture / recording we
+    accept, and for polyglots that carry markup in their first bytes.
     """
     if not head:
-        raise UploadRefused("The file is empty.")
+        raise EmptyFile()
     if kind == "image":
         ext = sniff_image(head)
         if ext is None:
-            raise UploadRefused("Not an image we accept: send PNG, JPEG, GIF or WebP.")
+            raise UnsupportedImage()
     else:
         ext = sniff_audio(head)
         if ext is None:
-            raise UploadRefused("Not a recording we accept: send WebM, OGG, MP4/M4A, MP3 or WAV.")
+            raise UnsupportedAudio()
     if _MARKUP_RE.search(head):
-        raise UploadRefused("The file contains markup (HTML, SVG or script); it is refused.")
+        raise MarkupInFile()
     return ext
 
 
@@ -154,8 +151,8 @@ def store_file(kind: str, data: bytes | IO[bytes], original_name: str = "") -> s
     `data` is the file's bytes or a readable binary file (an UploadedFile, a download
     from Telegram...). Returns the URL to put in a message's `file_url`: it passes
     `is_own_upload_url`, and its extension is the real format (.ogg, .m4a, .webm, ...).
-    Raises UploadRefused (empty, too large, not an accepted type) or StorageFailed
-    (the storage did not take it; nothing refers to it).
+    Raises a refusal (UploadRefused: empty, not an accepted type; FileTooLarge) or
+    StorageFailed (the storage did not take it; nothing refers to it).
     """
     if kind not in LOCAL_FOLDERS:
         raise ValueError(f"unknown upload kind {kind!r}")
@@ -165,9 +162,9 @@ def store_file(kind: str, data: bytes | IO[bytes], original_name: str = "") -> s
         content = data if isinstance(data, File) else File(data)
     size = content.size
     if not size:
-        raise UploadRefused("The file is empty.")
+        raise EmptyFile()
     if size > settings.UPLOAD_MAX_BYTES:
-        raise UploadRefused(f"The file is larger than {settings.UPLOAD_MAX_BYTES // (1024 * 1024)} MB.", 413)
+        raise FileTooLarge()
     content.seek(0)
     head = content.read(SNIFF_BYTES)
     content.seek(0)

@@ -3,6 +3,8 @@
 POST /api/upload/image and /api/upload/audio take a multipart field `file` and answer
 `{"url": ...}`. They are public (no sign-in) but keep CSRF protection, are rate-limited
 per client address, and refuse by content what is not a picture / recording we accept.
+Refusals are raised (chat/uploads/refusals.py) and answered by chatdesk's
+RefusalMiddleware, like every API refusal.
 
 The work (parsing the multipart body, storing on disk or Cloudinary) runs on a small
 pool of its own threads, so a slow Cloudinary never holds the event loop nor the
@@ -27,7 +29,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from chatdesk import ratelimit
 from chatdesk.body_limit import MULTIPART_OVERHEAD
 from chatdesk.clientip import client_ip
-from chatdesk.http import json_error
+from chatdesk.refusals import FileTooLarge, MalformedRequest, RateLimited
 
 from .files import (
     CONTENT_TYPES,
@@ -35,17 +37,13 @@ from .files import (
     KIND_OF_FOLDER,
     LOCAL_FILENAME_RE,
     StorageFailed,
-    UploadRefused,
     store_file,
 )
+from .refusals import LengthRequired, MultipartRequired, NoFile, NotStored
 
 logger = logging.getLogger("chat.uploads")
 
 _upload_in_pool = None
-
-
-def _too_large() -> HttpResponse:
-    return json_error(f"The file is larger than {settings.UPLOAD_MAX_BYTES // (1024 * 1024)} MB.", 413)
 
 
 class SizeLimitHandler(FileUploadHandler):
@@ -69,42 +67,41 @@ class SizeLimitHandler(FileUploadHandler):
 def _checked_upload(request: HttpRequest, kind: str) -> HttpResponse:
     # request.POST / FILES are parsed here (by the CSRF check first), with our handler.
     if not request.content_type or not request.content_type.startswith("multipart/form-data"):
-        return json_error("Send the file as multipart/form-data in the field 'file'.")
+        raise MultipartRequired()
     upload = request.FILES.get("file")
     if getattr(request, "upload_too_large", False):
-        return _too_large()
+        raise FileTooLarge()
     if upload is None:
-        return json_error("No file: send it as the multipart field 'file'.")
+        raise NoFile()
     try:
         url = store_file(kind, upload, upload.name or "")
-    except UploadRefused as exc:
-        return json_error(exc.reason, exc.status)
     except StorageFailed as exc:
-        return json_error(str(exc), 502)
+        logger.warning("upload_not_stored kind=%s reason=%r", kind, str(exc))
+        raise NotStored() from exc
     logger.info("upload kind=%s ip=%s url=%s", kind, client_ip(request.META), url)
     return JsonResponse({"url": url})
 
 
 def _upload(request: HttpRequest, kind: str) -> HttpResponse:
     if not ratelimit.hit("upload", client_ip(request.META), settings.UPLOADS_PER_MINUTE, 60):
-        return json_error("Too many uploads; wait a minute and try again.", 429)
+        raise RateLimited(variant="uploads")
     raw_length = request.META.get("CONTENT_LENGTH")
     if raw_length in (None, ""):
-        # Django's multipart parser reads nothing without a length (a chunked body).
-        return json_error("Send the upload with a Content-Length (not chunked).", 411)
+        raise LengthRequired()
     try:
         declared = int(raw_length)
     except ValueError:
-        return json_error("Invalid Content-Length.")
+        raise MalformedRequest(variant="content_length") from None
     if declared > settings.UPLOAD_MAX_BYTES + MULTIPART_OVERHEAD:
-        return _too_large()
+        raise FileTooLarge()
     request.upload_handlers.insert(0, SizeLimitHandler(request))
     try:
         return _checked_upload(request, kind)
     except RequestDataTooBig:
-        return _too_large()
+        raise FileTooLarge() from None
     except (MultiPartParserError, TooManyFilesSent) as exc:
-        return json_error(f"Malformed multipart body: {exc}")
+        logger.info("upload_malformed kind=%s reason=%r", kind, str(exc))
+        raise MalformedRequest(variant="multipart") from exc
 
 
 def start() -> None:

@@ -81,14 +81,15 @@ async def test_admin_events_are_rate_limited_per_connection(make_server):
     admin = await admin_socket(live.url, admin_http)  # one admin_join
     for _ in range(2):
         assert (await admin.call("admin_join", {}))["ok"]
-    assert await admin.call("admin_join", {}) == {"ok": False, "error": "Too many requests; slow down."}
+    flooded = await admin.call("admin_join", {})
+    assert flooded["ok"] is False and flooded["code"] == "rate_limited"
 
     def reply(i: int) -> dict:
         return {"thread_id": thread_id, "type": "text", "text": f"reply {i}"}
 
     acks = [await admin.call("message_to_visitor", reply(i)) for i in range(7)]
     assert [a["ok"] for a in acks] == [True] * 5 + [False] * 2
-    assert acks[-1]["error"] == "Too many requests; slow down."
+    assert acks[-1]["code"] == "rate_limited"
     stored = admin_http.get(f"/api/messages?thread_id={thread_id}").json()
     assert [m["content_text"] for m in stored] == [f"reply {i}" for i in range(5)]
 
@@ -102,9 +103,7 @@ async def test_admin_events_are_rate_limited_per_connection(make_server):
     page.get("/")
     stranger = await Recorder(live.url, page.cookie_header()).connect()
     refusals = [await stranger.call("message_to_visitor", reply(9)) for _ in range(6)]
-    assert [a["error"] for a in refusals] == ["Admin sign-in required."] * 5 + [
-        "Too many requests; slow down."
-    ]
+    assert [a["code"] for a in refusals] == ["admin_required"] * 5 + ["rate_limited"]
     # Other connections are not affected by this one's limits.
     fresh = await admin_socket(live.url, admin_http)
     assert (await fresh.call("message_to_visitor", reply(5)))["ok"]

@@ -100,7 +100,7 @@ def test_cloudinary_failure_is_502_and_hands_out_no_url(http, fake):
     answer = upload(http, "image", samples.png(), name="p.png")
     assert answer.status_code == 502
     body = answer.json()
-    assert body["success"] is False and "cloudinary" in body["error"].lower()
+    assert body["success"] is False and body["code"] == "storage_failed"
     assert "url" not in body
 
 
