@@ -1,237 +1,203 @@
 /* The visitor chat (/): name, then a conversation with the site's admins.
  *
- * The thread id and the visitor's name are kept in localStorage, so a reload or a closed
- * tab comes back to the same conversation (the server also remembers the visitor's
- * threads in their session). Messages go through an outbox that resends until the
- * server acknowledges them; each carries a client_id, so none is stored twice.
+ * The thread id and the visitor's name are kept (storage.js), so a reload or a closed tab
+ * comes back to the same conversation (the server also remembers the visitor's threads
+ * in their session). Messages go through the outbox, which resends until the server
+ * acknowledges them; each carries a client_id, so none is stored twice.
  */
-(function () {
-  "use strict";
-  const C = window.chatdesk, t = C.t;
-  const gettext = window.gettext || function (s) { return s; };
-  const KEYS = { name: "chatdesk.name", thread: "chatdesk.thread_id", outbox: "chatdesk.outbox" };
-  const store = {
-    get: function (k) { try { return localStorage.getItem(k); } catch (e) { return null; } },
-    set: function (k, v) { try { localStorage.setItem(k, v); } catch (e) { /* memory only */ } },
-    del: function (k) { try { localStorage.removeItem(k); } catch (e) { /* ignore */ } },
-  };
 
-  const root = document.getElementById("vchat");
-  const embedded = root.dataset.embed === "1";
-  const welcome = document.getElementById("welcome");
-  const chat = document.getElementById("chat");
-  const list = document.getElementById("messages");
-  const typingBox = document.getElementById("typing");
-  const nameInput = document.getElementById("name");
-  const nameError = document.getElementById("name-error");
+import { Composer } from "./composer.js";
+import { gettext, interpolate } from "./i18n.js";
+import { MessageList, pendingMessage } from "./messages.js";
+import { Outbox } from "./outbox.js";
+import { announce, limits, showConnection } from "./page.js";
+import { NAME_REFUSED, RETRY_LATER, refusalText, retryAfter } from "./refusals.js";
+import { connectSocket } from "./socket.js";
+import * as storage from "./storage.js";
+import { newClientId, nowStamp, previewText } from "./util.js";
 
-  let name = store.get(KEYS.name);
-  let threadId = store.get(KEYS.thread);
-  let joined = false, joining = false;
-  const outbox = new C.Outbox(KEYS.outbox, "message_to_admin");
-  const socket = C.connectSocket(function (state) {
-    C.showConnection(state);
-    if (state !== "online") { joined = false; outbox.ready = false; }
-  });
-  outbox.socket = socket;
+const KEYS = { name: "chatdesk.name", thread: "chatdesk.thread_id", outbox: "chatdesk.outbox" };
+const HEARTBEAT_MS = 30000;
+const TYPING_SHOWN_MS = 8000;
 
-  function showChat() {
-    welcome.hidden = true;
-    chat.hidden = false;
-    root.classList.add("is-chatting");
-  }
+const root = document.getElementById("vchat");
+const embedded = root.dataset.embed === "1";
+const welcome = document.getElementById("welcome");
+const chat = document.getElementById("chat");
+const typingBox = document.getElementById("typing");
+const nameInput = document.getElementById("name");
+const nameError = document.getElementById("name-error");
+const list = new MessageList(document.getElementById("messages"), "visitor", function () {
+  return gettext("Say hello: we will answer here.");
+});
 
-  function notice(text, kind) {
-    const li = C.el("li", "notice-line" + (kind ? " " + kind : ""), text);
-    list.appendChild(li);
-    C.scrollToEnd(list, true);
-    if (kind === "error") setTimeout(function () { li.remove(); }, 8000);
-  }
+let name = storage.get(KEYS.name);
+let threadId = storage.get(KEYS.thread);
+let joined = false, joining = false, joinTimer = null;
+const outbox = new Outbox(KEYS.outbox, "message_to_admin");
+const socket = connectSocket(function (state) {
+  showConnection(state);
+  if (state !== "online") { joined = false; outbox.setReady(false); }
+});
+outbox.socket = socket;
+nameInput.maxLength = limits.nameMaxChars;
 
-  function refreshStatuses() {
-    const mine = list.querySelectorAll(".msg-mine");
-    mine.forEach(function (li, i) { li.classList.toggle("last-mine", i === mine.length - 1); });
-  }
+function showChat() {
+  welcome.hidden = true;
+  chat.hidden = false;
+  root.classList.add("is-chatting");
+}
 
-  function findByClientId(id) {
-    return id ? list.querySelector('[data-client-id="' + CSS.escape(id) + '"]') : null;
-  }
+function showNameStep(error) {
+  storage.remove(KEYS.name);
+  name = null;
+  chat.hidden = true;
+  welcome.hidden = false;
+  root.classList.remove("is-chatting");
+  nameError.textContent = error || "";
+  nameInput.focus();
+}
 
-  function addMessage(m, state) {
-    if (m.id && list.querySelector('[data-id="' + CSS.escape(m.id) + '"]')) return null;
-    if (m.client_id && m.sender === "visitor" && findByClientId(m.client_id)) return null;
-    const mine = m.sender === "visitor";
-    const li = C.renderMessage(m, mine);
-    if (mine) C.setStatus(li, state || "sent");
-    const empty = list.querySelector(".empty-chat");
-    if (empty) empty.remove();
-    list.appendChild(li);
-    refreshStatuses();
-    C.scrollToEnd(list, mine);
-    return li;
-  }
+function rememberThread(id) {
+  threadId = id;
+  if (id) storage.set(KEYS.thread, id); else storage.remove(KEYS.thread);
+}
 
-  function showEmptyHint() {
-    if (!list.children.length) list.appendChild(C.el("li", "empty-chat", gettext("Say hello: we will answer here.")));
-  }
+function joinLater(fresh, seconds) {
+  clearTimeout(joinTimer);
+  joinTimer = setTimeout(function () { join(fresh); }, seconds * 1000);
+}
 
-  function renderHistory(messages) {
-    list.textContent = "";
-    const stored = new Set();
-    (messages || []).forEach(function (m) {
-      if (m.client_id) stored.add(m.client_id);
-      addMessage(m, "sent");
-    });
-    // Anything still in the outbox is shown as waiting (unless the server already has it).
-    outbox.items().forEach(function (p) {
-      if (stored.has(p.client_id)) { outbox.remove(p.client_id); return; }
-      addMessage(pendingMessage(p), "pending");
-    });
-    showEmptyHint();
-    C.scrollToEnd(list, true);
-  }
-
-  function pendingMessage(p) {
-    return {
-      client_id: p.client_id, sender: "visitor", type: p.type, content_text: p.text || null,
-      file_path: p.file_url || null, created_at: p._created_at || C.nowStamp(),
-    };
-  }
-
-  function join(fresh) {
-    if (!name || joining || !socket.connected) return;
-    joining = true;
-    const payload = { display_name: name };
-    if (threadId && !fresh) payload.thread_id = threadId;
-    socket.timeout(15000).emit("join", payload, function (err, ack) {
-      joining = false;
-      if (err) { setTimeout(function () { join(fresh); }, 2000); return; }
-      if (!ack || !ack.ok) {
-        if (ack && /display_name|name/i.test(ack.error || "")) {
-          store.del(KEYS.name); name = null; chat.hidden = true; welcome.hidden = false;
-          nameError.textContent = t(ack.error);
-        } else {
-          setTimeout(function () { join(fresh); }, 3000);
-        }
-        return;
+function join(fresh) {
+  if (!name || joining || !socket.connected) return;
+  joining = true;
+  clearTimeout(joinTimer);
+  const payload = { display_name: name };
+  if (threadId && !fresh) payload.thread_id = threadId;
+  socket.timeout(15000).emit("join", payload, function (err, ack) {
+    joining = false;
+    if (err || !ack) { joinLater(fresh, 2); return; }
+    if (!ack.ok) {
+      const code = ack.code || "";
+      if (NAME_REFUSED.has(code)) {
+        showNameStep(refusalText(ack));
+      } else if (RETRY_LATER.has(code)) {
+        joinLater(fresh, retryAfter(ack, 3));
+      } else {
+        // e.g. conversation_limit, blocked: say why; try again much later in case it lifts.
+        list.notice(refusalText(ack), "error", true);
+        joinLater(fresh, retryAfter(ack, 60));
       }
-      const changed = ack.thread_id !== threadId;
-      threadId = ack.thread_id;
-      store.set(KEYS.thread, threadId);
-      if (changed) outbox.retarget(threadId);
-      renderHistory(ack.resumed ? ack.messages : []);
-      joined = true;
-      outbox.ready = true;
-      socket.emit("heartbeat", { thread_id: threadId });
-      outbox.flush();
-    });
-  }
-
-  outbox.onAck = function (payload, message) {
-    const li = findByClientId(payload.client_id);
-    if (!li) { addMessage(message, "sent"); return; }
-    if (message && message.id) li.dataset.id = message.id;
-    const time = li.querySelector("time");
-    if (time && message && message.created_at) time.textContent = C.clock(message.created_at);
-    C.setStatus(li, "sent");
-  };
-  outbox.onRefused = function (payload, error) {
-    C.setStatus(findByClientId(payload.client_id), "failed");
-    notice(t(error) || gettext("The message could not be sent."), "error");
-  };
-  outbox.onUnknownThread = function () {
-    // The admins cleared everything: carry on in a new conversation, transparently.
-    threadId = null;
-    store.del(KEYS.thread);
-    join(true);
-  };
-
-  function send(payload) {
-    payload.client_id = C.newClientId();
-    payload.thread_id = threadId;
-    payload.created_at = C.nowStamp();
-    addMessage(pendingMessage(payload), "pending");
-    const wire = { thread_id: payload.thread_id, type: payload.type, client_id: payload.client_id };
-    if (payload.text) wire.text = payload.text;
-    if (payload.file_url) wire.file_url = payload.file_url;
-    wire._created_at = payload.created_at;
-    outbox.add(wire);
-  }
-
-  C.Composer({
-    root: chat,
-    onText: function (text) { send({ type: "text", text: text }); },
-    onMedia: function (kind, url) { send({ type: kind, file_url: url }); },
-    onTyping: function (typing) {
-      if (joined && socket.connected) socket.volatile.emit("typing", { thread_id: threadId, typing: typing });
-    },
-    onError: function (text) { notice(text, "error"); },
-    onStatus: function (text) { if (text) C.announce(text); },
-  });
-
-  document.getElementById("name-form").addEventListener("submit", function (e) {
-    e.preventDefault();
-    const value = nameInput.value.trim();
-    if (!value) { nameError.textContent = gettext("Please tell us your name."); nameInput.focus(); return; }
-    nameError.textContent = "";
-    name = value.slice(0, 80);
-    store.set(KEYS.name, name);
-    showChat();
-    showEmptyHint();
-    document.getElementById("text").focus();
-    join(false);
-  });
-
-  socket.on("connect", function () { if (name) join(false); });
-
-  let typingHide = null;
-  function setTyping(on) {
-    typingBox.hidden = !on;
-    clearTimeout(typingHide);
-    if (on) typingHide = setTimeout(function () { typingBox.hidden = true; }, 8000);
-  }
-
-  socket.on("message_from_admin", function (m) {
-    if (!m || m.thread_id !== threadId) return;
-    setTyping(false);
-    if (addMessage(m)) {
-      C.announce(C.tf(gettext("Support: %(text)s"), { text: C.previewText(m.type, m.content_text) }));
-      if (embedded && window.parent !== window) window.parent.postMessage({ chatdesk: "message" }, "*");
+      return;
     }
+    const changed = ack.thread_id !== threadId;
+    rememberThread(ack.thread_id);
+    if (changed) outbox.retarget(threadId);
+    const stored = list.show(ack.resumed ? ack.messages : [], outbox.pending());
+    // What the server already has was acked before a reload lost the answer: done.
+    stored.forEach(function (clientId) { outbox.remove(clientId); });
+    joined = true;
+    socket.emit("heartbeat", { thread_id: threadId });
+    outbox.setReady(true);
   });
-  socket.on("admin_typing", function (d) { if (d && d.thread_id === threadId) setTyping(!!d.typing); });
-  socket.on("admin_seen", function (d) {
-    if (!d || d.thread_id !== threadId) return;
-    list.querySelectorAll('.msg-mine[data-state="sent"]').forEach(function (li) { C.setStatus(li, "seen"); });
-  });
-  socket.on("thread_cleared", function (d) {
-    if (!d || d.thread_id !== threadId) return;
-    list.querySelectorAll(".msg:not([data-state=pending])").forEach(function (li) { li.remove(); });
-    showEmptyHint();
-  });
-  socket.on("thread_deleted", function (d) {
-    if (!d || d.thread_id !== threadId) return;
-    list.querySelectorAll(".msg:not([data-state=pending])").forEach(function (li) { li.remove(); });
-    threadId = null;
-    store.del(KEYS.thread);
-    showEmptyHint();
-  });
+}
 
-  setInterval(function () {
-    if (joined && socket.connected && threadId) socket.emit("heartbeat", { thread_id: threadId });
-  }, 30000);
+outbox.onAck = function (payload, message) { list.acked(payload.client_id, message); };
+outbox.onHold = function (payload, label) {
+  list.holding(payload.client_id, label);
+  if (label && !outbox.announced) { outbox.announced = true; announce(label); }
+  if (!label) outbox.announced = false;
+};
+outbox.onRefused = function (payload, ack) {
+  list.failed(payload.client_id);
+  list.notice(refusalText(ack, gettext("The message could not be sent.")), "error", true);
+};
+outbox.onThreadLost = function () {
+  // The admins cleared everything, or the session forgot the thread: carry on in a new
+  // conversation, transparently (the waiting messages are retargeted on join).
+  rememberThread(null);
+  join(true);
+};
 
-  const closeBtn = document.getElementById("embed-close");
-  if (closeBtn) closeBtn.addEventListener("click", function () {
-    if (window.parent !== window) window.parent.postMessage({ chatdesk: "close" }, "*");
-  });
-
-  // The start button is disabled in the HTML until this script runs (no native submit).
-  document.getElementById("start").disabled = false;
-  if (name) {
-    nameInput.value = name;
-    showChat();
-  } else {
-    nameInput.focus();
+function send(payload) {
+  payload.client_id = newClientId();
+  payload.thread_id = threadId;
+  payload._created_at = nowStamp();
+  list.add(pendingMessage(payload, "visitor"), "pending");
+  if (!threadId && joined) {
+    // The thread was deleted meanwhile: this message opens a new one (retargeted on join).
+    outbox.setReady(false);
+    outbox.add(payload);
+    join(true);
+    return;
   }
-})();
+  outbox.add(payload);
+}
+
+Composer({
+  root: chat,
+  onText: function (text) { send({ type: "text", text: text }); },
+  onMedia: function (kind, url) { send({ type: kind, file_url: url }); },
+  onTyping: function (typing) {
+    if (joined && socket.connected) socket.volatile.emit("typing", { thread_id: threadId, typing: typing });
+  },
+  onError: function (text) { list.notice(text, "error", true); },
+  onStatus: function (text) { announce(text); },
+});
+
+document.getElementById("name-form").addEventListener("submit", function (e) {
+  e.preventDefault();
+  const value = nameInput.value.trim();
+  if (!value) { nameError.textContent = gettext("Please tell us your name."); nameInput.focus(); return; }
+  nameError.textContent = "";
+  name = value.slice(0, limits.nameMaxChars);
+  storage.set(KEYS.name, name);
+  showChat();
+  list.showEmpty();
+  document.getElementById("text").focus();
+  join(false);
+});
+
+socket.on("connect", function () { if (name) join(false); });
+
+let typingHide = null;
+function setTyping(on) {
+  typingBox.hidden = !on;
+  clearTimeout(typingHide);
+  if (on) typingHide = setTimeout(function () { typingBox.hidden = true; }, TYPING_SHOWN_MS);
+}
+
+socket.on("message_from_admin", function (m) {
+  if (!m || m.thread_id !== threadId) return;
+  setTyping(false);
+  if (list.add(m)) {
+    announce(interpolate(gettext("Support: %(text)s"), { text: previewText(m.type, m.content_text) }));
+    if (embedded && window.parent !== window) window.parent.postMessage({ chatdesk: "message" }, "*");
+  }
+});
+socket.on("admin_typing", function (d) { if (d && d.thread_id === threadId) setTyping(!!d.typing); });
+socket.on("admin_seen", function (d) { if (d && d.thread_id === threadId) list.seen(); });
+socket.on("thread_cleared", function (d) { if (d && d.thread_id === threadId) list.clearStored(); });
+socket.on("thread_deleted", function (d) {
+  if (!d || d.thread_id !== threadId) return;
+  list.clearStored();
+  rememberThread(null);
+});
+
+setInterval(function () {
+  if (joined && socket.connected && threadId) socket.emit("heartbeat", { thread_id: threadId });
+}, HEARTBEAT_MS);
+
+const closeBtn = document.getElementById("embed-close");
+if (closeBtn) closeBtn.addEventListener("click", function () {
+  if (window.parent !== window) window.parent.postMessage({ chatdesk: "close" }, "*");
+});
+
+// The start button is disabled in the HTML until this script runs (no native submit).
+document.getElementById("start").disabled = false;
+if (name) {
+  nameInput.value = name;
+  showChat();
+} else {
+  nameInput.focus();
+}

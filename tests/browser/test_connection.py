@@ -1,0 +1,85 @@
+"""The pages keep working where the browser or the server says no: a private-mode browser
+without localStorage, and a socket the server refused (too many connections)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import PHONE, send_text, shot, start_visitor
+from tests.browser.test_resilience import thread_texts
+from tests.support.clients import sign_in
+
+pytestmark = pytest.mark.browser
+expect.set_options(timeout=10_000)
+
+# What Safari's private mode (and a full or disabled storage) does: every write throws.
+BLOCK_STORAGE = """
+Storage.prototype.setItem = function () {
+  throw new DOMException("The quota has been exceeded.", "QuotaExceededError");
+};
+"""
+STORAGE_PROBE = (
+    "() => { try { localStorage.setItem('probe', '1'); return 'stored'; } catch (e) { return e.name; } }"
+)
+
+
+def test_private_mode_without_storage_sends_and_queues(make_server, open_context):
+    live = make_server()
+    context = open_context()
+    context.add_init_script(BLOCK_STORAGE)
+    visitor = start_visitor(context, live.url, "Private Petra")
+    assert visitor.evaluate(STORAGE_PROBE) == "QuotaExceededError"
+
+    send_text(visitor, "sent without storage")
+    expect(visitor.locator(".msg-mine")).to_have_count(1)
+    expect(visitor.locator(".msg-mine").last).to_have_attribute("data-state", "sent")
+    expect(visitor.locator(".msg-mine .status")).to_have_text(["Sent"])
+
+    # Offline, the message waits in memory, and goes out once when the server is back.
+    live.stop()
+    expect(visitor.locator("#conn")).not_to_have_attribute("data-state", "online")
+    send_text(visitor, "queued without storage")
+    expect(visitor.locator(".msg[data-state=pending]")).to_have_count(1)
+    live.start()
+    expect(visitor.locator("#conn")).to_have_attribute("data-state", "online", timeout=30_000)
+    expect(visitor.locator(".msg[data-state=pending]")).to_have_count(0)
+    expect(visitor.locator(".msg-mine")).to_have_count(2)
+    expect(visitor.locator(".msg-mine .status").last).to_have_text("Sent")
+    shot(visitor, "visitor-private-mode-desktop")
+    assert thread_texts(sign_in(live.url), "Private Petra") == [
+        "sent without storage",
+        "queued without storage",
+    ]
+
+
+def test_refused_socket_retries_and_connects_when_a_slot_frees(make_server, open_context):
+    # One socket per address: the second page from this browser is refused at connect.
+    live = make_server(env={"SOCKETIO_MAX_CONNECTIONS_PER_IP": "1"})
+    first = open_context().new_page()
+    first.goto(live.url + "/")
+    expect(first.locator("#conn")).to_have_attribute("data-state", "online")
+
+    second = open_context(viewport=PHONE, phone=True).new_page()
+    sockets = []
+    second.on("websocket", lambda ws: sockets.append(ws))
+    second.goto(live.url + "/")
+    expect(second.locator("#conn")).to_have_attribute("data-state", "reconnecting")
+    expect(second.locator("#conn-text")).to_have_text("Reconnecting…")
+    shot(second, "visitor-refused-reconnecting-phone")
+    # It keeps trying (a new WebSocket per attempt), refused while the first page is open.
+    deadline = time.monotonic() + 15
+    while len(sockets) < 3 and time.monotonic() < deadline:
+        second.wait_for_timeout(100)
+    assert len(sockets) >= 3, sockets
+    expect(second.locator("#conn")).to_have_attribute("data-state", "reconnecting")
+
+    first.close()
+    expect(second.locator("#conn")).to_have_attribute("data-state", "online", timeout=40_000)
+    second.fill("#name", "Patient Pat")
+    second.click("#start")
+    send_text(second, "finally in")
+    expect(second.locator(".msg-mine").last).to_have_attribute("data-state", "sent")
+    assert thread_texts(sign_in(live.url), "Patient Pat") == ["finally in"]
