@@ -1,0 +1,195 @@
+"""The order in which the outbox sender sends, step by step, against the fake Bot API.
+
+The sender (telegram_bridge/sender.py) runs here in the test's own thread on the test
+database, its HTTP calls going to a fake Bot API; time is the `clock` fixture (retries
+come due when the test moves it), and the pacer lets every send through, so each test
+sees exactly which item each step chose:
+
+- sign-in messages, then the bot's notices, then the chat;
+- within the chat, round-robin over threads (the one served least recently first), each
+  thread in its own order: a flood in one thread delays another thread's first message by
+  one send, not by the flood;
+- an item waiting for its retry holds back every later item of its chat, and goes first
+  when its retry is due.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from chat import services
+from chat.validation import MessageInput
+from telegram_bridge import outbox
+from telegram_bridge.client import TelegramClient
+from telegram_bridge.models import OutboxItem
+from telegram_bridge.sender import Pacer, Sender
+from tests.support.fake_telegram import FakeTelegram
+
+pytestmark = pytest.mark.django_db
+
+TOKEN = "123:order"
+CHAT_ID = -1005
+
+
+@pytest.fixture
+def bot():
+    fake = FakeTelegram(token=TOKEN).start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def sender(bot, settings, clock) -> Sender:
+    settings.TELEGRAM_BOT_TOKEN = TOKEN
+    settings.TELEGRAM_CHAT_ID = str(CHAT_ID)
+    settings.TELEGRAM_API_BASE = bot.url
+    settings.TELEGRAM_TOPICS = False
+    settings.TELEGRAM_RETRY_BASE_MS = 1000
+    # Rows get their created_at / next_attempt_at from the real clock (field defaults):
+    # the test's clock starts a minute later, so they are due, and stands still.
+    clock.set(datetime.now(UTC) + timedelta(minutes=1))
+    return Sender(TelegramClient(TOKEN, bot.url), Pacer(interval=0.0, group_per_minute=1000))
+
+
+def visitor(name: str):
+    return services.create_thread(name)
+
+
+def say(thread, text: str) -> None:
+    services.post_visitor_message(MessageInput(thread.id, "text", text, None, None))
+
+
+def answer_from_panel(thread, text: str) -> None:
+    services.post_admin_message(MessageInput(thread.id, "text", text, None, None), via="panel")
+
+
+def delivered(bot: FakeTelegram) -> list[str]:
+    """What the admin chat received, in order (a forward's last line is the message)."""
+    return [c.params["text"].rsplit("\n", 1)[-1] for c in bot.sent("sendMessage")]
+
+
+def run(sender: Sender, steps: int | None = None) -> None:
+    """`steps` steps, or until nothing is left that is due."""
+    for _ in range(steps if steps is not None else 1000):
+        before = sender.delivered
+        sender.step(idle=0.0)
+        if steps is None and sender.delivered == before:
+            return
+
+
+def test_sign_in_then_notices_then_threads_in_turn(sender, bot):
+    ali, bora = visitor("Ali"), visitor("Bora")
+    for i in range(1, 5):
+        say(ali, f"a{i}")
+    say(bora, "b1")
+    say(bora, "b2")
+    outbox.notice("a notice")
+    outbox.notice("another notice")
+    outbox.notice("sign-in code", priority=OutboxItem.Priority.SIGN_IN)
+    run(sender)
+    assert delivered(bot) == [
+        "sign-in code",
+        "a notice",
+        "another notice",
+        "a1",
+        "b1",
+        "a2",
+        "b2",
+        "a3",
+        "a4",
+    ]
+    assert OutboxItem.objects.count() == 0
+
+
+def test_a_flood_in_one_thread_delays_others_by_one_send(sender, bot):
+    flooder, late, answered = visitor("Flood"), visitor("Late"), visitor("Answered")
+    for i in range(50):
+        say(flooder, f"flood {i:02d}")
+    run(sender, steps=5)
+    assert delivered(bot) == [f"flood {i:02d}" for i in range(5)]
+    say(late, "first words")
+    answer_from_panel(answered, "an answer from the panel")
+    run(sender, steps=3)
+    assert delivered(bot)[5:] == ["first words", "an answer from the panel", "flood 05"]
+    run(sender)
+    texts = delivered(bot)
+    assert len(texts) == 52
+    flood = [t for t in texts if t.startswith("flood")]
+    assert flood == [f"flood {i:02d}" for i in range(50)]  # the flooder's own order holds
+
+
+def test_a_thread_that_keeps_writing_takes_turns_with_the_others(sender, bot):
+    one, two, three = visitor("One"), visitor("Two"), visitor("Three")
+    for i in range(3):
+        say(one, f"one {i}")
+    say(two, "two 0")
+    run(sender, steps=2)
+    say(three, "three 0")
+    say(two, "two 1")
+    run(sender)
+    assert delivered(bot) == ["one 0", "two 0", "three 0", "one 1", "two 1", "one 2"]
+
+
+def test_a_failing_item_holds_back_the_later_items_of_its_chat(sender, bot, clock):
+    ali, bora = visitor("Ali"), visitor("Bora")
+    say(ali, "a1")
+    say(ali, "a2")
+    say(bora, "b1")
+    bot.fail("sendMessage", 1, status=500)
+    run(sender, steps=1)
+    refused = [c for c in bot.calls if not c.ok]
+    assert [c.params["text"].rsplit("\n", 1)[-1] for c in refused] == ["a1"]
+    first = OutboxItem.objects.get(message_id__isnull=False, attempts=1)
+    assert first.state == OutboxItem.State.PENDING and first.next_attempt_at > clock.now
+
+    # Until its retry is due nothing goes to that chat: not the thread's next message, not
+    # another visitor's, not a notice, not a message that arrives meanwhile.
+    outbox.notice("a notice")
+    say(visitor("Cem"), "c1")
+    run(sender, steps=5)
+    assert delivered(bot) == []
+    assert len(bot.calls) == 1
+
+    clock.set(first.next_attempt_at)
+    run(sender)
+    # The retried item goes first, then the notice, then the threads in turn.
+    assert delivered(bot) == ["a1", "a notice", "b1", "c1", "a2"]
+    assert OutboxItem.objects.count() == 0
+
+
+def test_an_item_given_up_on_no_longer_holds_the_chat(sender, bot, settings):
+    ali = visitor("Ali")
+    say(ali, "a1")
+    say(ali, "a2")
+    first = OutboxItem.objects.order_by("id").first()
+    OutboxItem.objects.filter(pk=first.pk).update(state=OutboxItem.State.FAILED, attempts=5)
+    run(sender)
+    assert delivered(bot) == ["a2"]
+    assert list(OutboxItem.objects.values_list("state", flat=True)) == [OutboxItem.State.FAILED]
+
+
+def test_other_chats_are_not_held_by_a_failing_one(sender, bot, clock):
+    ali = visitor("Ali")
+    say(ali, "to the admin chat")
+    bot.fail("sendMessage", 1, status=500)
+    run(sender, steps=1)
+    assert [str(c.params["chat_id"]) for c in bot.calls if not c.ok] == [str(CHAT_ID)]
+    outbox.enqueue(OutboxItem.Kind.NOTICE, chat_id=-2002, payload={"text": "to another chat"})
+    say(ali, "also to the admin chat")
+    run(sender)
+    assert delivered(bot) == ["to another chat"]
+    clock.advance(60)
+    run(sender)
+    assert delivered(bot) == ["to another chat", "to the admin chat", "also to the admin chat"]
+
+
+def test_a_message_deleted_before_its_turn_is_skipped(sender, bot):
+    ali, bora = visitor("Ali"), visitor("Bora")
+    say(ali, "a1")
+    say(bora, "b1")
+    services.clear_thread(ali.id)
+    run(sender)
+    assert delivered(bot) == ["b1"]
+    assert OutboxItem.objects.count() == 0
