@@ -34,6 +34,7 @@ from .refusals import BodyTooLarge, FileTooLarge, client_language
 logger = logging.getLogger("chatdesk.body_limit")
 
 UPLOAD_PATH_PREFIX = "/api/upload/"
+SOCKETIO_PATH_PREFIX = "/socket.io/"
 # Room for the multipart boundaries and part headers around the file itself.
 MULTIPART_OVERHEAD = 64 * 1024
 
@@ -42,6 +43,10 @@ def body_limit(path: str) -> int:
     """The largest body a request to `path` may send."""
     if path.startswith(UPLOAD_PATH_PREFIX):
         return settings.UPLOAD_MAX_BYTES + MULTIPART_OVERHEAD
+    if path.startswith(SOCKETIO_PATH_PREFIX):
+        # Engine.IO's own buffer: a polling POST past it makes python-engineio close the
+        # session and wait for a poll that never comes, leaving the POST unanswered.
+        return settings.SOCKETIO_MAX_PAYLOAD_BYTES
     return settings.REQUEST_MAX_BYTES
 
 

@@ -222,6 +222,9 @@ SOCKETIO_CORS_ORIGINS = envlist("SOCKETIO_CORS_ORIGINS") or None
 SOCKETIO_PING_INTERVAL = envint("SOCKETIO_PING_INTERVAL", 25)
 SOCKETIO_PING_TIMEOUT = envint("SOCKETIO_PING_TIMEOUT", 20)
 SOCKETIO_MAX_CONNECTIONS_PER_IP = envint("SOCKETIO_MAX_CONNECTIONS_PER_IP", 50)
+# Largest Socket.IO packet or polling POST body: a little above the largest legal event
+# (4,000 characters of text plus fields). Larger polling POSTs are answered 413 at once.
+SOCKETIO_MAX_PAYLOAD_BYTES = 64 * 1024
 # With Redis, a socket held by a process that died stops counting after this many seconds.
 SOCKETIO_CONNECTION_TTL = envint("SOCKETIO_CONNECTION_TTL", 90)
 

@@ -24,11 +24,13 @@ from django.utils import translation
 from redis.exceptions import RedisError
 from socketio.exceptions import ConnectionRefusedError
 
-from chatdesk import refusals
+from chatdesk import ratelimit, refusals
 from chatdesk.clientip import client_ip
 from chatdesk.refusals import (
     AdminRequired,
+    ConversationLimit,
     InvalidPayload,
+    NestedTooDeep,
     NotYourThread,
     RateLimited,
     Refusal,
@@ -41,7 +43,7 @@ from .. import selectors, services
 from ..events import ADMIN_ROOM
 from ..serializers import message_payload, message_to_dict
 from ..validation import parse_display_name, parse_message, parse_thread_id, require_mapping
-from . import connection_counts, identity, panel_sockets, server
+from . import connection_counts, identity, panel_sockets, payload_json, server
 from .db_worker import run_db
 
 logger = logging.getLogger("chat.sockets")
@@ -128,6 +130,17 @@ async def _rate_limit(sid: str, bucket: str, per_minute: int) -> dict:
     if retry_after is not None:
         raise RateLimited(retry_after=retry_after)
     return state
+
+
+async def _count_for_address(state: dict, scope: str, limit: int, window_seconds: int) -> None:
+    """Count one event against the connection's client address, across its connections and
+    the server processes (chatdesk/ratelimit.py), so reconnecting opens no new budget."""
+    if not await run_db(ratelimit.hit, scope, state["ip"], limit, window_seconds):
+        retry_after = ratelimit.retry_after(window_seconds)
+        logger.warning("socket_refused ip=%s reason=%s_per_address", state["ip"], scope)
+        if scope == "conversations":
+            raise ConversationLimit(retry_after=retry_after)
+        raise RateLimited(retry_after=retry_after)
 
 
 async def _require_admin(sid: str, state: dict | None = None) -> dict:
@@ -226,6 +239,7 @@ async def join(sid: str, data: Any) -> dict:
             thread = await run_db(selectors.get_thread, wanted)
     resumed = thread is not None
     if thread is None:
+        await _count_for_address(state, "conversations", settings.CONVERSATIONS_PER_HOUR_PER_IP, 3600)
         thread = await run_db(services.create_thread, display_name)
     thread_id = str(thread.id)
     async with server.get().session(sid) as session_state:
@@ -244,6 +258,12 @@ async def join(sid: str, data: Any) -> dict:
         "resumed": resumed,
         "messages": history,
     }
+
+
+@event(payload_json.UNREADABLE_EVENT)
+async def unreadable_payload(sid: str, data: Any) -> dict:
+    """Any event whose payload could not be decoded (chat/realtime/payload_json.py)."""
+    raise NestedTooDeep()
 
 
 @event("admin_join")
@@ -269,6 +289,7 @@ async def message_to_admin(sid: str, data: Any) -> dict:
     state = await _rate_limit(sid, "message", settings.SOCKET_MESSAGES_PER_MINUTE)
     message_input = parse_message(data)
     _require_own_thread(state, message_input.thread_id)
+    await _count_for_address(state, "messages", settings.MESSAGES_PER_MINUTE_PER_IP, 60)
     message, created = await run_db(services.post_visitor_message, message_input, "socket")
     return {"ok": True, "message": message_payload(message), "duplicate": not created}
 

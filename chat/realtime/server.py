@@ -14,6 +14,8 @@ from typing import Any
 import socketio
 from django.conf import settings
 
+from . import payload_json
+
 logger = logging.getLogger("chat.realtime")
 
 
@@ -89,8 +91,9 @@ def build() -> socketio.AsyncServer:
             cors_credentials=True,
             ping_interval=settings.SOCKETIO_PING_INTERVAL,
             ping_timeout=settings.SOCKETIO_PING_TIMEOUT,
-            # A little above the largest legal event (4,000 characters of text plus fields).
-            max_http_buffer_size=64 * 1024,
+            max_http_buffer_size=settings.SOCKETIO_MAX_PAYLOAD_BYTES,
+            # A payload nested too deeply becomes a refusal, not a handler crash.
+            json=payload_json.PayloadJSON,
             logger=False,
             engineio_logger=False,
         )

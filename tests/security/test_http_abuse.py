@@ -198,3 +198,14 @@ def test_behind_one_trusted_proxy_the_rightmost_forwarded_address_counts(make_se
     forged = [f"10.9.9.{i}, 10.0.0.1" for i in range(3)]
     assert upload_statuses(proxy, forged) == [200, 200, 429]
     assert upload_statuses(proxy, ["10.0.0.2"]) == [200]
+
+
+def test_json_nested_too_deeply_is_a_400_in_the_api_shape(server):
+    http = Browserish(server.url)
+    http.get("/login")
+    answer = http.post(
+        "/verify-otp", data="[" * 100_000 + "]" * 100_000, headers={"Content-Type": "application/json"}
+    )
+    assert answer.status_code == 400
+    assert answer.json() == {"success": False, "error": answer.json()["error"], "code": "nested_too_deep"}
+    assert "RecursionError" not in server.log()

@@ -4,9 +4,13 @@ visitors' threads, floods, and too many connections from one address."""
 from __future__ import annotations
 
 import asyncio
+import json
+import sys
+import time
 import uuid
 
 import pytest
+import requests
 import socketio
 
 from tests.support.addresses import http_from, refused_from, socket_from
@@ -283,3 +287,116 @@ async def test_behind_a_trusted_proxy_sockets_count_the_forwarded_client(make_se
     assert await refused_from(live.url, "127.0.0.2", {"X-Forwarded-For": "10.0.0.2"}) is None
     for client in held:
         await client.close()
+
+
+async def clear_of_window_edge(window_seconds: int, margin: float = 10) -> None:
+    """Limits count in fixed windows: start a counting test well inside one."""
+    into = time.time() % window_seconds
+    if into > window_seconds - margin:
+        await asyncio.sleep(window_seconds - into + 0.1)
+
+
+async def test_new_conversations_and_messages_are_limited_per_address_across_reconnects(make_server):
+    """One address cannot open conversations or send messages without bound by
+    reconnecting; its open conversation keeps working, other addresses are served (18.6)."""
+    live = make_server(env={"CONVERSATIONS_PER_HOUR_PER_IP": "3", "MESSAGES_PER_MINUTE_PER_IP": "5"})
+    admin_http = sign_in(live.url)
+    await clear_of_window_edge(3600)
+    await clear_of_window_edge(60)
+    page = http_from(live.url, "127.0.0.2")
+    page.get("/")
+    first = await socket_from(live.url, "127.0.0.2", page.cookie_header())
+    kept = await first.call("join", {"display_name": "Kept"})
+    assert kept["ok"] is True
+    await first.close()
+    for i in range(2):  # a new connection each time, no cookie: a stranger every time
+        flood = await socket_from(live.url, "127.0.0.2")
+        assert (await flood.call("join", {"display_name": f"Flood {i}"}))["ok"] is True
+        await flood.close()
+    flood = await socket_from(live.url, "127.0.0.2")
+    refused = await flood.call("join", {"display_name": "One too many"})
+    assert refused["ok"] is False and refused["code"] == "conversation_limit", refused
+    assert 1 <= refused["retry_after"] <= 3601
+    await flood.close()
+
+    # The open conversation goes on: resumed on a new connection, messages accepted ...
+    again = await socket_from(live.url, "127.0.0.2", page.cookie_header())
+    resumed = await again.call("join", {"display_name": "Kept", "thread_id": kept["thread_id"]})
+    assert resumed["ok"] is True and resumed["resumed"] is True
+    thread_id = kept["thread_id"]
+
+    def text(n: int) -> dict:
+        return {"thread_id": thread_id, "type": "text", "text": f"m{n}"}
+
+    acks = [await again.call("message_to_admin", text(n)) for n in range(3)]
+    assert [a["ok"] for a in acks] == [True] * 3
+    await again.close()
+    # ... up to the address's budget, which a reconnect does not renew.
+    again = await socket_from(live.url, "127.0.0.2", page.cookie_header())
+    assert (await again.call("join", {"display_name": "Kept", "thread_id": thread_id}))["resumed"] is True
+    acks = [await again.call("message_to_admin", text(n)) for n in range(3, 6)]
+    assert [a["ok"] for a in acks] == [True, True, False]
+    assert acks[-1]["code"] == "rate_limited" and 1 <= acks[-1]["retry_after"] <= 61
+
+    # Another address opens a conversation and writes.
+    other = await socket_from(live.url, "127.0.0.3")
+    joined = await other.call("join", {"display_name": "Neighbour"})
+    assert joined["ok"] is True
+    sent = await other.call(
+        "message_to_admin", {"thread_id": joined["thread_id"], "type": "text", "text": "hi"}
+    )
+    assert sent["ok"] is True
+
+    threads = admin_http.get("/api/threads").json()
+    assert sorted(t["display_name"] for t in threads) == ["Flood 0", "Flood 1", "Kept", "Neighbour"]
+    stored = admin_http.get(f"/api/messages?thread_id={thread_id}").json()
+    assert [m["content_text"] for m in stored] == ["m0", "m1", "m2", "m3", "m4"]
+    await again.close()
+    await other.close()
+
+
+def nested_lists(depth: int) -> list:
+    outer: list = []
+    inner = outer
+    for _ in range(depth):
+        inner.append([])
+        inner = inner[0]
+    return outer
+
+
+async def test_a_payload_nested_too_deeply_is_refused_and_the_socket_goes_on(server):
+    client, thread_id = await visitor(server.url, "Deep")
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(20000)  # so that this client can encode what the server refuses
+    try:
+        ack = await client.call("message_to_admin", nested_lists(5000))
+    finally:
+        sys.setrecursionlimit(limit)
+    assert ack == {"ok": False, "error": ack["error"], "code": "nested_too_deep"}
+    sent = await client.call("message_to_admin", {"thread_id": thread_id, "type": "text", "text": "after"})
+    assert sent["ok"] is True and sent["message"]["content_text"] == "after"
+    assert "RecursionError" not in server.log()
+    await client.close()
+
+
+def polling_session(url: str) -> tuple[requests.Session, str]:
+    """An Engine.IO polling session connected to the Socket.IO namespace."""
+    http = requests.Session()
+    opened = http.get(f"{url}/socket.io/?EIO=4&transport=polling", timeout=5)
+    sid = json.loads(opened.text[1:])["sid"]
+    assert http.post(f"{url}/socket.io/?EIO=4&transport=polling&sid={sid}", data="40", timeout=5).text == "OK"
+    return http, sid
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_polling_post_over_the_engineio_buffer_is_answered_413_at_once(server, chunked):
+    http, sid = polling_session(server.url)
+    body = b"4" + b"x" * (100 * 1024)
+    data = iter([body[i : i + 8192] for i in range(0, len(body), 8192)]) if chunked else body
+    answer = http.post(f"{server.url}/socket.io/?EIO=4&transport=polling&sid={sid}", data=data, timeout=5)
+    assert answer.status_code == 413
+    assert answer.json() == {"success": False, "error": answer.json()["error"], "code": "body_too_large"}
+    # A POST within the buffer is still served.
+    fresh, fresh_sid = polling_session(server.url)
+    ok = fresh.post(f"{server.url}/socket.io/?EIO=4&transport=polling&sid={fresh_sid}", data="3", timeout=5)
+    assert ok.status_code == 200
