@@ -3,6 +3,7 @@ without localStorage, and a socket the server refused (too many connections)."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -83,3 +84,23 @@ def test_refused_socket_retries_and_connects_when_a_slot_frees(make_server, open
     send_text(second, "finally in")
     expect(second.locator(".msg-mine").last).to_have_attribute("data-state", "sent")
     assert thread_texts(sign_in(live.url), "Patient Pat") == ["finally in"]
+
+
+def test_rate_limited_message_waits_and_is_sent_after_retry_after(make_server, open_context):
+    # Two messages per connection and minute: the third is refused with `rate_limited`
+    # and the seconds until the window ends; the page says so and sends it then.
+    live = make_server(env={"SOCKET_MESSAGES_PER_MINUTE": "2"})
+    visitor = start_visitor(open_context(), live.url, "Hasty Hana")
+    for text in ("one", "two", "three"):
+        send_text(visitor, text)
+    bubbles = visitor.locator(".msg-mine")
+    expect(bubbles).to_have_count(3)
+    expect(bubbles.nth(1)).to_have_attribute("data-state", "sent")
+    third = bubbles.nth(2)
+    expect(third.locator(".status")).to_have_text(re.compile(r"^Slow down — sending in \d+ s$"))
+    expect(third).to_have_attribute("data-state", "pending")
+    shot(visitor, "visitor-rate-limited-desktop")
+    # The server said when (at most a minute): then it goes out, once.
+    expect(third).to_have_attribute("data-state", "sent", timeout=75_000)
+    expect(third.locator(".status")).to_have_text("Sent")
+    assert thread_texts(sign_in(live.url), "Hasty Hana") == ["one", "two", "three"]
