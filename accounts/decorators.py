@@ -8,11 +8,11 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
-from chatdesk.http import json_error
+from chatdesk.refusals import AdminRequired, http_response
 
+from .signin import is_admin
 
-def is_admin(request: HttpRequest) -> bool:
-    return request.session.get("admin") is True
+__all__ = ["admin_required_json", "admin_required_page", "is_admin"]
 
 
 def admin_required_json(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -21,7 +21,7 @@ def admin_required_json(view: Callable[..., HttpResponse]) -> Callable[..., Http
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if not is_admin(request):
-            return json_error("Admin sign-in required.", status=401)
+            return http_response(AdminRequired())
         return view(request, *args, **kwargs)
 
     return wrapper

@@ -2,6 +2,12 @@
 
 6 digits from `secrets`, valid OTP_TTL_SECONDS, single use, at most OTP_MAX_ATTEMPTS
 wrong tries per code, compared in constant time.
+
+A code belongs to the browser session that asked for it: one live code per session (a
+new request replaces the old one), and a guess is compared only with the guessing
+session's own code, so a guess from another browser can neither succeed nor spend the
+admin's tries. Operator codes (`manage.py issue_login_code`) belong to no session: any
+browser may use one, once; they have the same lifetime and attempt limit.
 """
 
 from __future__ import annotations
@@ -19,54 +25,105 @@ from django.utils import timezone
 
 from .models import OneTimeCode
 
+# How many live operator codes a guess is compared with (operators issue one at a time).
+MAX_OPERATOR_CODES = 10
+
 
 class Verdict(enum.Enum):
     OK = "ok"
-    NOT_REQUESTED = "No code was requested, or it was already used. Request a new code."
-    EXPIRED = "The code has expired. Request a new code."
-    WRONG = "Wrong code."
-    TOO_MANY_ATTEMPTS = "Too many wrong tries for this code. Request a new code."
+    NOT_REQUESTED = "not_requested"
+    EXPIRED = "expired"
+    WRONG = "wrong"
+    TOO_MANY_ATTEMPTS = "too_many_attempts"
 
 
-def _digest(code: str) -> str:
-    return hmac.new(settings.SECRET_KEY.encode(), code.encode(), hashlib.sha256).hexdigest()
+def _digest(value: str, purpose: str) -> str:
+    return hmac.new(settings.SECRET_KEY.encode(), f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()
 
 
-def issue_code() -> str:
-    """Create a new code; older unused codes stay valid until they expire."""
+def owner_of(session_key: str) -> str:
+    """The stored name of a session (a keyed hash, never the key itself)."""
+    return _digest(session_key, "otp-owner")
+
+
+def _new_code() -> tuple[str, str]:
     code = f"{secrets.randbelow(1_000_000):06d}"
-    OneTimeCode.objects.create(
-        code_hash=_digest(code),
-        expires_at=timezone.now() + timedelta(seconds=settings.OTP_TTL_SECONDS),
-    )
-    # Old rows are useless once expired; keep the table small.
-    OneTimeCode.objects.filter(expires_at__lt=timezone.now() - timedelta(days=1)).delete()
+    return code, _digest(code, "otp")
+
+
+def _expiry():
+    return timezone.now() + timedelta(seconds=settings.OTP_TTL_SECONDS)
+
+
+def _prune() -> None:
+    OneTimeCode.objects.filter(expires_at__lt=timezone.now() - timedelta(hours=1)).delete()
+
+
+def issue_code(session_key: str) -> str:
+    """A new code for this session, replacing the one it had."""
+    code, digest = _new_code()
+    with transaction.atomic():
+        OneTimeCode.objects.filter(owner=owner_of(session_key)).delete()
+        OneTimeCode.objects.create(code_hash=digest, owner=owner_of(session_key), expires_at=_expiry())
+    _prune()
     return code
 
 
-def verify_code(code: str) -> Verdict:
+def withdraw_code(session_key: str) -> None:
+    """Forget this session's code (it could not be delivered: it must never work)."""
+    OneTimeCode.objects.filter(owner=owner_of(session_key)).delete()
+
+
+def issue_operator_code() -> str:
+    """A code bound to no session, for `manage.py issue_login_code`."""
+    code, digest = _new_code()
+    OneTimeCode.objects.create(code_hash=digest, owner=None, expires_at=_expiry())
+    _prune()
+    return code
+
+
+def has_code(session_key: str | None) -> bool:
+    """Whether this session has a code of its own (live or not yet cleaned up)."""
+    return bool(session_key) and OneTimeCode.objects.filter(owner=owner_of(session_key)).exists()
+
+
+def verify_code(session_key: str | None, code: str) -> Verdict:
+    """Check a guess against this session's code and the live operator codes.
+
+    A wrong guess spends one try of the session's code and of each live operator code.
+    The verdict only ever speaks of the session's own code: a session without one hears
+    NOT_REQUESTED, whatever other sessions or operators have pending.
+    """
     now = timezone.now()
+    digest = _digest(code, "otp")
+    limit = settings.OTP_MAX_ATTEMPTS
     with transaction.atomic():
-        pending = list(
+        own = None
+        if session_key:
+            own = OneTimeCode.objects.select_for_update().filter(owner=owner_of(session_key)).first()
+        operator_codes = list(
             OneTimeCode.objects.select_for_update()
-            .filter(consumed_at__isnull=True)
-            .order_by("-created_at")[:20]
+            .filter(owner__isnull=True, expires_at__gt=now, attempts__lt=limit)
+            .order_by("-created_at")[:MAX_OPERATOR_CODES]
         )
-        if not pending:
-            return Verdict.NOT_REQUESTED
-        live = [c for c in pending if c.expires_at > now]
-        if not live:
-            return Verdict.EXPIRED
-        usable = [c for c in live if c.attempts < settings.OTP_MAX_ATTEMPTS]
-        if not usable:
-            return Verdict.TOO_MANY_ATTEMPTS
-        digest = _digest(code)
-        # Compare against every usable code, without stopping early.
-        matches = [c for c in usable if hmac.compare_digest(c.code_hash, digest)]
-        if matches:
-            OneTimeCode.objects.filter(pk=matches[0].pk).update(consumed_at=now)
+        own_usable = own is not None and own.expires_at > now and own.attempts < limit
+        # Compare with every candidate, without stopping early.
+        own_match = own_usable and hmac.compare_digest(own.code_hash, digest)
+        operator_matches = [c for c in operator_codes if hmac.compare_digest(c.code_hash, digest)]
+        if own_match or operator_matches:
+            used = [c.pk for c in operator_matches[:1]] + ([own.pk] if own is not None else [])
+            OneTimeCode.objects.filter(pk__in=used).delete()
             return Verdict.OK
-        OneTimeCode.objects.filter(pk__in=[c.pk for c in usable]).update(attempts=F("attempts") + 1)
-        if all(c.attempts + 1 >= settings.OTP_MAX_ATTEMPTS for c in usable):
+        if operator_codes:
+            OneTimeCode.objects.filter(pk__in=[c.pk for c in operator_codes]).update(
+                attempts=F("attempts") + 1
+            )
+        if own is None:
+            return Verdict.NOT_REQUESTED
+        if own.expires_at <= now:
+            own.delete()
+            return Verdict.EXPIRED
+        if own.attempts >= limit:
             return Verdict.TOO_MANY_ATTEMPTS
-        return Verdict.WRONG
+        OneTimeCode.objects.filter(pk=own.pk).update(attempts=F("attempts") + 1)
+        return Verdict.TOO_MANY_ATTEMPTS if own.attempts + 1 >= limit else Verdict.WRONG

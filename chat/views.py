@@ -19,6 +19,7 @@ from chatdesk.clientip import client_ip
 from chatdesk.refusals import FieldInvalid, UnknownThread
 
 from . import selectors, services
+from .realtime import identity
 from .serializers import message_to_dict, thread_to_dict
 from .validation import parse_thread_id
 
@@ -28,10 +29,24 @@ logger = logging.getLogger("chat.views")
 @ensure_csrf_cookie
 @require_http_methods(["GET", "HEAD"])
 def visitor_page(request: HttpRequest) -> HttpResponse:
-    # Give every visitor a session now: the socket connection finds their threads in it.
-    if not request.session.get("visitor"):
-        request.session["visitor"] = True
-    return render(request, "index.html")
+    """The visitor chat. A browser without a session gets a reserved session key, but no
+    session row: that is created when the visitor opens a conversation (see
+    chat.realtime.identity), so page views alone store nothing."""
+    response = render(request, "index.html")
+    key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+    if key and (identity.is_reserved_key(key) or request.session.exists(key)):
+        return response
+    response.set_cookie(
+        settings.SESSION_COOKIE_NAME,
+        identity.reserve_visitor_key(),
+        max_age=settings.SESSION_COOKIE_AGE,
+        domain=settings.SESSION_COOKIE_DOMAIN,
+        path=settings.SESSION_COOKIE_PATH,
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=settings.SESSION_COOKIE_HTTPONLY,
+        samesite=settings.SESSION_COOKIE_SAMESITE,
+    )
+    return response
 
 
 @ensure_csrf_cookie

@@ -37,6 +37,11 @@ def bind_server_loop(loop: asyncio.AbstractEventLoop) -> None:
     _server_loop = loop
 
 
+def server_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop serving sockets in this process, or None (not a server process)."""
+    return _server_loop
+
+
 def _external_manager() -> socketio.RedisManager | None:
     global _write_only_manager
     if not settings.REDIS_URL:

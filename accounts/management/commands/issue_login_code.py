@@ -1,4 +1,4 @@
-"""Print a fresh admin sign-in code, for servers without a Telegram bot."""
+"""Print an admin sign-in code an operator hands out (servers without Telegram)."""
 
 from __future__ import annotations
 
@@ -15,14 +15,15 @@ logger = logging.getLogger("accounts")
 class Command(BaseCommand):
     help = (
         "Issue a one-time admin sign-in code and print it (only the code, on stdout). "
-        "Use it when Telegram is not configured: the sign-in page's 'send code' then "
-        "delivers nothing, and an operator with shell access hands out the code instead. "
-        "The code is single use and valid for OTP_TTL_SECONDS (default 5 minutes); "
-        "codes issued earlier stay valid until they expire."
+        "Use it when Telegram is not configured (LOGIN_CODE_BACKEND is the operator "
+        "backend): the sign-in page's 'send code' then delivers nothing, and an operator "
+        "with shell access hands out the code instead. The code belongs to no browser: "
+        "the first browser that enters it signs in. It is single use, valid for "
+        "OTP_TTL_SECONDS (default 5 minutes) and allows OTP_MAX_ATTEMPTS wrong tries."
     )
 
     def handle(self, *args, **options):
-        code = otp.issue_code()
+        code = otp.issue_operator_code()
         # The code itself never goes to the log, only the fact that one was issued.
         logger.info("otp_issued delivery=command")
         self.stdout.write(code)

@@ -1,0 +1,60 @@
+"""The sign-in's refusals: stable codes the login page switches on (see chatdesk.refusals)."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+from chatdesk.refusals import RateLimited, Refusal
+
+__all__ = [
+    "CodeExpired",
+    "CodeInvalid",
+    "CodeNotRequested",
+    "CodeWrong",
+    "DeliveryFailed",
+    "RateLimited",
+    "SignInRateLimited",
+    "TooManyTries",
+]
+
+
+class SignInRateLimited(RateLimited):
+    """`rate_limited`, worded for the sign-in page (same code, so no `code` of its own)."""
+
+    variants = {
+        "requests": _("Too many codes requested; wait a few minutes and try again."),
+        "wrong_codes": _("Too many wrong codes; try again later."),
+    }
+
+
+class CodeInvalid(Refusal):
+    code = "code_invalid"
+    message = _("Enter the 6-digit code.")
+
+
+class CodeWrong(Refusal):
+    code = "code_wrong"
+    message = _("Wrong code.")
+
+
+class CodeExpired(Refusal):
+    code = "code_expired"
+    message = _("The code has expired. Request a new code.")
+
+
+class CodeNotRequested(Refusal):
+    code = "code_not_requested"
+    message = _("No code was requested, or it was already used. Request a new code.")
+
+
+class TooManyTries(Refusal):
+    code = "too_many_tries"
+    message = _("Too many wrong tries for this code. Request a new code.")
+
+
+class DeliveryFailed(Refusal):
+    """The delivery backend could not hand the code over; the code was withdrawn."""
+
+    code = "delivery_failed"
+    status = 502
+    message = _("Could not send the code; try again shortly.")

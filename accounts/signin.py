@@ -1,0 +1,59 @@
+"""Who is a signed-in panel admin: the one owner of that fact in the session.
+
+Only this module reads or writes the admin flag of a Django session (the way
+`django.contrib.auth` owns SESSION_KEY). Other apps ask `is_admin(request)` for HTTP and
+`session_is_admin(session_key)` for sockets, and learn about sign-outs from the
+`admin_signed_out` signal instead of being imported here.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from django.conf import settings
+from django.dispatch import Signal
+from django.http import HttpRequest
+from django.middleware.csrf import rotate_token
+
+# The session entry that marks a signed-in panel admin. The value "admin" is what
+# sessions signed in before this module existed carry, so they stay signed in.
+ADMIN_SESSION_KEY = "admin"
+
+# Sent after an admin session has ended, with `session_key` (the key it had). Receivers
+# close what the session opened (the chat app closes its panel sockets).
+admin_signed_out = Signal()
+
+
+def _session_store():
+    return import_module(settings.SESSION_ENGINE).SessionStore
+
+
+def is_admin(request: HttpRequest) -> bool:
+    return request.session.get(ADMIN_SESSION_KEY) is True
+
+
+def session_is_admin(session_key: str | None) -> bool:
+    """Is this session (still) signed in as admin? For sockets, which carry only the key."""
+    if not session_key:
+        return False
+    return _session_store()(session_key=session_key).get(ADMIN_SESSION_KEY) is True
+
+
+def sign_in(request: HttpRequest) -> None:
+    """Make this browser an admin: a new session key and a new CSRF token, so whatever
+    key or token someone planted before sign-in is worthless."""
+    request.session.cycle_key()
+    request.session[ADMIN_SESSION_KEY] = True
+    rotate_token(request)
+
+
+def sign_out(request: HttpRequest) -> bool:
+    """End this browser's session; returns whether it was an admin's. Receivers of
+    `admin_signed_out` run before the answer goes out."""
+    session_key = request.session.session_key
+    was_admin = is_admin(request)
+    request.session.flush()
+    rotate_token(request)
+    if was_admin and session_key:
+        admin_signed_out.send(sender=sign_out, session_key=session_key)
+    return was_admin
