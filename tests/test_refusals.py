@@ -152,15 +152,25 @@ def test_upload_over_the_size_limit_is_413(make_server):
     big = b"\x89PNG\r\n\x1a\n" + b"\x00" * 2048
     response = page.post("/api/upload/image", files={"file": ("big.png", big, "image/png")})
     assert response.status_code == 413
-    assert response.json()["success"] is False
+    body = response.json()
+    assert body == {"success": False, "error": body["error"], "code": "file_too_large"}
 
 
 def test_uploads_refuse_empty_missing_and_wrong_files(server):
     page = Browserish(server.url)
     page.get("/")
-    assert page.post("/api/upload/image").status_code == 400
-    assert page.post("/api/upload/image", files={"file": ("e.png", b"", "image/png")}).status_code == 400
+
+    def refusal(response) -> tuple[int, bool, str]:
+        return response.status_code, response.json()["success"], response.json()["code"]
+
+    assert refusal(page.post("/api/upload/image")) == (400, False, "multipart_required")
+    empty = page.post("/api/upload/image", files={"file": ("e.png", b"", "image/png")})
+    assert refusal(empty) == (400, False, "empty_file")
     html = page.post("/api/upload/image", files={"file": ("x.png", b"<html><script>", "image/png")})
-    assert html.status_code == 400 and html.json()["success"] is False
+    assert refusal(html) == (400, False, "unsupported_image")
+    polyglot = page.post("/api/upload/image", files={"file": ("x.gif", b"GIF89a<script>", "image/gif")})
+    assert refusal(polyglot) == (400, False, "markup_in_file")
+    other_field = page.post("/api/upload/audio", files={"photo": ("v.ogg", b"OggS", "audio/ogg")})
+    assert refusal(other_field) == (400, False, "no_file")
     assert page.get("/uploads/images/..%2F..%2Fmanage.py").status_code == 404
     assert page.get("/uploads/secrets/x.png").status_code == 404
