@@ -8,21 +8,10 @@ from typing import Any
 from django.http import HttpRequest, JsonResponse
 
 from . import refusals
-from .refusals import InvalidPayload, NestedTooDeep, Refusal, TemporarilyUnavailable
+from .refusals import InvalidPayload, NestedTooDeep, TemporarilyUnavailable
 
 # Seconds a client is told to wait before retrying during an outage.
 OUTAGE_RETRY_AFTER = 5
-
-
-def json_error(refusal: Refusal | str, status: int = 400) -> JsonResponse:
-    """The JSON answer to a refusal (the same as `refusals.http_response`).
-
-    Transitional: a plain message and status is still accepted from modules whose
-    refusals are not types yet; that answer has no `code`.
-    """
-    if isinstance(refusal, Refusal):
-        return refusals.http_response(refusal)
-    return JsonResponse({"success": False, "error": refusal}, status=status)
 
 
 def json_body(request: HttpRequest) -> dict[str, Any]:

@@ -121,6 +121,7 @@ class InvalidPayload(InvalidInput):
         "too_many_arguments": _("Send one JSON object."),
         "not_json": _("Request body must be JSON."),
         "not_an_object": _("Request body must be a JSON object."),
+        "not_telegram_update": _("Not a Telegram update."),
     }
 
 
@@ -191,6 +192,14 @@ class MalformedRequest(Refusal):
         "multipart": _("Malformed multipart body."),
         "content_length": _("Invalid Content-Length."),
     }
+
+
+class Forbidden(Refusal):
+    """A caller that did not prove who it is (e.g. Telegram's webhook secret is wrong)."""
+
+    code = "forbidden"
+    status = 403
+    message = _("Forbidden.")
 
 
 class CsrfFailed(Refusal):

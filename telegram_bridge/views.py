@@ -12,7 +12,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from chatdesk.clientip import client_ip
-from chatdesk.http import json_error
+from chatdesk.refusals import Forbidden, InvalidPayload, http_response
 
 from .inbound import record_update
 from .otp import is_configured
@@ -38,10 +38,11 @@ def webhook(request: HttpRequest) -> JsonResponse:
     """Record the update and answer at once; a worker thread handles it."""
     if not _secret_ok(request):
         logger.warning("telegram_webhook_refused ip=%s", client_ip(request.META))
-        return json_error("Forbidden.", 403)
+        return http_response(Forbidden())
     try:
         update = json.loads(request.body)
         new = record_update(update)
     except (ValueError, UnicodeDecodeError) as exc:
-        return json_error(f"Not a Telegram update: {exc}", 400)
+        logger.warning("telegram_webhook_refused reason=not_an_update detail=%r", str(exc))
+        return http_response(InvalidPayload(variant="not_telegram_update"))
     return JsonResponse({"success": True, "duplicate": not new})
