@@ -84,7 +84,7 @@ def _checked_upload(request: HttpRequest, kind: str) -> HttpResponse:
 
 def _upload(request: HttpRequest, kind: str) -> HttpResponse:
     if not ratelimit.hit("upload", client_ip(request.META), settings.UPLOADS_PER_MINUTE, 60):
-        raise RateLimited(variant="uploads")
+        raise RateLimited(variant="uploads", retry_after=ratelimit.retry_after(60))
     raw_length = request.META.get("CONTENT_LENGTH")
     if raw_length in (None, ""):
         raise LengthRequired()

@@ -33,11 +33,11 @@ def upload(
     return http.post(f"/api/upload/{kind}", files={field: (name, data, content_type)})
 
 
-def assert_refused(response: requests.Response, status: int, words: str) -> None:
+def assert_refused(response: requests.Response, status: int, code: str) -> None:
     assert response.status_code == status, response.text
     body = response.json()
-    assert body["success"] is False
-    assert words.lower() in body["error"].lower(), body
+    assert body["success"] is False and isinstance(body["error"], str) and body["error"], body
+    assert body["code"] == code, body
 
 
 @pytest.mark.parametrize("ext", sorted(samples.IMAGES))
@@ -81,31 +81,31 @@ def test_mpeg_audio_without_id3_tag_is_an_mp3(http):
 
 
 @pytest.mark.parametrize(
-    "kind, data, name, words",
+    "kind, data, name, code",
     [
-        ("image", b"just some text, not a picture", "note.png", "not an image"),
-        ("image", samples.html(), "page.html", "not an image"),
-        ("image", samples.html(), "photo.png", "not an image"),
-        ("image", samples.svg(), "logo.svg", "not an image"),
-        ("image", samples.gif_html_polyglot(), "funny.gif", "markup"),
-        ("image", samples.png() + b"<script>alert(1)</script>", "x.png", "markup"),
-        ("image", samples.wav(), "sound.png", "not an image"),
-        ("audio", samples.png(), "voice.webm", "not a recording"),
-        ("audio", samples.heic(), "voice.m4a", "not a recording"),
-        ("audio", samples.html(), "voice.ogg", "not a recording"),
-        ("audio", b"\xff\xff\xff\xff" + bytes(100), "voice.mp3", "not a recording"),
-        ("image", b"", "empty.png", "empty"),
-        ("audio", b"", "empty.webm", "empty"),
+        ("image", b"just some text, not a picture", "note.png", "unsupported_image"),
+        ("image", samples.html(), "page.html", "unsupported_image"),
+        ("image", samples.html(), "photo.png", "unsupported_image"),
+        ("image", samples.svg(), "logo.svg", "unsupported_image"),
+        ("image", samples.gif_html_polyglot(), "funny.gif", "markup_in_file"),
+        ("image", samples.png() + b"<script>alert(1)</script>", "x.png", "markup_in_file"),
+        ("image", samples.wav(), "sound.png", "unsupported_image"),
+        ("audio", samples.png(), "voice.webm", "unsupported_audio"),
+        ("audio", samples.heic(), "voice.m4a", "unsupported_audio"),
+        ("audio", samples.html(), "voice.ogg", "unsupported_audio"),
+        ("audio", b"\xff\xff\xff\xff" + bytes(100), "voice.mp3", "unsupported_audio"),
+        ("image", b"", "empty.png", "empty_file"),
+        ("audio", b"", "empty.webm", "empty_file"),
     ],
 )
-def test_refused_by_content(http, kind, data, name, words):
-    assert_refused(upload(http, kind, data, name=name), 400, words)
+def test_refused_by_content(http, kind, data, name, code):
+    assert_refused(upload(http, kind, data, name=name), 400, code)
 
 
 def test_missing_file_field_is_refused(http):
-    assert_refused(upload(http, "image", samples.png(), field="photo"), 400, "no file")
-    assert_refused(http.post("/api/upload/image", data={"file": "not a file"}), 400, "multipart")
-    assert_refused(http.post("/api/upload/audio", json={"file": "x"}), 400, "multipart")
+    assert_refused(upload(http, "image", samples.png(), field="photo"), 400, "no_file")
+    assert_refused(http.post("/api/upload/image", data={"file": "not a file"}), 400, "multipart_required")
+    assert_refused(http.post("/api/upload/audio", json={"file": "x"}), 400, "multipart_required")
 
 
 def test_upload_needs_csrf_but_no_sign_in(server):
@@ -120,13 +120,13 @@ def test_get_on_upload_route_is_refused(http):
 
 def test_file_over_the_limit_is_413(http):
     data = samples.png() + bytes(16 * MB)
-    assert_refused(upload(http, "image", data, name="big.png"), 413, "16 MB")
+    assert_refused(upload(http, "image", data, name="big.png"), 413, "file_too_large")
 
 
 def test_file_just_over_the_limit_inside_an_allowed_body_is_413(http):
     # The body fits the server's cap (file + multipart framing); the file itself does not.
     data = samples.png() + bytes(16 * MB - len(samples.png()) + 10)
-    assert_refused(upload(http, "image", data, name="big.png"), 413, "16 MB")
+    assert_refused(upload(http, "image", data, name="big.png"), 413, "file_too_large")
 
 
 def test_file_at_the_limit_is_accepted(http):
@@ -335,6 +335,8 @@ def test_uploads_are_rate_limited_per_address(make_server):
     for _ in range(3):
         assert upload(client, "image", samples.png(), name="p.png").status_code == 200
     refused = upload(client, "image", samples.png(), name="p.png")
-    assert_refused(refused, 429, "too many uploads")
+    assert_refused(refused, 429, "rate_limited")
+    retry_after = refused.json()["retry_after"]
+    assert 1 <= retry_after <= 61 and refused.headers["Retry-After"] == str(retry_after)
     # Another route is not affected.
     assert requests.get(live.url + "/favicon.ico", timeout=5).status_code == 204
