@@ -55,10 +55,21 @@ def _without_control_chars(value: str) -> str:
     return "".join(ch for ch in value if unicodedata.category(ch) != "Cc" or ch in "\n\t")
 
 
+_HIDDEN_IN_NAMES = {"Cc", "Cf", "Co", "Cs"}
+
+
+def _visible_name_chars(value: str) -> str:
+    """Without control, format (Cf: U+202E right-to-left override, U+200B zero-width
+    space, U+2066 isolates...), private-use and surrogate characters, which would show a
+    reversed, blank or misleading name in the panel. (Unassigned code points stay: they
+    may be emoji newer than this Python.)"""
+    return "".join(ch for ch in value if unicodedata.category(ch) not in _HIDDEN_IN_NAMES)
+
+
 def parse_display_name(value: Any) -> str:
     if not isinstance(value, str):
         raise NameRequired()
-    name = " ".join(_without_control_chars(value).split())
+    name = " ".join(_visible_name_chars(value.replace("\t", " ").replace("\n", " ")).split())
     if not name:
         raise NameRequired()
     if len(name) > settings.DISPLAY_NAME_MAX_CHARS:

@@ -400,3 +400,13 @@ def test_a_polling_post_over_the_engineio_buffer_is_answered_413_at_once(server,
     fresh, fresh_sid = polling_session(server.url)
     ok = fresh.post(f"{server.url}/socket.io/?EIO=4&transport=polling&sid={fresh_sid}", data="3", timeout=5)
     assert ok.status_code == 200
+
+
+async def test_display_names_lose_invisible_and_direction_changing_characters(server, admin_http):
+    client = await Recorder(server.url).connect()
+    joined = await client.call("join", {"display_name": "\u202enimdA\u202c \u2066Ay\u200bşe\u2069\ufeff"})
+    assert joined["ok"] is True and joined["display_name"] == "nimdA Ayşe"
+    assert thread_row(admin_http, joined["thread_id"])["display_name"] == "nimdA Ayşe"
+    blank = await client.call("join", {"display_name": "\u200b\u200e\u2060 \u202e"})
+    assert blank == {"ok": False, "error": blank["error"], "code": "name_required"}
+    await client.close()
