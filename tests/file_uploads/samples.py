@@ -5,37 +5,73 @@ from __future__ import annotations
 import io
 import struct
 import wave
-import zlib
+from functools import cache
+
+from PIL import ExifTags, Image
+
+from chat.uploads.images import reencode
 
 
+def _normalised(ext: str, fmt: str, mode: str, **options) -> bytes:
+    """A small real picture, already in the form uploads store (re-encoding it changes
+    nothing), so tests can compare what they sent with what is served or forwarded."""
+    image = Image.new(mode, (8, 8), (234, 88, 12) if mode == "RGB" else 5)
+    out = io.BytesIO()
+    image.save(out, fmt, **options)
+    data = out.getvalue()
+    for _ in range(5):
+        again = reencode(data, ext, max_pixels=10**6)
+        if again == data:
+            return data
+        data = again
+    raise AssertionError(f"re-encoding a {ext} does not settle")
+
+
+@cache
 def png() -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
-        + chunk(b"IEND", b"")
-    )
+    return _normalised("png", "PNG", "RGB")
 
 
+@cache
 def gif() -> bytes:
-    return (
-        b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00"
-        b",\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
-    )
+    return _normalised("gif", "GIF", "P")
 
 
+@cache
 def jpeg() -> bytes:
-    app0 = b"\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
-    return b"\xff\xd8" + app0 + b"\xff\xdb\x00\x43\x00" + bytes(64) + b"\xff\xd9"
+    return _normalised("jpg", "JPEG", "RGB", quality=90)
 
 
+@cache
 def webp() -> bytes:
-    vp8 = b"VP8L" + struct.pack("<I", 5) + b"\x2f\x00\x00\x00\x00" + b"\x00"
-    return b"RIFF" + struct.pack("<I", 4 + len(vp8)) + b"WEBP" + vp8
+    return _normalised("webp", "WEBP", "RGB", lossless=True)
+
+
+GPS_LATITUDE = (41.0, 0.0, 5.0)  # 41° 0' 5" N: somewhere in Istanbul
+GPS_LONGITUDE = (28.0, 58.0, 40.0)
+
+
+def phone_photo(width: int = 40, height: int = 20, orientation: int = 6) -> bytes:
+    """A JPEG as a phone writes it: stored sideways with EXIF orientation 6 (turn 90°
+    clockwise to view), GPS position, camera make/model, time, an XMP packet and a comment.
+    Its left half is red, its right half blue, so the upright picture is red on top."""
+    image = Image.new("RGB", (width, height), (220, 20, 20))
+    image.paste((20, 20, 220), (width // 2, 0, width, height))
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = orientation
+    exif[ExifTags.Base.Make] = "PhoneMaker"
+    exif[ExifTags.Base.Model] = "Phone 15 Pro"
+    exif[ExifTags.Base.DateTime] = "2026:11:29 10:00:00"
+    exif[ExifTags.IFD.GPSInfo] = {
+        ExifTags.GPS.GPSLatitudeRef: "N",
+        ExifTags.GPS.GPSLatitude: GPS_LATITUDE,
+        ExifTags.GPS.GPSLongitudeRef: "E",
+        ExifTags.GPS.GPSLongitude: GPS_LONGITUDE,
+    }
+    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:Description GPSLatitude="41,0.08N"/></x:xmpmeta>'
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=95, exif=exif, xmp=xmp, comment=b"taken at home")
+    return out.getvalue()
 
 
 def wav() -> bytes:
