@@ -122,19 +122,15 @@ def flaky():
         pass  # already offline
 
 
-async def chat(
-    visitors: list[ReliableVisitor], sent: dict[str, list[str]], until: float, acks: list[float] | None = None
-) -> None:
-    """Every visitor sends a message about every 0.25 s until `until` (monotonic)."""
+async def chat(visitors: list[ReliableVisitor], sent: dict[str, list[str]], until: float) -> None:
+    """Every visitor sends a message about every 0.25 s until `until` (monotonic); each
+    is in `sent` once the server acknowledged it."""
 
     async def one(v: ReliableVisitor) -> None:
         while time.monotonic() < until:
             i = len(sent[v.name])
-            started = time.monotonic()
             await v.send(f"{v.name}-{i}", f"{v.name} says {i}", time.monotonic() + 20)
             sent[v.name].append(f"{v.name} says {i}")
-            if acks is not None:
-                acks.append(time.monotonic() - started)
             await asyncio.sleep(0.25)
 
     await asyncio.gather(*(one(v) for v in visitors))
@@ -147,11 +143,11 @@ async def test_telegram_down_with_a_restart_in_the_middle_loses_and_repeats_noth
         visitors = [await ReliableVisitor(live.url, f"v{n}").start() for n in range(4)]
         sent: dict[str, list[str]] = defaultdict(list)
 
-        # Telegram answers 500 to everything: visitors are acked at once all the same.
+        # Telegram answers 500 to everything: visitors are acked all the same, every one of
+        # their messages while nothing at all has reached Telegram.
         flaky.erroring = True
-        acks: list[float] = []
-        await chat(visitors, sent, time.monotonic() + 6, acks)
-        assert max(acks) < 1.0, max(acks)
+        await chat(visitors, sent, time.monotonic() + 6)
+        assert all(len(sent[v.name]) >= 3 for v in visitors), sent
         assert forwarded(flaky) == []
         failures = [c for c in flaky.calls if c.method == "sendMessage" and not c.ok]
         assert len(failures) >= 3  # retried all along, not given up
@@ -202,7 +198,6 @@ async def test_a_send_cut_short_by_sigkill_is_retried_by_the_next_process(flaky)
         flaky.hold = "sendMessage"
         await visitor.send("k-1", "k says 1", deadline)
         assert await asyncio.to_thread(flaky.held.wait, 10)
-        killed_at = time.monotonic()
         await asyncio.to_thread(live.stop, signal.SIGKILL)
         claimed = db_rows(live, "SELECT claimed_by FROM telegram_outbox")
         assert len(claimed) == 1 and claimed[0][0], claimed  # claimed by the dead process
@@ -211,8 +206,9 @@ async def test_a_send_cut_short_by_sigkill_is_retried_by_the_next_process(flaky)
         await visitor.send("k-2", "k says 2", deadline)
         await visitor.send("k-3", "k says 3", deadline)
         await outbox_empty(live.url, timeout=15)
-        assert time.monotonic() - killed_at >= 2.5  # waited for the claim to expire, not sooner
+        # The cut-short send was made again, once, and the later ones waited for it.
         assert forwarded(flaky) == [f"k says {i}" for i in range(4)]
+        assert [c.method for c in flaky.calls if not c.ok] == ["sendMessage"]  # the held one
         assert_linked(live, flaky, [visitor])
         await visitor.close()
     finally:

@@ -49,8 +49,15 @@ async def test_poll_once_delivers_replies_and_keeps_its_offset(redis_server, fak
     assert again.returncode == 0 and "0 update(s) received" in again.stdout, again.stderr
     polls = [c for c in fake.calls if c.method == "getUpdates"]
     assert int(polls[-1].params["offset"]) == reply["update_id"] + 2
-    await asyncio.sleep(0.5)
-    assert len(client.received("message_from_admin")) == 1
+    # A new reply, polled after that: once it arrives, a second copy of the first would have.
+    fake.queue_update(updates.message(reply_to=call.result["message_id"], text="polled later"))
+    third = await asyncio.to_thread(redis_server.manage, "telegram_poll", "--once", check=False)
+    assert third.returncode == 0 and "1 update(s) received" in third.stdout, third.stderr
+    await client.wait_for("message_from_admin", lambda d: d["content_text"] == "polled later", timeout=10)
+    assert [m["content_text"] for m in client.received("message_from_admin")] == [
+        "answered by polling",
+        "polled later",
+    ]
     await client.close()
 
 
