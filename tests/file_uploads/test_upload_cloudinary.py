@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
-import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -25,16 +25,18 @@ def fake():
     cloud.stop()
 
 
+def cloud_env(fake: FakeCloudinary, timeout: int) -> dict[str, str]:
+    return {
+        "CLOUDINARY_URL": f"cloudinary://testkey:testsecret@{CLOUD}",
+        "CLOUDINARY_UPLOAD_PREFIX": fake.url,
+        "CLOUDINARY_TIMEOUT": str(timeout),
+        "UPLOAD_THREADS": "2",
+    }
+
+
 @pytest.fixture(scope="module")
 def cloud_server(fake):
-    live = LiveServer(
-        env={
-            "CLOUDINARY_URL": f"cloudinary://testkey:testsecret@{CLOUD}",
-            "CLOUDINARY_UPLOAD_PREFIX": fake.url,
-            "CLOUDINARY_TIMEOUT": "2",
-            "UPLOAD_THREADS": "2",
-        }
-    ).start()
+    live = LiveServer(env=cloud_env(fake, timeout=2)).start()
     start = 0
     yield live
     written = live.log()[start:]
@@ -46,6 +48,7 @@ def cloud_server(fake):
 def http(cloud_server, fake) -> Browserish:
     fake.fail_uploads = fake.fail_admin = False
     fake.delay = 0
+    fake.release()
     return Browserish(cloud_server.url)
 
 
@@ -91,8 +94,26 @@ def test_refusals_never_reach_cloudinary(http, fake):
     assert len(fake.uploads) == before
 
 
-def test_local_upload_route_serves_nothing_in_cloudinary_mode(http):
-    assert http.get("/uploads/images/00000000-0000-0000-0000-000000000000_x.png").status_code == 404
+def test_local_upload_route_serves_nothing_in_cloudinary_mode(http, cloud_server, server):
+    """The same file on local disk is served in local mode and never in Cloudinary mode,
+    which writes nothing to local disk either."""
+    name = "00000000-0000-4000-8000-000000000000_left.png"
+    for live in (server, cloud_server):
+        folder = Path(live.env["UPLOADS_ROOT"]) / "images"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(samples.png())
+    try:
+        served = requests.get(f"{server.url}/uploads/images/{name}", timeout=10)
+        assert (served.status_code, served.content) == (200, samples.png())
+        assert http.get(f"/uploads/images/{name}").status_code == 404
+        uploaded = upload(http, "image", samples.png(), name="kedi.png")
+        assert uploaded.status_code == 200, uploaded.text
+        stored_name = uploaded.json()["url"].rsplit("/", 1)[-1]
+        assert http.get(f"/uploads/images/{stored_name}").status_code == 404
+        local_root = Path(cloud_server.env["UPLOADS_ROOT"])
+        assert sorted(str(p.relative_to(local_root)) for p in local_root.rglob("*.*")) == [f"images/{name}"]
+    finally:
+        (Path(server.env["UPLOADS_ROOT"]) / "images" / name).unlink()
 
 
 def test_cloudinary_failure_is_502_and_hands_out_no_url(http, fake):
@@ -104,35 +125,48 @@ def test_cloudinary_failure_is_502_and_hands_out_no_url(http, fake):
     assert "url" not in body
 
 
-def test_cloudinary_timeout_is_502_quickly(http, fake):
-    fake.delay = 4  # longer than CLOUDINARY_TIMEOUT=2
-    start = time.monotonic()
-    answer = upload(http, "audio", samples.ogg())
-    took = time.monotonic() - start
+def test_cloudinary_that_never_answers_is_502(http, fake):
+    """CLOUDINARY_TIMEOUT bounds the call: a Cloudinary that holds the upload unanswered
+    gets the client a 502 while the fake is still holding it (no guess at durations:
+    without the timeout this request would hang until the test's own 60 s limit)."""
+    fake.hold()
+    try:
+        answer = http.post("/api/upload/audio", files={"file": ("v.ogg", samples.ogg())}, timeout=60)
+        assert fake.held == 1, "answered while Cloudinary still held the call"
+    finally:
+        fake.release()
     assert answer.status_code == 502, answer.text
-    assert answer.json()["success"] is False
-    assert took < 3.9, took
+    body = answer.json()
+    assert body["success"] is False and body["code"] == "storage_failed"
+    assert "url" not in body
 
 
-def test_slow_cloudinary_blocks_neither_the_loop_nor_other_requests(cloud_server, http, fake):
-    fake.delay = 1.5
+def test_slow_cloudinary_blocks_neither_the_loop_nor_other_requests(make_server, http, fake):
+    """Uploads held by Cloudinary fill every upload thread; other requests are answered
+    meanwhile (proof by order: all of them before any upload is). A long CLOUDINARY_TIMEOUT,
+    so that no upload gives up while the other requests are made, however slow they are."""
+    live = make_server(env=cloud_env(fake, timeout=600))
     results: list[int] = []
 
     def slow_upload():
-        results.append(upload(Browserish(cloud_server.url), "image", samples.gif(), name="g.gif").status_code)
+        results.append(upload(Browserish(live.url), "image", samples.gif(), name="g.gif").status_code)
 
-    # More slow uploads than upload threads and than cores.
+    fake.hold()
+    # More held uploads than upload threads (UPLOAD_THREADS=2) and than cores.
     workers = [threading.Thread(target=slow_upload) for _ in range(6)]
+    try:
+        for worker in workers:
+            worker.start()
+        fake.wait_until_held(2)
+        for _ in range(5):
+            assert requests.get(live.url + "/favicon.ico", timeout=10).status_code == 204
+            assert requests.get(live.url + "/login", timeout=10).status_code == 200
+        assert results == [], "an upload finished while Cloudinary held every call"
+        assert fake.held == 2
+    finally:
+        fake.release()
     for worker in workers:
-        worker.start()
-    time.sleep(0.3)
-    for _ in range(5):
-        start = time.monotonic()
-        assert requests.get(cloud_server.url + "/favicon.ico", timeout=5).status_code == 204
-        assert requests.get(cloud_server.url + "/login", timeout=5).status_code == 200
-        assert time.monotonic() - start < 0.5
-    for worker in workers:
-        worker.join(30)
+        worker.join(60)
     assert results == [200] * 6
 
 

@@ -21,7 +21,7 @@ import pytest
 import requests
 
 from tests.ops.conftest import REDIS_ENV
-from tests.support.clients import Browserish, admin_socket, visitor
+from tests.support.clients import Browserish, Recorder, admin_socket, sign_in, visitor
 from tests.support.server import BASE_ENV, ROOT, LiveServer
 
 
@@ -43,6 +43,15 @@ async def visitor_with_messages(url: str, name: str, *texts: str):
 
 def messages_of(http: Browserish, thread_id: str) -> list[dict]:
     return http.get(f"/api/messages?thread_id={thread_id}").json()
+
+
+async def wait_for_log(server: LiveServer, line_part: str, timeout: float = 10) -> str:
+    """The server's log once it holds `line_part` (a condition, not a guess at a delay)."""
+    deadline = time.monotonic() + timeout
+    while line_part not in (log := server.log()):
+        assert time.monotonic() < deadline, f"{line_part!r} never logged"
+        await asyncio.sleep(0.05)
+    return log
 
 
 # --- clear_threads as a subprocess -----------------------------------------------------
@@ -306,8 +315,15 @@ async def test_logs_have_sign_ins_but_no_codes_or_message_text(server):
     assert ack["ok"]
     await client.close()
     await admin.close()
-    await asyncio.sleep(0.3)
-    log = server.log()
+    # Proof by order, not a sleep: the server logs a refused event of a last client after
+    # everything above was acknowledged; once that line is in the log, so is anything the
+    # messages above could have logged.
+    last = await Recorder(server.url).connect()
+    sid = last.sio.get_sid()
+    refused = await last.call("heartbeat", {"thread_id": "not-an-id"})
+    assert refused["ok"] is False
+    await last.close()
+    log = await wait_for_log(server, f"sid={sid}")
     assert "signin_success ip=127.0.0.1" in log
     assert "signin_failed ip=127.0.0.1 reason=" in log
     assert code not in log
@@ -365,5 +381,19 @@ def test_check_deploy_warns_when_production_is_weakened():
     assert done.returncode != 0 and "security.W012" in done.stdout + done.stderr
 
 
-def test_redis_env_is_ours():
-    assert REDIS_ENV["REDIS_URL"].endswith("/14")
+async def test_events_stay_on_the_servers_redis_channel(redis_server, redis_admin_http, make_server):
+    """The ops servers publish on a channel of their own: a server on another channel of the
+    same Redis never hears their events (and the other way round)."""
+    other = make_server(env={**REDIS_ENV, "SOCKETIO_REDIS_CHANNEL": "chatdesk-ops-tests-other"})
+    other_admin = await admin_socket(other.url, sign_in(other.url))
+    ops_admin = await admin_socket(redis_server.url, redis_admin_http)
+    ops_visitor, ops_thread, _ = await visitor_with_messages(redis_server.url, "Ops", "ops only")
+    await ops_admin.wait_for("message_from_visitor", lambda d: d["thread_id"] == ops_thread)
+    other_visitor, other_thread, _ = await visitor_with_messages(other.url, "Other", "other only")
+    await other_admin.wait_for("message_from_visitor", lambda d: d["thread_id"] == other_thread)
+    heard = [d["content_text"] for d in other_admin.received("message_from_visitor")]
+    assert heard == ["other only"]
+    assert [d["id"] for d in other_admin.received("thread_created")] == [other_thread]
+    assert other_thread not in {d["thread_id"] for d in ops_admin.received("message_from_visitor")}
+    for c in (other_admin, ops_admin, ops_visitor, other_visitor):
+        await c.close()

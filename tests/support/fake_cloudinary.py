@@ -5,12 +5,14 @@ It answers what chatdesk calls: the Upload API's `upload` and `destroy`
 resource listing (GET /v1_1/<cloud>/resources/<resource_type>/upload?prefix=...).
 Every upload is recorded (cloud, resource type, folder, public id, file bytes) and kept
 as a resource until destroyed. `fail_uploads` / `fail_admin` make uploads / listings
-answer a Cloudinary error; `delay` makes every answer slow (for timeouts).
+answer a Cloudinary error; `delay` makes every answer slow; `hold()` keeps every call
+waiting until `release()` (for timeouts and requests in flight, without guessing delays).
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
@@ -39,6 +41,25 @@ class FakeCloudinary:
     fail_uploads: bool = False
     fail_admin: bool = False
     delay: float = 0.0
+    held: int = 0  # calls waiting in hold() now
+    _gate: threading.Event | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def hold(self) -> None:
+        """From now on every call waits (unanswered) until release()."""
+        self._gate = threading.Event()
+
+    def release(self) -> None:
+        gate, self._gate = self._gate, None
+        if gate is not None:
+            gate.set()
+
+    def wait_until_held(self, count: int, timeout: float = 30) -> None:
+        """Wait until `count` calls are waiting in hold()."""
+        deadline = time.monotonic() + timeout
+        while self.held < count:
+            assert time.monotonic() < deadline, f"{self.held} of {count} calls arrived"
+            time.sleep(0.01)
 
     def start(self) -> FakeCloudinary:
         self.httpd = local_http.serve(self._handle)
@@ -46,6 +67,7 @@ class FakeCloudinary:
         return self
 
     def stop(self) -> None:
+        self.release()
         local_http.stop(self.httpd)
 
     def resources(self) -> list[Upload]:
@@ -58,6 +80,13 @@ class FakeCloudinary:
         method = request.command
         if self.delay:
             time.sleep(self.delay)
+        gate = self._gate
+        if gate is not None:
+            with self._lock:
+                self.held += 1
+            gate.wait()
+            with self._lock:
+                self.held -= 1
         parsed = urlparse(request.path)
         parts = parsed.path.strip("/").split("/")
         try:
