@@ -6,7 +6,7 @@
  */
 
 import { Composer } from "./composer.js";
-import { gettext, interpolate } from "./i18n.js";
+import { gettext, interpolate, ngettext } from "./i18n.js";
 import { MessageList } from "./messages.js";
 import { Outbox } from "./outbox.js";
 import { announce, limits, showConnection, toast } from "./page.js";
@@ -24,6 +24,7 @@ const KEYS = {
 };
 const TYPING_SHOWN_MS = 6000;
 const REPAINT_MS = 5000;
+const STATUS_EVERY_MS = 10000;
 
 const panel = document.getElementById("panel");
 const listEl = document.getElementById("threads");
@@ -415,6 +416,29 @@ function alertNewMessage(m) {
 }
 paintToggles();
 
+// --- Telegram's state: a banner while forwarding to Telegram is behind -----------------------------
+const behindBanner = document.getElementById("tg-behind");
+function checkTelegram() {
+  if (document.visibilityState === "hidden") return;
+  fetch("/api/status", { credentials: "same-origin" })
+    .then(function (r) {
+      if (r.status === 401 || r.status === 403) { toSignIn(); return null; }
+      return r.ok ? r.json() : null;
+    })
+    .then(function (d) {
+      const tg = d && d.telegram;
+      if (!tg) return;
+      const behind = !!(tg.configured && tg.behind);
+      const n = Number(tg.pending) || 0;
+      behindBanner.hidden = !behind;
+      behindBanner.textContent = behind ? interpolate(ngettext(
+        "Telegram is behind: %(n)s message is waiting to be forwarded.",
+        "Telegram is behind: %(n)s messages are waiting to be forwarded.", n), { n: n }) : "";
+    })
+    .catch(function () { /* offline: the next check tells */ });
+}
+setInterval(checkTelegram, STATUS_EVERY_MS);
+
 // --- Live events ----------------------------------------------------------------------------------
 let joinTimer = null;
 function joinAdminRoom() {
@@ -431,6 +455,7 @@ function joinAdminRoom() {
       else if (current) closeThread();
     });
     outbox.setReady(true);
+    checkTelegram();
   });
 }
 socket.on("connect", joinAdminRoom);
