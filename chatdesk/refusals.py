@@ -302,3 +302,11 @@ class NestedTooDeep(InvalidInput):
 
     code = "nested_too_deep"
     message = _("The JSON is nested too deeply.")
+
+
+class MalformedTelegramMessage(InvalidInput):
+    """A Telegram update whose fields are not what the Bot API sends (a `photo` that is
+    not a list of sizes...): refused input, with a notice to the admin who sent it."""
+
+    code = "malformed_telegram_message"
+    message = _("This message could not be read, so it was not delivered.")

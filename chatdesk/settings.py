@@ -325,6 +325,13 @@ UPLOAD_THREADS = envint("UPLOAD_THREADS", 4)
 REQUEST_MAX_BYTES = envint("REQUEST_MAX_BYTES", 4 * 1024 * 1024)
 UPLOADS_ROOT = Path(os.getenv("UPLOADS_ROOT", BASE_DIR / "uploads"))
 MEDIA_ROOT = UPLOADS_ROOT
+# Behind nginx: an internal location (e.g. /_uploads/) aliased to UPLOADS_ROOT; Django checks
+# the path and answers X-Accel-Redirect, nginx sends the bytes (docs/deploy.md). Empty: Django.
+UPLOADS_X_ACCEL_REDIRECT = os.getenv("UPLOADS_X_ACCEL_REDIRECT", "")
+if UPLOADS_X_ACCEL_REDIRECT and not (
+    UPLOADS_X_ACCEL_REDIRECT.startswith("/") and UPLOADS_X_ACCEL_REDIRECT.endswith("/")
+):
+    raise ImproperlyConfigured("UPLOADS_X_ACCEL_REDIRECT must be a path like /_uploads/ (with both slashes)")
 MEDIA_URL = "/uploads/"
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

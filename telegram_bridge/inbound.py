@@ -22,7 +22,7 @@ from chat import services
 from chat.models import TelegramLink, Thread
 from chat.uploads.files import StorageFailed, store_file
 from chat.validation import MessageInput, parse_text
-from chatdesk.refusals import FileTooLarge, Refusal
+from chatdesk.refusals import FileTooLarge, MalformedTelegramMessage, Refusal
 
 from . import bot_commands, outbox
 from .client import TelegramClient, TelegramError
@@ -163,6 +163,8 @@ class Receiver:
         file = None
         kind = None
         if isinstance(message.get("photo"), list) and message["photo"]:
+            if not all(isinstance(size, dict) for size in message["photo"]):
+                raise MalformedTelegramMessage()
             kind, file = "image", message["photo"][-1]  # the largest size comes last
         elif isinstance(message.get("voice"), dict):
             kind, file = "audio", message["voice"]
