@@ -46,7 +46,9 @@ def tg_server(fake):
 def sent_codes(fake: FakeTelegram) -> list[tuple[bool, str]]:
     """(accepted by Telegram, code) of every sign-in message the bot tried to send."""
     found = []
-    for call in fake.sent("sendMessage"):
+    with fake.lock:
+        calls = [c for c in fake.calls if c.method == "sendMessage"]
+    for call in calls:
         match = re.search(r"sign-in code: <code>(\d{6})</code>", str(call.params.get("text", "")))
         if match:
             found.append((call.ok, match.group(1)))

@@ -46,7 +46,7 @@ async def test_a_visitor_who_chats_gets_a_session_and_resumes_after_reload(make_
     resumed = await again.call("join", {"display_name": "Ayşe", "thread_id": joined["thread_id"]})
     assert resumed["ok"] is True and resumed["resumed"] is True
     assert resumed["thread_id"] == joined["thread_id"]
-    assert [m["text"] for m in resumed["messages"]] == ["hi"]
+    assert [m["content_text"] for m in resumed["messages"]] == ["hi"]
     assert session_rows(live) == 1
     await again.close()
 
