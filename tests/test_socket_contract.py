@@ -68,7 +68,7 @@ async def test_heartbeat_updates_activity_and_tells_admins(server, admin_http):
     admin = await admin_socket(server.url, admin_http)
     client, thread_id = await visitor(server.url)
     assert await client.call("heartbeat", {"thread_id": thread_id}) == {"ok": True}
-    assert await admin.wait_for("visitor_online", lambda d: d == {"thread_id": thread_id})
+    await admin.wait_for("visitor_online", lambda d: d == {"thread_id": thread_id})
     listed = {t["id"]: t for t in admin_http.get("/api/threads").json()}
     assert listed[thread_id]["online"] is True
     assert TIME_RE.match(listed[thread_id]["last_activity_at"])
@@ -79,9 +79,11 @@ async def test_heartbeat_updates_activity_and_tells_admins(server, admin_http):
 async def test_polling_transport_works_too(server, admin_http):
     client = await Recorder(server.url).connect(transports=["polling"])
     ack = await client.call("join", {"display_name": "Polly"})
-    assert ack["ok"]
-    ack = await client.call("message_to_admin", {"thread_id": ack["thread_id"], "type": "text", "text": "hi"})
-    assert ack["ok"]
+    assert ack["ok"] is True and ack["resumed"] is False and ack["messages"] == []
+    thread_id = ack["thread_id"]
+    ack = await client.call("message_to_admin", {"thread_id": thread_id, "type": "text", "text": "hi"})
+    assert ack["ok"] is True and ack["duplicate"] is False, ack
+    assert_message_shape(ack["message"], "visitor", "hi", thread_id)
     await client.close()
 
 
@@ -100,5 +102,37 @@ async def test_join_with_stored_thread_resumes_with_history(server):
     ack = await again.call("join", {"display_name": "Zeynep", "thread_id": thread_id})
     assert ack["ok"] and ack["resumed"] is True and ack["thread_id"] == thread_id
     assert [m["content_text"] for m in ack["messages"]] == ["ilk"]
-    assert await again.call("message_to_admin", {"thread_id": thread_id, "type": "text", "text": "ikinci"})
+    sent = await again.call("message_to_admin", {"thread_id": thread_id, "type": "text", "text": "ikinci"})
+    assert sent["ok"] is True and sent["duplicate"] is False, sent
+    assert_message_shape(sent["message"], "visitor", "ikinci", thread_id)
     await again.close()
+
+
+async def test_clear_all_tells_every_admin_socket_once(make_server):
+    """POST /api/messages/clear_all: each admin socket hears `all_cleared` ({}) once; a
+    visitor socket does not (it is told by its next event's "unknown thread")."""
+    from tests.support.clients import sign_in
+
+    live = make_server()
+    http = sign_in(live.url)
+    admins = [await admin_socket(live.url, http) for _ in range(2)]
+    client, thread_id = await visitor(live.url)
+    sent = await client.call("message_to_admin", {"thread_id": thread_id, "type": "text", "text": "x"})
+    assert sent["ok"] is True
+    response = http.post("/api/messages/clear_all")
+    assert response.status_code == 200 and response.json() == {"success": True}
+    for admin in admins:
+        assert await admin.wait_for("all_cleared") == {}
+    # Proof by order: a new visitor's thread_created reaches the admins after all_cleared.
+    newcomer, new_thread = await visitor(live.url, "Yeni")
+    for admin in admins:
+        await admin.wait_for("thread_created", lambda d: d["id"] == new_thread)
+        assert [name for name, _ in admin.events].count("all_cleared") == 1
+    # The visitor's next event is answered after anything sent to its socket before.
+    late = await client.call("message_to_admin", {"thread_id": thread_id, "type": "text", "text": "y"})
+    assert late["ok"] is False and late["code"] == "unknown_thread", late
+    assert client.received("all_cleared") == []
+    assert http.get("/api/threads").json()[0]["id"] == new_thread
+    assert len(http.get("/api/threads").json()) == 1
+    for c in (*admins, client, newcomer):
+        await c.close()
