@@ -84,8 +84,9 @@ function join(fresh) {
       } else if (RETRY_LATER.has(code)) {
         joinLater(fresh, retryAfter(ack, 3));
       } else {
-        // e.g. conversation_limit, blocked: say why; try again much later in case it lifts.
-        list.notice(refusalText(ack), "error", true);
+        // e.g. conversation_limit, blocked: say why (until a join succeeds and redraws the
+        // list); try again when the server says, in case it lifts. Messages keep waiting.
+        list.notice(refusalText(ack), "error", false);
         joinLater(fresh, retryAfter(ack, 60));
       }
       return;
@@ -103,10 +104,11 @@ function join(fresh) {
 }
 
 outbox.onAck = function (payload, message) { list.acked(payload.client_id, message); };
+let holdAnnounced = false; // the countdown is read out once, not every second
 outbox.onHold = function (payload, label) {
   list.holding(payload.client_id, label);
-  if (label && !outbox.announced) { outbox.announced = true; announce(label); }
-  if (!label) outbox.announced = false;
+  if (label && !holdAnnounced) announce(label);
+  holdAnnounced = !!label;
 };
 outbox.onRefused = function (payload, ack) {
   list.failed(payload.client_id);

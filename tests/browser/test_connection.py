@@ -1,5 +1,6 @@
 """The pages keep working where the browser or the server says no: a private-mode browser
-without localStorage, and a socket the server refused (too many connections)."""
+without localStorage, a socket the server refused (too many connections), a message
+refused for its rate and a conversation refused for the address's limit."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import re
 import time
 
 import pytest
+from django.utils import translation
 from playwright.sync_api import expect
 
+from chatdesk.refusals import ConversationLimit
 from tests.browser.conftest import PHONE, send_text, shot, start_visitor
 from tests.browser.test_resilience import thread_texts
 from tests.support.clients import sign_in
@@ -104,3 +107,26 @@ def test_rate_limited_message_waits_and_is_sent_after_retry_after(make_server, o
     expect(third).to_have_attribute("data-state", "sent", timeout=75_000)
     expect(third.locator(".status")).to_have_text("Sent")
     assert thread_texts(sign_in(live.url), "Hasty Hana") == ["one", "two", "three"]
+
+
+def test_conversation_limit_is_shown_and_the_message_keeps_waiting(make_server, open_context):
+    # One new conversation per hour from this address: a second browser is refused at join.
+    live = make_server(env={"CONVERSATIONS_PER_HOUR_PER_IP": "1"})
+    first = start_visitor(open_context(), live.url, "First Fatma")
+    send_text(first, "I was here first")
+    expect(first.locator(".msg-mine").last).to_have_attribute("data-state", "sent")
+
+    second = start_visitor(open_context(viewport=PHONE, phone=True), live.url, "Second Sam")
+    send_text(second, "me too")
+    # The server's own words for this refusal (in the page's language, English here).
+    with translation.override("en"):
+        expected = str(ConversationLimit.message)
+    expect(second.locator(".notice-line.error")).to_have_text(expected)
+    shot(second, "visitor-conversation-limit-phone")
+    # Not dropped, not shown as failed: it waits for a conversation.
+    expect(second.locator(".msg-mine")).to_have_count(1)
+    expect(second.locator(".msg-mine")).to_have_attribute("data-state", "pending")
+    # The first visitor's conversation goes on.
+    send_text(first, "still talking")
+    expect(first.locator(".msg-mine").last).to_have_attribute("data-state", "sent")
+    assert thread_texts(sign_in(live.url), "First Fatma") == ["I was here first", "still talking"]
