@@ -43,9 +43,9 @@ def _name(scope: str, key: str, window_seconds: int, index: int) -> str:
     return f"rl:{scope}:{window_seconds}:{key}:{index}"
 
 
-def _redis_hit(name: str, ends_at: float) -> int:
+def _redis_hit(name: str, ends_at: float, amount: int = 1) -> int:
     pipe = redis_client.get().pipeline()
-    pipe.incr("chatdesk:" + name)
+    pipe.incrby("chatdesk:" + name, amount)
     pipe.expireat("chatdesk:" + name, int(ends_at) + 1)
     return int(pipe.execute()[0])
 
@@ -54,17 +54,17 @@ def _redis_count(name: str) -> int:
     return int(redis_client.get().get("chatdesk:" + name) or 0)
 
 
-def _db_hit(name: str, ends_at: float) -> int:
+def _db_hit(name: str, ends_at: float, amount: int = 1) -> int:
     from accounts.models import LimitCounter
 
     with transaction.atomic():
-        if not LimitCounter.objects.filter(name=name).update(count=F("count") + 1):
+        if not LimitCounter.objects.filter(name=name).update(count=F("count") + amount):
             try:
                 with transaction.atomic():
                     expires = datetime.fromtimestamp(ends_at, UTC)
-                    LimitCounter.objects.create(name=name, count=1, expires_at=expires)
+                    LimitCounter.objects.create(name=name, count=amount, expires_at=expires)
             except IntegrityError:  # another request created it first
-                LimitCounter.objects.filter(name=name).update(count=F("count") + 1)
+                LimitCounter.objects.filter(name=name).update(count=F("count") + amount)
         value = LimitCounter.objects.filter(name=name).values_list("count", flat=True).get()
     if random.randrange(PRUNE_ONE_IN) == 0:
         LimitCounter.objects.filter(expires_at__lt=datetime.now(UTC)).delete()
@@ -77,16 +77,17 @@ def _db_count(name: str) -> int:
     return LimitCounter.objects.filter(name=name).values_list("count", flat=True).first() or 0
 
 
-def hit(scope: str, key: str, limit: int, window_seconds: int) -> bool:
-    """Count one event; False when `key` already had `limit` events in this window."""
+def hit(scope: str, key: str, limit: int, window_seconds: int, amount: int = 1) -> bool:
+    """Count one event (or `amount` units of something, e.g. kilobytes stored); False when
+    `key` has then passed `limit` in this window."""
     index, ends_at = _window(window_seconds)
     name = _name(scope, key, window_seconds, index)
     if settings.REDIS_URL:
         try:
-            return _redis_hit(name, ends_at) <= limit
+            return _redis_hit(name, ends_at, amount) <= limit
         except RedisError:
             logger.warning("ratelimit_redis_unavailable scope=%s fallback=database", scope)
-    return _db_hit(name, ends_at) <= limit
+    return _db_hit(name, ends_at, amount) <= limit
 
 
 def count(scope: str, key: str, window_seconds: int) -> int:

@@ -63,3 +63,23 @@ class MultipartRequired(Refusal):
 class NoFile(Refusal):
     code = "no_file"
     message = _("No file: send it as the multipart field 'file'.")
+
+
+class UploadQuotaExceeded(Refusal):
+    """One address stored UPLOAD_BYTES_PER_DAY_PER_IP today; `retry_after` in seconds."""
+
+    code = "upload_quota"
+    status = 429
+    message = _("This address has uploaded too much today; try again later.")
+
+    def __init__(self, *, retry_after: int):
+        super().__init__(extra={"retry_after": retry_after})
+
+
+class StorageFull(Refusal):
+    """The upload disk has less than UPLOAD_MIN_FREE_BYTES free: nothing more is stored
+    until an operator makes room (the database and logs need the space more)."""
+
+    code = "storage_full"
+    status = 507
+    message = _("The chat cannot store files right now; send text instead.")

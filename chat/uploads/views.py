@@ -14,7 +14,9 @@ threads that serve the other requests.
 from __future__ import annotations
 
 import logging
+import shutil
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -40,7 +42,14 @@ from .files import (
     store_file,
 )
 from .ranges import ranged_response
-from .refusals import LengthRequired, MultipartRequired, NoFile, NotStored
+from .refusals import (
+    LengthRequired,
+    MultipartRequired,
+    NoFile,
+    NotStored,
+    StorageFull,
+    UploadQuotaExceeded,
+)
 
 logger = logging.getLogger("chat.uploads")
 
@@ -74,13 +83,40 @@ def _checked_upload(request: HttpRequest, kind: str) -> HttpResponse:
         raise FileTooLarge()
     if upload is None:
         raise NoFile()
+    ip = client_ip(request.META)
+    _require_room(ip, upload.size)
     try:
         url = store_file(kind, upload, upload.name or "")
     except StorageFailed as exc:
         logger.warning("upload_not_stored kind=%s reason=%r", kind, str(exc))
         raise NotStored() from exc
-    logger.info("upload kind=%s ip=%s url=%s", kind, client_ip(request.META), url)
+    # Counted once stored (refused files cost nothing), in kilobytes.
+    ratelimit.hit("upload-kb", ip, settings.UPLOAD_BYTES_PER_DAY_PER_IP // 1024, DAY, _kilobytes(upload.size))
+    logger.info("upload kind=%s ip=%s url=%s", kind, ip, url)
     return JsonResponse({"url": url})
+
+
+DAY = 24 * 60 * 60
+
+
+def _kilobytes(size: int) -> int:
+    return max(1, -(-size // 1024))
+
+
+def _require_room(ip: str, size: int) -> None:
+    """Refuse a file this address has no budget left for today, or that would leave the
+    upload disk with less than UPLOAD_MIN_FREE_BYTES free (anonymous uploads must never
+    fill the disk the database and logs share)."""
+    used = ratelimit.count("upload-kb", ip, DAY)
+    if used + _kilobytes(size) > settings.UPLOAD_BYTES_PER_DAY_PER_IP // 1024:
+        logger.warning("upload_refused ip=%s reason=daily_bytes used_kb=%s", ip, used)
+        raise UploadQuotaExceeded(retry_after=ratelimit.retry_after(DAY))
+    storage = storages["default"]
+    if settings.UPLOAD_MIN_FREE_BYTES > 0 and isinstance(storage, FileSystemStorage):
+        Path(storage.location).mkdir(parents=True, exist_ok=True)
+        if shutil.disk_usage(storage.location).free - size < settings.UPLOAD_MIN_FREE_BYTES:
+            logger.error("upload_refused reason=storage_full location=%s", storage.location)
+            raise StorageFull()
 
 
 def _upload(request: HttpRequest, kind: str) -> HttpResponse:
