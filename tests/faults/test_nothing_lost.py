@@ -92,6 +92,10 @@ async def test_concurrent_resends_race_to_one_message_on_postgresql(make_server,
     await race_resends(live.url, sign_in(live.url))
 
 
+# Refusals the visitor page answers by sending again (RETRY_LATER: an outage, a restart, a limit).
+RETRYABLE = {"rate_limited", "temporarily_unavailable", "server_error"}  # static/chat/refusals.js
+
+
 class ReliableVisitor:
     """Sends like the visitor page: every message has a client_id and is resent until acked,
     over a client that reconnects by itself (reconnection=True) and resumes its thread."""
@@ -107,6 +111,7 @@ class ReliableVisitor:
         self.resumed_at = 0
         self.thread_id: str | None = None
         self.acked: dict[str, str] = {}  # client_id -> stored message id
+        self.last_refusal: dict | None = None
         self.sio.on("connect", self._connected)
 
     async def _connected(self) -> None:
@@ -121,30 +126,50 @@ class ReliableVisitor:
         self.resumed_at = self.connects
         return self
 
-    async def _ready(self) -> None:
+    async def _ready(self, deadline: float) -> bool:
+        """Connected, with the thread resumed after a reconnect: True, or False when the
+        connection went away meanwhile (the caller tries again)."""
         while not self.sio.connected:
+            assert time.monotonic() < deadline, f"{self.name} never reconnected"
             await asyncio.sleep(0.05)
-        if self.resumed_at != self.connects:
+        if self.resumed_at == self.connects:
+            return True
+        try:
             ack = await self.sio.call(
                 "join", {"display_name": self.name, "thread_id": self.thread_id}, timeout=3
             )
-            assert ack["ok"] and ack["resumed"] and ack["thread_id"] == self.thread_id, ack
-            self.resumed_at = self.connects
+        except socketio.exceptions.SocketIOError:
+            return False
+        if not ack["ok"]:
+            # Like the page: only a refusal that says "try again" is tried again.
+            assert ack["code"] in RETRYABLE, ack
+            self.last_refusal = ack
+            return False
+        # Resuming must give back the same thread, at once: a broken resume fails here,
+        # not 60 s later as "never acked".
+        assert (ack["resumed"], ack["thread_id"]) == (True, self.thread_id), ack
+        self.resumed_at = self.connects
+        return True
 
     async def send(self, client_id: str, text: str, deadline: float) -> None:
         payload = {"thread_id": self.thread_id, "type": "text", "text": text, "client_id": client_id}
         while time.monotonic() < deadline:
-            try:
-                await self._ready()
-                ack = await self.sio.call("message_to_admin", payload, timeout=3)
-            except (socketio.exceptions.SocketIOError, AssertionError):
+            if not await self._ready(deadline):
                 await asyncio.sleep(0.1)
                 continue
-            if ack.get("ok"):
+            try:
+                ack = await self.sio.call("message_to_admin", payload, timeout=3)
+            except socketio.exceptions.SocketIOError:  # disconnected or unanswered: resend
+                await asyncio.sleep(0.1)
+                continue
+            if ack["ok"]:
+                assert ack["message"]["content_text"] == text, ack
                 self.acked[client_id] = ack["message"]["id"]
                 return
+            assert ack["code"] in RETRYABLE, ack
+            self.last_refusal = ack
             await asyncio.sleep(0.1)  # "temporarily unavailable": retry, like the page
-        raise AssertionError(f"{client_id} never acked")
+        raise AssertionError(f"{client_id} never acked; last refusal {self.last_refusal}")
 
     async def run(self, count: int, deadline: float) -> None:
         for i in range(count):
