@@ -7,8 +7,17 @@ from .models import OutboxItem
 
 @admin.register(OutboxItem)
 class OutboxItemAdmin(admin.ModelAdmin):
-    list_display = ("id", "kind", "state", "attempts", "next_attempt_at", "last_error", "created_at")
-    list_filter = ("state", "kind")
+    list_display = (
+        "id",
+        "kind",
+        "priority",
+        "state",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+        "created_at",
+    )
+    list_filter = ("state", "kind", "priority")
     readonly_fields = [field.name for field in OutboxItem._meta.fields]
 
     def has_add_permission(self, request):

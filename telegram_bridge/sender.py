@@ -55,11 +55,18 @@ def lease_seconds() -> float:
     return min(LEASE_SECONDS, settings.TELEGRAM_CLAIM_TIMEOUT_SECONDS)
 
 
+# Of a group's messages per minute, how many chat traffic leaves unused (and notices
+# leave to sign-in): sign-in codes go straight to Telegram (accounts' delivery), and must
+# find room in the minute even while a flood of forwards keeps the outbox busy.
+GROUP_HEADROOM = {OutboxItem.Priority.SIGN_IN: 0, OutboxItem.Priority.NOTICE: 1, OutboxItem.Priority.CHAT: 2}
+
+
 class Pacer:
     """Telegram's limits per chat: about one message a second, 20 a minute in groups.
 
     `interval` (seconds) and `group_per_minute` default to the settings, read at each
-    call; `clock` is time.monotonic unless a test controls time.
+    call; `clock` is time.monotonic unless a test controls time. Less urgent traffic gets
+    fewer of a group's messages per minute (GROUP_HEADROOM), never fewer than one.
     """
 
     def __init__(
@@ -85,8 +92,8 @@ class Pacer:
             return self._group_per_minute
         return settings.TELEGRAM_GROUP_MESSAGES_PER_MINUTE
 
-    def wait_for(self, chat_id: str) -> float:
-        """Seconds to wait before the next message to `chat_id` (0: send now)."""
+    def wait_for(self, chat_id: str, priority: int = OutboxItem.Priority.SIGN_IN) -> float:
+        """Seconds to wait before the next message of `priority` to `chat_id` (0: now)."""
         now = self.clock()
         history = self.sent.get(chat_id)
         if not history:
@@ -98,8 +105,9 @@ class Pacer:
             wait = history[-1] + self.interval - now
         # Groups (negative ids) take at most so many a minute: wait until the oldest of the
         # last minute's messages is a minute old.
-        if str(chat_id).startswith("-") and len(history) >= self.group_per_minute:
-            wait = max(wait, history[-self.group_per_minute] + 60 - now)
+        cap = max(1, self.group_per_minute - GROUP_HEADROOM.get(priority, 0))
+        if str(chat_id).startswith("-") and len(history) >= cap:
+            wait = max(wait, history[-cap] + 60 - now)
         return max(0.0, wait)
 
     def record(self, chat_id: str) -> None:
@@ -148,11 +156,11 @@ class Sender:
         lanes = self.lanes(exclude=holds)
         self.forget_old_turns(lanes)
         for chat_id, chat_lanes in lanes.items():
-            pause = self.pacer.wait_for(chat_id)
+            lane = self.choose(chat_id, chat_lanes)
+            pause = self.pacer.wait_for(chat_id, lane.priority)
             if pause > 0:
                 wait = min(wait, pause)
                 continue
-            lane = self.choose(chat_id, chat_lanes)
             item = OutboxItem.objects.filter(pk=lane.head, state=OutboxItem.State.PENDING).first()
             if item is None:
                 wait = 0.0  # gone meanwhile (another sender, a cleared thread): look again

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from telegram_bridge.models import OutboxItem
 from telegram_bridge.sender import Pacer
 
 GROUP = "-1001234"
@@ -102,3 +103,35 @@ def test_settings_are_the_default(monotonic, settings):
     monotonic.now += 1
     pacer.record(GROUP)
     assert pacer.wait_for(GROUP) == 59.0
+
+
+def test_chat_traffic_leaves_room_in_a_groups_minute_for_notices_and_sign_in(monotonic):
+    chat, notice, sign_in = OutboxItem.Priority.CHAT, OutboxItem.Priority.NOTICE, OutboxItem.Priority.SIGN_IN
+    pacer = Pacer(interval=1.0, group_per_minute=20, clock=monotonic)
+    for _ in range(18):
+        monotonic.now += pacer.wait_for(GROUP, chat)
+        pacer.record(GROUP)
+    monotonic.now += 1  # t = 18: the interval has passed
+    # A flood of forwards has had 18 of the 20; a notice may have the 19th, sign-in the 20th.
+    assert pacer.wait_for(GROUP, chat) == 42.0
+    assert pacer.wait_for(GROUP, notice) == 0.0
+    pacer.record(GROUP)
+    monotonic.now += 1
+    assert pacer.wait_for(GROUP, notice) == 41.0
+    assert pacer.wait_for(GROUP, sign_in) == 0.0
+    pacer.record(GROUP)
+    monotonic.now += 1
+    assert pacer.wait_for(GROUP, sign_in) == 40.0
+    # Private chats have no minute cap, whatever the priority.
+    for _ in range(30):
+        pacer.record(PRIVATE)
+    monotonic.now += 1
+    assert pacer.wait_for(PRIVATE, chat) == 0.0
+
+
+def test_a_tiny_cap_still_lets_chat_traffic_through(monotonic):
+    pacer = Pacer(interval=0.0, group_per_minute=2, clock=monotonic)
+    assert pacer.wait_for(GROUP, OutboxItem.Priority.CHAT) == 0.0
+    pacer.record(GROUP)
+    assert pacer.wait_for(GROUP, OutboxItem.Priority.CHAT) == 60.0
+    assert pacer.wait_for(GROUP, OutboxItem.Priority.SIGN_IN) == 0.0
