@@ -46,7 +46,9 @@ async def test_prune_removes_only_old_orphans(make_server):
     assert sorted(line for line in lines if line.startswith("would delete")) == sorted(
         [f"would delete {names[orphan_image]}", f"would delete {names[orphan_audio]}"]
     )
-    assert "2 orphaned file(s) would be deleted, 1 in use, 1 younger than 24 hour(s) kept, 0 failed." in lines
+    assert (
+        "2 orphaned file(s) would be deleted, 1 in use, 1 younger than 0.5 hour(s) kept, 0 failed." in lines
+    )
     assert "Dry run: nothing was changed." in lines
     for url in names:
         assert http.get(url).status_code == 200
@@ -65,6 +67,22 @@ async def test_prune_removes_only_old_orphans(make_server):
     again = live.manage("prune_uploads", "--older-than", "1")
     assert again.returncode == 0
     assert "0 orphaned file(s) deleted, 1 in use, 1 younger than 1 hour(s) kept, 0 failed." in again.stdout
+
+
+def test_by_default_an_upload_never_sent_is_gone_within_the_hour(make_server):
+    live = make_server()
+    http = Browserish(live.url)
+    forgotten = upload(http, "image", samples.png())
+    just_now = upload(http, "audio", samples.ogg())
+    root = live.workdir / "uploads"
+    thirty_five_minutes_ago = time.time() - 35 * 60
+    os.utime(root / forgotten.removeprefix("/uploads/"), (thirty_five_minutes_ago, thirty_five_minutes_ago))
+    run = live.manage("prune_uploads")
+    assert [line for line in run.stdout.splitlines() if line.startswith("delete")] == [
+        f"delete {forgotten.removeprefix('/uploads/')}"
+    ]
+    assert http.get(forgotten).status_code == 404
+    assert http.get(just_now).status_code == 200
 
 
 def test_prune_refuses_a_negative_age(server):
