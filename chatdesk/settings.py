@@ -370,21 +370,36 @@ USE_TZ = True
 TIME_ZONE = os.getenv("TIME_ZONE", "Europe/Istanbul")
 
 # --- Logging: one line per event, key=value pairs that log tools parse ------------------
-LOG_LEVEL = os.getenv("LOG_LEVEL", "INFO")
+# Values from requests are quoted, so none can start a fake line (chatdesk/logs.py);
+# LOG_FORMAT=json writes one JSON object per line instead, for log shippers.
+LOG_LEVEL = os.getenv("LOG_LEVEL") or "INFO"
+LOG_FORMAT = os.getenv("LOG_FORMAT") or "line"
+if LOG_FORMAT not in ("line", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be line or json, got {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "line": {"format": "%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"},
+        "line": {
+            "()": "chatdesk.logs.KeyValueFormatter",
+            "format": "%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
+        },
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "line"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
         "chatdesk": {"level": LOG_LEVEL},
         "chat": {"level": LOG_LEVEL},
         "accounts": {"level": LOG_LEVEL},
         "telegram_bridge": {"level": LOG_LEVEL},
-        "django.request": {"level": "ERROR"},
+        # Refused and unknown requests (4xx: "Not Found: /path") with their path; 5xx with
+        # their traceback.
+        "django.request": {"level": "WARNING"},
     },
 }
 

@@ -100,7 +100,7 @@ async def test_join_with_stored_thread_resumes_with_history(server):
     # A reload: same session cookie, a new connection.
     again = await Recorder(server.url, page.cookie_header()).connect()
     ack = await again.call("join", {"display_name": "Zeynep", "thread_id": thread_id})
-    assert ack["ok"] and ack["resumed"] is True and ack["thread_id"] == thread_id
+    assert ack["ok"] is True and ack["resumed"] is True and ack["thread_id"] == thread_id
     assert [m["content_text"] for m in ack["messages"]] == ["ilk"]
     sent = await again.call("message_to_admin", {"thread_id": thread_id, "type": "text", "text": "ikinci"})
     assert sent["ok"] is True and sent["duplicate"] is False, sent

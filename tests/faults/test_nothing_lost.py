@@ -32,22 +32,22 @@ async def test_a_resend_after_reconnect_is_stored_once(server, admin_http):
     thread_id = (await first.call("join", {"display_name": "Resender"}))["thread_id"]
     payload = {"thread_id": thread_id, "type": "text", "text": "only once", "client_id": "m-1"}
     original = await first.call("message_to_admin", payload)
-    assert original["ok"] and original["duplicate"] is False
+    assert original["ok"] is True and original["duplicate"] is False
     await first.close()
     again = await Recorder(server.url, cookie).connect()
     resumed = await again.call("join", {"display_name": "Resender", "thread_id": thread_id})
     assert resumed["resumed"] is True
     resent = await again.call("message_to_admin", payload)
-    assert resent["ok"] and resent["duplicate"] is True
+    assert resent["ok"] is True and resent["duplicate"] is True
     assert resent["message"] == original["message"]
     # The id is scoped: the same id for another sender or another thread is a new message.
     admin = Recorder(server.url, admin_http.cookie_header())
     await admin.connect()
     reply = await admin.call("message_to_visitor", {**payload, "text": "admin side"})
-    assert reply["ok"] and reply["duplicate"] is False
+    assert reply["ok"] is True and reply["duplicate"] is False
     other = (await again.call("join", {"display_name": "Second thread"}))["thread_id"]
     elsewhere = await again.call("message_to_admin", {**payload, "thread_id": other})
-    assert elsewhere["ok"] and elsewhere["duplicate"] is False
+    assert elsewhere["ok"] is True and elsewhere["duplicate"] is False
     assert stored_texts(admin_http, thread_id) == ["only once", "admin side"]
     assert stored_texts(admin_http, other) == ["only once"]
     for c in (again, admin):
@@ -61,13 +61,13 @@ async def race_resends(url: str, admin: Browserish, rounds: int = 25) -> None:
     thread_id = (await tab_one.call("join", {"display_name": "Racer"}))["thread_id"]
     tab_two = await Recorder(url, cookie).connect()
     admin_tab = await Recorder(url, admin.cookie_header()).connect()
-    assert (await admin_tab.call("admin_join", {}))["ok"]
+    assert await admin_tab.call("admin_join", {}) == {"ok": True}
     for i in range(rounds):
         payload = {"thread_id": thread_id, "type": "text", "text": f"race {i}", "client_id": f"race-{i}"}
         acks = await asyncio.gather(
             *(tab.call("message_to_admin", payload) for tab in (tab_one, tab_two, tab_one))
         )
-        assert all(a["ok"] for a in acks), acks
+        assert [a["ok"] for a in acks] == [True] * 3, acks
         assert len({a["message"]["id"] for a in acks}) == 1, acks
         assert sorted(a["duplicate"] for a in acks) == [False, True, True], acks
     assert stored_texts(admin, thread_id) == [f"race {i}" for i in range(rounds)]

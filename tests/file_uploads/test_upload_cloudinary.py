@@ -211,7 +211,7 @@ async def test_prune_uploads_destroys_only_orphans_on_cloudinary(cloud_server, h
     ack = await client.call(
         "message_to_admin", {"thread_id": thread_id, "type": "image", "file_url": kept_url}
     )
-    assert ack["ok"], ack
+    assert ack["ok"] is True, ack
     await client.close()
     kept_id = f"chat_images/{kept_url.rsplit('/', 1)[-1].rsplit('.', 1)[0]}"
     orphan_id = f"chat_audio/{orphan_url.rsplit('/', 1)[-1].rsplit('.', 1)[0]}"
