@@ -397,6 +397,9 @@ LOGGING = {
         "chat": {"level": LOG_LEVEL},
         "accounts": {"level": LOG_LEVEL},
         "telegram_bridge": {"level": LOG_LEVEL},
+        # Django's records go through the formatter above only (not also through Django's
+        # own debug console handler, which would print each one a second time, unformatted).
+        "django": {"handlers": [], "level": "INFO"},
         # Refused and unknown requests (4xx: "Not Found: /path") with their path; 5xx with
         # their traceback.
         "django.request": {"level": "WARNING"},
