@@ -4,6 +4,9 @@ and Redis, then Socket.IO over WebSocket and over polling through it.
 
     .venv/bin/python deploy/try_nginx.py
 
+It also checks that a client which never finishes its request headers is cut off by
+nginx (client_header_timeout) and never reaches daphne.
+
 Needs nginx, openssl, PostgreSQL (postgres@127.0.0.1:5432, trust) and Redis on this
 host. Creates a scratch database and drops it afterwards; stops everything it started.
 """
@@ -16,6 +19,7 @@ import re
 import secrets
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -87,6 +91,21 @@ async def through_proxy(base: str, http: requests.Session, transport: str) -> No
     print(f"  {transport}: admin got the visitor's message through nginx (sid {admin.get_sid()})")
     await guest.disconnect()
     await admin.disconnect()
+
+
+def slow_client_cut_after(https_port: int) -> float:
+    """Seconds until nginx hangs up on a client that never finishes its request headers
+    (client_header_timeout; daphne alone would wait forever)."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with socket.create_connection(("127.0.0.1", https_port), timeout=60) as raw:
+        with context.wrap_socket(raw) as tls:
+            tls.sendall(b"GET /slow-client-probe HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            start = time.monotonic()
+            while tls.recv(1024):  # nginx may answer 408 before closing; wait for the close
+                pass
+            return time.monotonic() - start
 
 
 def main() -> int:
@@ -211,6 +230,12 @@ def main() -> int:
         upgrades = access.count("transport=websocket") and access.count(" 101 ")
         polls = len(re.findall(r"transport=polling\S* HTTP/1\.1\" 200", access))
         print(f"nginx access log: {upgrades} websocket upgrade(s) (101), {polls} polling request(s) (200)")
+        waited = slow_client_cut_after(https_port)
+        reached = [p for p in app_ports if "/slow-client-probe" in (work / f"daphne-{p}.log").read_text()]
+        print(
+            f"slow client: nginx hung up after {waited:.1f} s of unfinished headers; daphne saw it: {reached}"
+        )
+        assert waited < 15 and reached == []
         print("OK: the nginx site, two daphne processes, PostgreSQL and Redis work together.")
         return 0
     finally:
