@@ -21,6 +21,11 @@ class Thread(models.Model):
     # last message's time, or the creation time while there is none.
     has_messages = models.BooleanField(default=False)
     sorted_at = models.DateTimeField(default=timezone.now)
+    # "Seen" marks that survive a reload: the newest message time each side has read.
+    admin_seen_at = models.DateTimeField(null=True, blank=True)
+    visitor_seen_at = models.DateTimeField(null=True, blank=True)
+    # display_name folded for search (chat/search.py: lower case, accents and Turkish letters).
+    search_name = models.CharField(max_length=200, blank=True, default="")
 
     class Meta:
         db_table = "threads"
@@ -53,6 +58,13 @@ class Message(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=False)
     # Optional id chosen by the sending client, so a resend after a reconnect is stored once.
     client_id = models.CharField(max_length=64, null=True, blank=True)
+    # A photo's size in pixels (its box is reserved before it loads) and a voice note's
+    # length as the recorder measured it (browser WebM files carry no duration).
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    # content_text folded for search (chat/search.py); PostgreSQL indexes it with GIN.
+    search_text = models.TextField(null=True, blank=True)
 
     class Meta:
         db_table = "messages"
