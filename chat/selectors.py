@@ -5,6 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.db import connection
+from django.db.models import Q, QuerySet
+
+from . import search
 from .models import Message, Thread
 
 ThreadCursor = tuple[bool, datetime, uuid.UUID]
@@ -23,8 +28,22 @@ THREAD_FIELDS = (
     "last_message_text",
     "last_message_type",
     "last_message_at",
+    "admin_seen_at",
+    "visitor_seen_at",
 )
-MESSAGE_FIELDS = ("id", "thread_id", "sender", "type", "content_text", "file_path", "created_at", "client_id")
+MESSAGE_FIELDS = (
+    "id",
+    "thread_id",
+    "sender",
+    "type",
+    "content_text",
+    "file_path",
+    "created_at",
+    "client_id",
+    "width",
+    "height",
+    "duration_ms",
+)
 
 
 def thread_rows(limit: int, before: ThreadCursor | None = None) -> list:
@@ -37,7 +56,9 @@ def message_rows(thread_id: uuid.UUID, limit: int, before: Message | None = None
     return thread_messages(thread_id, limit, before, rows=True)
 
 
-def recent_threads(limit: int, before: ThreadCursor | None = None, rows: bool = False) -> list[Thread]:
+def recent_threads(
+    limit: int, before: ThreadCursor | None = None, rows: bool = False, within: QuerySet | None = None
+) -> list[Thread]:
     """Threads by newest message first (threads without messages last), `limit` at most.
 
     `before` is the (has_messages, sorted_at, id) of the last thread of the previous page:
@@ -47,7 +68,9 @@ def recent_threads(limit: int, before: ThreadCursor | None = None, rows: bool = 
     top of the index. Crossing from the "with messages" group to the other takes a
     second query.
     """
-    threads = Thread.objects.values_list(*THREAD_FIELDS, named=True) if rows else Thread.objects.all()
+    threads = Thread.objects.all() if within is None else within
+    if rows:
+        threads = threads.values_list(*THREAD_FIELDS, named=True)
     if before is None:
         return list(threads.order_by(*ORDER)[:limit])
     has_messages, sorted_at, tid = before
@@ -80,6 +103,49 @@ def thread_messages(
     newest = list(messages.order_by("-thread_id", "-created_at", "-id")[:limit])
     newest.reverse()
     return newest
+
+
+def matching_messages(words: list[str]) -> QuerySet:
+    """Messages whose text has every word: PostgreSQL full-text search over the GIN index
+    of migration 0005 (words as prefixes), a LIKE over the same folded column elsewhere."""
+    messages = Message.objects.all()
+    if connection.vendor == "postgresql":
+        vector = SearchVector("search_text", config="simple")
+        query = SearchQuery(search.tsquery(words), config="simple", search_type="raw")
+        return messages.annotate(search_vector=vector).filter(search_vector=query)
+    for word in words:
+        messages = messages.filter(search_text__contains=word)
+    return messages
+
+
+def search_threads(query: str, limit: int, before: ThreadCursor | None = None) -> list[tuple]:
+    """Threads whose name or any message matches `query` (folded: "ayse" finds "Ayşe"),
+    in the list's order and pages, each with its newest matching message's snippet:
+    (row, {"message_id", "text", "start", "end"} or None)."""
+    words = search.terms(query)
+    if not words:
+        return [(row, None) for row in thread_rows(limit, before)]
+    messages = matching_messages(words)
+    by_name = Q()
+    for word in words:
+        by_name &= Q(search_name__contains=word)
+    within = Thread.objects.filter(by_name | Q(id__in=messages.values("thread_id")))
+    page = recent_threads(limit, before, rows=True, within=within)
+    found = []
+    for row in page:
+        hit = (
+            messages.filter(thread_id=row.id)
+            .order_by("-created_at", "-id")
+            .values_list("id", "content_text")
+            .first()
+        )
+        piece = search.snippet(hit[1], words) if hit else None
+        match = None
+        if piece is not None:
+            text, start, end = piece
+            match = {"message_id": str(hit[0]), "text": text, "start": start, "end": end}
+        found.append((row, match))
+    return found
 
 
 def get_thread(thread_id: uuid.UUID) -> Thread | None:

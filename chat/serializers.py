@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -25,6 +25,16 @@ def format_time(value: datetime | None) -> str | None:
     return value.astimezone(timezone.get_default_timezone()).isoformat(" ", "seconds")[:19]
 
 
+def iso_time(value: datetime | None) -> str | None:
+    """Additive to the contract's strings: the same instant in ISO 8601 with its offset
+    (UTC, milliseconds), so pages show it in the reader's own time zone."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = timezone.make_aware(value)
+    return value.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
 def message_to_dict(message: Message) -> dict[str, Any]:
     data = {
         "id": str(message.id),
@@ -34,9 +44,16 @@ def message_to_dict(message: Message) -> dict[str, Any]:
         "content_text": message.content_text,
         "file_path": message.file_path,
         "created_at": format_time(message.created_at),
+        "created_iso": iso_time(message.created_at),
     }
     if message.client_id:
         data["client_id"] = message.client_id
+    width, height = getattr(message, "width", None), getattr(message, "height", None)
+    if width and height:
+        data["width"], data["height"] = width, height
+    duration_ms = getattr(message, "duration_ms", None)
+    if duration_ms is not None:
+        data["duration"] = round(duration_ms / 1000, 1)
     return data
 
 
@@ -63,6 +80,12 @@ def thread_to_dict(thread: Thread, now: datetime | None = None) -> dict[str, Any
         # Additive fields: what the panel needs to draw the list without another request.
         "last_message_type": thread.last_message_type,
         "online": is_online(thread, now),
+        "created_iso": iso_time(thread.created_at),
+        "last_activity_iso": iso_time(thread.last_activity_at),
+        "last_message_iso": iso_time(thread.last_message_at),
+        # What each side has read, up to the newest message time (None: nothing yet).
+        "admin_seen_iso": iso_time(getattr(thread, "admin_seen_at", None)),
+        "visitor_seen_iso": iso_time(getattr(thread, "visitor_seen_at", None)),
     }
 
 

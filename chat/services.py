@@ -19,7 +19,8 @@ from chatdesk.refusals import UnknownThread
 from . import signals
 from .events import ADMIN_ROOM, send_on_commit, thread_room
 from .models import Message, TelegramLink, Thread
-from .serializers import message_payload, thread_to_dict
+from .search import fold
+from .serializers import iso_time, message_payload, thread_to_dict
 from .validation import MessageInput
 
 
@@ -34,7 +35,9 @@ class ThreadNotFound(UnknownThread, LookupError):
 def create_thread(display_name: str) -> Thread:
     """Open a new conversation for a visitor."""
     now = timezone.now()
-    thread = Thread.objects.create(display_name=display_name, last_activity_at=now)
+    thread = Thread.objects.create(
+        display_name=display_name, last_activity_at=now, search_name=fold(display_name)[:200]
+    )
     send_on_commit("thread_created", thread_to_dict(thread), ADMIN_ROOM)
     return thread
 
@@ -58,8 +61,9 @@ _THREAD_UPDATE_SQL = (
     " AND (last_message_at IS NULL OR last_message_at <= %s)"
 )
 _MESSAGE_INSERT_SQL = (
-    "INSERT INTO messages (id, thread_id, sender, type, content_text, file_path, created_at, client_id)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+    "INSERT INTO messages (id, thread_id, sender, type, content_text, file_path, created_at, client_id,"
+    " width, height, duration_ms, search_text)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 )
 
 
@@ -98,6 +102,10 @@ def _insert_message(message: Message, touch_thread: bool) -> bool:
                 message.file_path,
                 now,
                 message.client_id,
+                message.width,
+                message.height,
+                message.duration_ms,
+                message.search_text,
             ],
         )
     message._state.adding = False  # as save() leaves it
@@ -122,6 +130,10 @@ def _store_message(sender: str, data: MessageInput, via: str) -> tuple[Message, 
         file_path=data.file_url,
         client_id=data.client_id,
         created_at=now,
+        width=data.width,
+        height=data.height,
+        duration_ms=data.duration_ms,
+        search_text=fold(data.text) if data.text else None,
     )
     is_visitor = sender == Message.Sender.VISITOR
     try:
@@ -186,13 +198,35 @@ def link_telegram_message(thread_id: uuid.UUID, chat_id: int, message_id: int) -
 
 
 def mark_seen(thread_id: uuid.UUID, seen_at: str | None = None) -> bool:
-    """An admin opened the thread: tell the visitor their messages were seen."""
-    if not Thread.objects.filter(id=thread_id).exists():
+    """An admin opened the thread: store that the visitor's messages so far were seen (a
+    reload shows it), and tell the visitor."""
+    seen = _newest_message_time(thread_id, Message.Sender.VISITOR)
+    updated = Thread.objects.filter(id=thread_id).update(admin_seen_at=seen or timezone.now())
+    if not updated:
         return False
-    payload = {"thread_id": str(thread_id), "seen_at": seen_at}
+    payload = {"thread_id": str(thread_id), "seen_at": seen_at, "seen_iso": iso_time(seen)}
     send_on_commit("admin_seen", payload, thread_room(thread_id))
     send_on_commit("admin_seen", payload, ADMIN_ROOM)
     return True
+
+
+def mark_seen_by_visitor(thread_id: uuid.UUID) -> bool:
+    """The visitor has read the admins' replies so far: store it, tell the panels."""
+    seen = _newest_message_time(thread_id, Message.Sender.ADMIN)
+    updated = Thread.objects.filter(id=thread_id).update(visitor_seen_at=seen or timezone.now())
+    if not updated:
+        return False
+    send_on_commit("visitor_seen", {"thread_id": str(thread_id), "seen_iso": iso_time(seen)}, ADMIN_ROOM)
+    return True
+
+
+def _newest_message_time(thread_id: uuid.UUID, sender: str):
+    return (
+        Message.objects.filter(thread_id=thread_id, sender=sender)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
 
 
 def clear_thread(thread_id: uuid.UUID) -> int:
@@ -233,7 +267,11 @@ def clear_all() -> None:
     """Delete every message, thread and Telegram link."""
     with transaction.atomic():
         signals.all_cleared.send(Thread)
+        thread_ids = list(Thread.objects.values_list("id", flat=True))
         Message.objects.all().delete()
         TelegramLink.objects.all().delete()
         Thread.objects.all().delete()
         send_on_commit("all_cleared", {}, ADMIN_ROOM)
+        # Open visitor pages are emptied live, as when one thread is deleted.
+        for tid in thread_ids:
+            send_on_commit("thread_deleted", {"thread_id": str(tid)}, thread_room(tid))

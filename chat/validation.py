@@ -33,6 +33,10 @@ class MessageInput:
     text: str | None
     file_url: str | None
     client_id: str | None
+    # Additive: a photo's size in pixels, a voice note's length (what the recorder measured).
+    width: int | None = None
+    height: int | None = None
+    duration_ms: int | None = None
 
 
 def require_mapping(data: Any) -> dict:
@@ -115,4 +119,44 @@ def parse_message(data: Any) -> MessageInput:
         raise FieldRequired("file_url", variant=f"{kind}_message")
     if not is_own_upload_url(file_url, kind):
         raise FieldInvalid("file_url", variant=f"not_own_{kind}")
-    return MessageInput(thread_id, kind, parse_text(data.get("text"), False), file_url, client_id)
+    text = parse_text(data.get("text"), False)
+    if kind == Message.Type.IMAGE:
+        width, height = _pixels(data.get("width"), "width"), _pixels(data.get("height"), "height")
+        if width is None or height is None:
+            width = height = None
+        return MessageInput(thread_id, kind, text, file_url, client_id, width=width, height=height)
+    return MessageInput(
+        thread_id, kind, text, file_url, client_id, duration_ms=_duration_ms(data.get("duration"))
+    )
+
+
+MAX_PIXELS_SIDE = 100_000
+MAX_DURATION_SECONDS = 24 * 3600
+
+
+def _number(value: Any, field: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        raise FieldInvalid(field)
+    return float(value)
+
+
+def _pixels(value: Any, field: str) -> int | None:
+    """Optional width or height of a photo: a whole number of pixels, 1 to 100,000."""
+    number = _number(value, field)
+    if number is None:
+        return None
+    if number != int(number) or not 1 <= number <= MAX_PIXELS_SIDE:
+        raise FieldInvalid(field)
+    return int(number)
+
+
+def _duration_ms(value: Any) -> int | None:
+    """Optional length of a voice note in seconds (a day at most), stored in milliseconds."""
+    number = _number(value, "duration")
+    if number is None:
+        return None
+    if not 0 <= number <= MAX_DURATION_SECONDS:
+        raise FieldInvalid("duration")
+    return round(number * 1000)

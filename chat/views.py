@@ -72,7 +72,9 @@ def _int_param(request: HttpRequest, name: str, default: int, maximum: int) -> i
 @require_GET
 @admin_required_json
 def api_threads(request: HttpRequest) -> HttpResponse:
-    """Threads by last message time. ?limit=N&before=<thread id> pages through them."""
+    """Threads by last message time. ?limit=N&before=<thread id> pages through them;
+    ?q=words keeps the threads whose name or any message has them (additive: each carries
+    `match`, the newest matching message's snippet with the hit's offsets)."""
     limit = _int_param(request, "limit", settings.THREADS_DEFAULT_LIMIT, settings.THREADS_MAX_LIMIT)
     cursor = None
     if request.GET.get("before"):
@@ -80,9 +82,16 @@ def api_threads(request: HttpRequest) -> HttpResponse:
         if anchor is None:
             raise FieldInvalid("before", variant="not_listed_thread")
         cursor = (anchor.has_messages, anchor.sorted_at, anchor.id)
-    threads = selectors.thread_rows(limit, cursor)
     now = timezone.now()
-    response = JsonResponse([thread_to_dict(t, now) for t in threads], safe=False)
+    query = request.GET.get("q", "").strip()[:200]
+    if query:
+        found = selectors.search_threads(query, limit, cursor)
+        threads = [row for row, _ in found]
+        items = [dict(thread_to_dict(row, now), match=match) for row, match in found]
+    else:
+        threads = selectors.thread_rows(limit, cursor)
+        items = [thread_to_dict(t, now) for t in threads]
+    response = JsonResponse(items, safe=False)
     if len(threads) == limit:
         response["X-Next-Before"] = str(threads[-1].id)
     return response

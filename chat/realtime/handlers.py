@@ -41,7 +41,7 @@ from chatdesk.refusals import (
 
 from .. import selectors, services
 from ..events import ADMIN_ROOM
-from ..serializers import message_payload, message_to_dict
+from ..serializers import iso_time, message_payload, message_to_dict
 from ..validation import parse_display_name, parse_message, parse_thread_id, require_mapping
 from . import connection_counts, identity, panel_sockets, payload_json, server
 from .db_worker import run_db
@@ -257,6 +257,8 @@ async def join(sid: str, data: Any) -> dict:
         "display_name": thread.display_name,
         "resumed": resumed,
         "messages": history,
+        # Additive: how far the admins have read, so "Seen" survives a reload.
+        "admin_seen_iso": iso_time(thread.admin_seen_at) if resumed else None,
     }
 
 
@@ -321,9 +323,15 @@ async def typing(sid: str, data: Any) -> dict:
 
 @event("mark_seen")
 async def mark_seen(sid: str, data: Any) -> dict:
-    """Additive: an admin has read a thread up to now; the visitor sees a "seen" mark."""
-    await _require_admin(sid, await _rate_limit(sid, "seen", settings.SOCKET_MESSAGES_PER_MINUTE))
+    """Additive: an admin has read a thread up to now (the visitor sees a "seen" mark), or
+    the visitor has read the admins' replies (the panel shows it)."""
+    state = await _rate_limit(sid, "seen", settings.SOCKET_MESSAGES_PER_MINUTE)
     thread_id = parse_thread_id(require_mapping(data).get("thread_id"))
+    if str(thread_id) in state.get("threads", ()):
+        if not await run_db(services.mark_seen_by_visitor, thread_id):
+            raise services.ThreadNotFound(str(thread_id))
+        return {"ok": True}
+    await _require_admin(sid, state)
     seen_at = require_mapping(data).get("seen_at")
     if not await run_db(services.mark_seen, thread_id, seen_at if isinstance(seen_at, str) else None):
         raise services.ThreadNotFound(str(thread_id))
