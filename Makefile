@@ -8,15 +8,33 @@ WORKERS ?= 1
 
 .PHONY: run test setup lint bench chromium clean
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+# Installs come from the lock files (every package pinned, with hashes): `make run` takes
+# the production lock only, `make test` the development one (production + test tools).
+# After changing requirements*.txt: `make lock`, then commit the .lock files.
+$(VENV)/.installed-prod: requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
 	touch $@
+
+$(VENV)/.installed: requirements-dev.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.lock
+	touch $@ $(VENV)/.installed-prod
+
+# Re-resolve the lock files from requirements*.txt (keeps current pins where they still fit).
+.PHONY: lock
+lock:
+	test -x $(BIN)/pip-compile || $(BIN)/pip install --quiet pip-tools==7.6.2
+	$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links \
+		--output-file requirements.lock requirements.txt
+	$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links \
+		--output-file requirements-dev.lock requirements-dev.txt
 
 # Development defaults: DEBUG on (so no secret key is needed), SQLite, local uploads.
 setup: export DJANGO_DEBUG ?= 1
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed-prod
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 
@@ -33,7 +51,7 @@ chromium:
 		|| sudo sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null'; }
 
 test: export DJANGO_DEBUG ?= 1
-test: setup chromium lint
+test: $(VENV)/.installed setup chromium lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Re-extract the pages' texts into locale/tr/LC_MESSAGES/*.po and compile the .mo files
