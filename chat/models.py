@@ -8,6 +8,10 @@ from django.utils import timezone
 
 
 class Thread(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open"
+        RESOLVED = "resolved"
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     display_name = models.CharField(max_length=80)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -26,11 +30,36 @@ class Thread(models.Model):
     visitor_seen_at = models.DateTimeField(null=True, blank=True)
     # display_name folded for search (chat/search.py: lower case, accents and Turkish letters).
     search_name = models.CharField(max_length=200, blank=True, default="")
+    # Email capture (issue 14): where replies go while the visitor is away, the language
+    # those emails are written in (the page's, at join), and a counter raised when the
+    # thread is cleared, so links signed for an older generation stop working.
+    email = models.EmailField(max_length=254, blank=True, default="")
+    email_language = models.CharField(max_length=8, blank=True, default="")
+    generation = models.PositiveIntegerField(default=0)
+
+    # Life cycle (issue 13): open or resolved, who is on it. A visitor's message reopens a
+    # resolved thread (in the message store's own UPDATE, chat.services._insert_message).
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    reopened_at = models.DateTimeField(null=True, blank=True)
+    # Bumped by every life-cycle change (claim, assign, resolve, reopen, block), so a
+    # stale copy (a Telegram card's buttons) can tell it is out of date.
+    state_version = models.PositiveIntegerField(default=0)
+    # Who opened it, for blocking later: the visitor's address and a keyed hash of their
+    # session key (never the key itself), and until when they are blocked.
+    visitor_ip = models.GenericIPAddressField(null=True, blank=True)
+    visitor_key_hash = models.CharField(max_length=64, null=True, blank=True)
+    blocked_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "threads"
         indexes = [
             models.Index(fields=["-has_messages", "-sorted_at", "-id"], name="thread_list_order_idx"),
+            # The panel's views (open, resolved, unassigned) in the list's order.
+            models.Index(
+                fields=["status", "-has_messages", "-sorted_at", "-id"], name="thread_status_order_idx"
+            ),
             models.Index(fields=["last_activity_at"], name="thread_last_activity_idx"),
         ]
 
@@ -99,3 +128,139 @@ class TelegramLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.chat_id}/{self.message_id} → {self.thread_id}"
+
+
+class CannedReply(models.Model):
+    """A saved answer agents insert by typing its shortcut (`/hours`) in the composer."""
+
+    class Language(models.TextChoices):
+        TURKISH = "tr", "Türkçe"
+        ENGLISH = "en", "English"
+
+    shortcut = models.SlugField(max_length=32, help_text="Typed after a slash: hours for /hours.")
+    language = models.CharField(max_length=2, choices=Language.choices, default=Language.ENGLISH)
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "canned_replies"
+        ordering = ("shortcut", "language")
+        verbose_name_plural = "canned replies"
+        constraints = [
+            models.UniqueConstraint(fields=["shortcut", "language"], name="canned_reply_unique_shortcut")
+        ]
+
+    def __str__(self) -> str:
+        return f"/{self.shortcut} ({self.language})"
+
+
+class VisitorBlock(models.Model):
+    """A visitor who may not write or open conversations until `expires_at`: matched by
+    their address or their session (a keyed hash of its key). Refused attempts are
+    counted here and never stored as messages. Staff lift it in the Django admin."""
+
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    key_hash = models.CharField(max_length=64, null=True, blank=True)
+    thread = models.ForeignKey(
+        Thread, null=True, blank=True, on_delete=models.SET_NULL, related_name="blocks"
+    )
+    display_name = models.CharField(max_length=80, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveIntegerField(default=0)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "visitor_blocks"
+        indexes = [
+            models.Index(fields=["ip", "expires_at"], name="visitor_block_ip_idx"),
+            models.Index(fields=["key_hash", "expires_at"], name="visitor_block_key_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.display_name or self.ip or 'visitor'} until {self.expires_at:%Y-%m-%d %H:%M}"
+
+
+class BusinessHours(models.Model):
+    """When the desk answers: weekly opening hours in a time zone, and holidays.
+
+    Without an active schedule the desk keeps no hours (always open); with one, it is
+    open during one of its weekly ranges, except on its holidays (chat/availability.py).
+    """
+
+    name = models.CharField(max_length=80, default="Business hours")
+    time_zone = models.CharField(max_length=64, default="Europe/Istanbul", help_text="e.g. Europe/Istanbul")
+    active = models.BooleanField(default=True, help_text="Only the first active schedule counts.")
+
+    class Meta:
+        db_table = "business_hours"
+        verbose_name = "business hours"
+        verbose_name_plural = "business hours"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.time_zone})"
+
+    def clean(self) -> None:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        from django.core.exceptions import ValidationError
+
+        try:
+            ZoneInfo(self.time_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValidationError({"time_zone": "Not a known time zone (e.g. Europe/Istanbul)."}) from None
+
+
+class WeeklyHours(models.Model):
+    """One opening range on one weekday; `closes` 00:00 means midnight at the day's end."""
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0
+        TUESDAY = 1
+        WEDNESDAY = 2
+        THURSDAY = 3
+        FRIDAY = 4
+        SATURDAY = 5
+        SUNDAY = 6
+
+    schedule = models.ForeignKey(BusinessHours, on_delete=models.CASCADE, related_name="weekly_hours")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    opens = models.TimeField()
+    closes = models.TimeField()
+
+    class Meta:
+        db_table = "business_hours_weekly"
+        ordering = ["weekday", "opens"]
+        verbose_name_plural = "weekly hours"
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}-{self.closes:%H:%M}"
+
+
+class Holiday(models.Model):
+    schedule = models.ForeignKey(BusinessHours, on_delete=models.CASCADE, related_name="holidays")
+    date = models.DateField()
+    name = models.CharField(max_length=80, blank=True, default="")
+
+    class Meta:
+        db_table = "business_hours_holidays"
+        ordering = ["date"]
+        constraints = [models.UniqueConstraint(fields=["schedule", "date"], name="holiday_unique_date")]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name}".strip()
+
+
+class DeskActivity(models.Model):
+    """When agents were last seen somewhere other than the panel (key "telegram")."""
+
+    key = models.CharField(max_length=32, primary_key=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        db_table = "desk_activity"
+        verbose_name_plural = "desk activity"
+
+    def __str__(self) -> str:
+        return f"{self.key} {self.at:%Y-%m-%d %H:%M:%S}"
