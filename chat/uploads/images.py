@@ -13,29 +13,13 @@ from __future__ import annotations
 
 import io
 
-from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageOps, ImageSequence
 
-from chatdesk.refusals import Refusal
+from .refusals import TooManyPixels, UnreadableImage
 
 JPEG_QUALITY = 90
 WEBP_QUALITY = 90
 PILLOW_FORMATS = {"jpg": "JPEG", "png": "PNG", "gif": "GIF", "webp": "WEBP"}
-
-
-class UnreadableImage(Refusal):
-    """Starts like a picture but does not decode (truncated, corrupt, a disguised file)."""
-
-    code = "unreadable_image"
-    message = _("The picture could not be read; send another file.")
-
-
-class TooManyPixels(Refusal):
-    """More pixels than UPLOAD_MAX_PIXELS (all frames of an animation together)."""
-
-    code = "image_too_many_pixels"
-    status = 413
-    message = _("The picture is too large (more than %(megapixels)s megapixels).")
 
 
 def _refuse_too_many(max_pixels: int) -> TooManyPixels:

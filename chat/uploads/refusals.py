@@ -83,3 +83,18 @@ class StorageFull(Refusal):
     code = "storage_full"
     status = 507
     message = _("The chat cannot store files right now; send text instead.")
+
+
+class UnreadableImage(UploadRefused):
+    """Starts like a picture but does not decode (truncated, corrupt, a disguised file)."""
+
+    code = "unreadable_image"
+    message = _("The picture could not be read; send another file.")
+
+
+class TooManyPixels(UploadRefused):
+    """More pixels than UPLOAD_MAX_PIXELS (all frames of an animation together)."""
+
+    code = "image_too_many_pixels"
+    status = 413
+    message = _("The picture is too large (more than %(megapixels)s megapixels).")
