@@ -19,7 +19,7 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -62,9 +62,15 @@ def _prune() -> None:
 def issue_code(session_key: str) -> str:
     """A new code for this session, replacing the one it had."""
     code, digest = _new_code()
+    owner = owner_of(session_key)
+    fresh = {"code_hash": digest, "expires_at": _expiry(), "attempts": 0, "created_at": timezone.now()}
     with transaction.atomic():
-        OneTimeCode.objects.filter(owner=owner_of(session_key)).delete()
-        OneTimeCode.objects.create(code_hash=digest, owner=owner_of(session_key), expires_at=_expiry())
+        if not OneTimeCode.objects.filter(owner=owner).update(**fresh):
+            try:
+                with transaction.atomic():
+                    OneTimeCode.objects.create(owner=owner, **fresh)
+            except IntegrityError:  # a second tab of this browser asked at the same moment
+                OneTimeCode.objects.filter(owner=owner).update(**fresh)
     _prune()
     return code
 
