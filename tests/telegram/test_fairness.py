@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 import uuid
 
 import pytest
@@ -88,52 +90,70 @@ async def test_a_flood_from_one_visitor_does_not_delay_the_others(paced_server, 
         await client.close()
 
 
-@pytest.fixture
-def upgraded_server(tg_server, fake):
-    """The same database served with another admin chat id: the group became a supergroup."""
-    live = LiveServer(
-        env={**telegram_env(fake, TELEGRAM_CHAT_ID="-1002"), "DATABASE_URL": tg_server.env["DATABASE_URL"]},
-        migrate=False,
-    ).start()
-    yield live
-    live.cleanup()
+def forward_of(thread_id: str, text: str):
+    return lambda c: (
+        c.method == "sendMessage"
+        and f"#{thread_id[:8]}" in c.params["text"]
+        and c.params["text"].endswith(f"\n{text}")
+    )
 
 
-async def test_a_reply_goes_by_chat_and_message_id_when_two_chats_share_ids(
-    tg_server, upgraded_server, fake, updates
-):
+def stored_messages(live: LiveServer, thread_id: str) -> list[tuple[str, str]]:
+    path = live.env["DATABASE_URL"].removeprefix("sqlite:///")
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+        rows = conn.execute(
+            "SELECT sender, content_text FROM messages WHERE thread_id = ? ORDER BY created_at",
+            (thread_id.replace("-", ""),),
+        )
+        return rows.fetchall()
+
+
+async def test_a_reply_goes_by_chat_and_message_id_when_two_chats_share_ids(fake, updates):
     old_chat, new_chat = CHAT_ID, -1002
-    before, before_thread = await visitor(tg_server.url, "Before the upgrade")
-    ack = await before.call(
-        "message_to_admin", {"thread_id": before_thread, "type": "text", "text": "in the old group"}
-    )
-    assert ack["ok"] is True, ack
-    old = await sent(fake, lambda c: c.method == "sendMessage" and "in the old group" in c.params["text"])
-    await outbox_empty(tg_server.url)
-    shared_id = old.result["message_id"]
-    assert old.result["chat"]["id"] == old_chat
+    old = LiveServer(env=telegram_env(fake))
+    new = None
+    try:
+        await asyncio.to_thread(old.start)
+        before, before_thread = await visitor(old.url, "Before the upgrade")
+        ack = await before.call(
+            "message_to_admin", {"thread_id": before_thread, "type": "text", "text": "in the old group"}
+        )
+        assert ack["ok"] is True, ack
+        first = await sent(fake, forward_of(before_thread, "in the old group"))
+        await outbox_empty(old.url)
+        shared_id = first.result["message_id"]
+        assert first.result["chat"]["id"] == old_chat
+        await before.close()
 
-    # The new chat's numbering reaches the same id (Telegram numbers each chat on its own).
-    fake.next_message_id(new_chat, shared_id)
-    after, after_thread = await visitor(upgraded_server.url, "After the upgrade")
-    ack = await after.call(
-        "message_to_admin", {"thread_id": after_thread, "type": "text", "text": "in the new group"}
-    )
-    assert ack["ok"] is True, ack
-    new = await sent(fake, lambda c: c.method == "sendMessage" and "in the new group" in c.params["text"])
-    await outbox_empty(upgraded_server.url)
-    assert (new.result["chat"]["id"], new.result["message_id"]) == (new_chat, shared_id)
+        # The group became a supergroup: a new chat id, the same database. Telegram numbers
+        # each chat on its own, so the new chat's messages reach the same id.
+        await asyncio.to_thread(old.stop)
+        new = LiveServer(
+            env={
+                **telegram_env(fake, TELEGRAM_CHAT_ID=str(new_chat)),
+                "DATABASE_URL": old.env["DATABASE_URL"],
+            },
+            migrate=False,
+        )
+        await asyncio.to_thread(new.start)
+        fake.next_message_id(new_chat, shared_id)
+        after, after_thread = await visitor(new.url, "After the upgrade")
+        ack = await after.call(
+            "message_to_admin", {"thread_id": after_thread, "type": "text", "text": "in the new group"}
+        )
+        assert ack["ok"] is True, ack
+        second = await sent(fake, forward_of(after_thread, "in the new group"))
+        await outbox_empty(new.url)
+        assert (second.result["chat"]["id"], second.result["message_id"]) == (new_chat, shared_id)
 
-    # A reply in the new chat to message `shared_id` is for the visitor of the new chat...
-    post_update(upgraded_server.url, updates.message(chat_id=new_chat, reply_to=shared_id, text="for after"))
-    got = await after.wait_for("message_from_admin", timeout=10)
-    assert (got["thread_id"], got["content_text"]) == (after_thread, "for after")
-    # ... and one in the old chat to the same id is for the old chat's visitor.
-    post_update(tg_server.url, updates.message(chat_id=old_chat, reply_to=shared_id, text="for before"))
-    got = await before.wait_for("message_from_admin", timeout=10)
-    assert (got["thread_id"], got["content_text"]) == (before_thread, "for before")
-    # Each got exactly its own (the second reply went through the same path after the first).
-    assert [m["content_text"] for m in after.received("message_from_admin")] == ["for after"]
-    assert [m["content_text"] for m in before.received("message_from_admin")] == ["for before"]
-    await before.close()
-    await after.close()
+        # A reply in the new chat to message `shared_id` is for the new chat's visitor.
+        post_update(new.url, updates.message(chat_id=new_chat, reply_to=shared_id, text="for after"))
+        got = await after.wait_for("message_from_admin", timeout=10)
+        assert (got["thread_id"], got["content_text"]) == (after_thread, "for after")
+        assert stored_messages(new, after_thread) == [("visitor", "in the new group"), ("admin", "for after")]
+        assert stored_messages(new, before_thread) == [("visitor", "in the old group")]
+        await after.close()
+    finally:
+        if new is not None:
+            new.stop()
+        old.cleanup()

@@ -14,7 +14,14 @@ async def forwarded(fake, client, thread_id: str, text: str) -> int:
     """The visitor says `text`; returns the Telegram message_id the bot sent it as."""
     ack = await client.call("message_to_admin", {"thread_id": thread_id, "type": "text", "text": text})
     assert ack["ok"]
-    call = await sent(fake, lambda c: c.method == "sendMessage" and text in c.params["text"])
+    call = await sent(
+        fake,
+        lambda c: (
+            c.method == "sendMessage"
+            and f"#{thread_id[:8]}" in c.params["text"]
+            and c.params["text"].endswith(f"\n{text}")
+        ),
+    )
     await outbox_empty(client.base_url)  # the link is stored once the item is done
     return call.result["message_id"]
 

@@ -107,7 +107,14 @@ async def test_panel_answers_are_mirrored_so_telegram_admins_see_them(tg_server,
         "message_to_visitor", {"thread_id": thread_id, "type": "text", "text": "from the panel"}
     )
     assert ack["ok"]
-    call = await sent(fake, lambda c: c.method == "sendMessage" and "from the panel" in c.params["text"])
+    call = await sent(
+        fake,
+        lambda c: (
+            c.method == "sendMessage"
+            and f"#{thread_id[:8]}" in c.params["text"]
+            and c.params["text"].endswith("\nfrom the panel")
+        ),
+    )
     assert "Admin (panel)" in call.params["text"] and "Mirror" in call.params["text"]
     await client.close()
     await admin.close()
