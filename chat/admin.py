@@ -21,7 +21,7 @@ from django.utils.http import urlencode
 from django.utils.text import Truncator
 
 from . import services
-from .models import Message, TelegramLink, Thread
+from .models import BusinessHours, Holiday, Message, TelegramLink, Thread, WeeklyHours
 
 # The thread page shows this many of a thread's newest messages; the rest are one click
 # away in the message list (a thread can hold more than a page should render).
@@ -268,3 +268,25 @@ class TelegramLinkAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# --- Availability (issue 14): business hours, edited here ---------------------------------
+
+
+class WeeklyHoursInline(admin.TabularInline):
+    model = WeeklyHours
+    extra = 0
+
+
+class HolidayInline(admin.TabularInline):
+    model = Holiday
+    extra = 0
+
+
+@admin.register(BusinessHours)
+class BusinessHoursAdmin(admin.ModelAdmin):
+    """When the desk answers: outside these hours visitors see "We're away" and are asked
+    for an email address. Without an active schedule the desk keeps no hours."""
+
+    list_display = ("name", "time_zone", "active")
+    inlines = [WeeklyHoursInline, HolidayInline]

@@ -30,6 +30,7 @@ THREAD_FIELDS = (
     "last_message_at",
     "admin_seen_at",
     "visitor_seen_at",
+    "email",
 )
 MESSAGE_FIELDS = (
     "id",

@@ -86,6 +86,8 @@ def thread_to_dict(thread: Thread, now: datetime | None = None) -> dict[str, Any
         # What each side has read, up to the newest message time (None: nothing yet).
         "admin_seen_iso": iso_time(getattr(thread, "admin_seen_at", None)),
         "visitor_seen_iso": iso_time(getattr(thread, "visitor_seen_at", None)),
+        # The address the visitor left for replies while they are away (None: none).
+        "email": getattr(thread, "email", "") or None,
     }
 
 

@@ -241,6 +241,8 @@ def clear_thread(thread_id: uuid.UUID) -> int:
             last_message_at=None,
             has_messages=False,
             sorted_at=F("created_at"),
+            # Links signed for the thread before (emails) stop reopening it.
+            generation=F("generation") + 1,
         )
         signals.thread_cleared.send(Thread, thread_id=thread_id)
         payload = {"thread_id": str(thread_id)}
@@ -275,3 +277,20 @@ def clear_all() -> None:
         # Open visitor pages are emptied live, as when one thread is deleted.
         for tid in thread_ids:
             send_on_commit("thread_deleted", {"thread_id": str(tid)}, thread_room(tid))
+
+
+def set_visitor_email(thread_id: uuid.UUID, email: str) -> Thread:
+    """The visitor left (or changed, or cleared with "") the address replies go to while
+    they are away; agents see it at once (`thread_updated`, change "email")."""
+    with transaction.atomic():
+        if not Thread.objects.filter(id=thread_id).update(email=email):
+            raise ThreadNotFound(str(thread_id))
+        payload = {"thread_id": str(thread_id), "change": "email", "email": email or None}
+        send_on_commit("thread_updated", payload, ADMIN_ROOM)
+        send_on_commit("visitor_email", {"thread_id": str(thread_id), "email": email or None}, thread_room(thread_id))
+    return Thread.objects.get(id=thread_id)
+
+
+def set_email_language(thread_id: uuid.UUID, language: str) -> None:
+    """The language the visitor's page is in (at join): their emails are written in it."""
+    Thread.objects.filter(id=thread_id).exclude(email_language=language).update(email_language=language)

@@ -160,3 +160,26 @@ def _duration_ms(value: Any) -> int | None:
     if not 0 <= number <= MAX_DURATION_SECONDS:
         raise FieldInvalid("duration")
     return round(number * 1000)
+
+
+def parse_email(value: Any) -> str:
+    """A visitor's email address ("" clears it), checked with Django's EmailValidator."""
+    from django.core.exceptions import ValidationError
+    from django.core.validators import EmailValidator
+
+    from chatdesk.refusals import EmailInvalid
+
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise FieldInvalid("email", variant="not_a_string")
+    address = value.strip()
+    if not address:
+        return ""
+    if len(address) > 254:
+        raise EmailInvalid()
+    try:
+        EmailValidator()(address)
+    except ValidationError:
+        raise EmailInvalid() from None
+    return address

@@ -124,6 +124,23 @@ def telegram_status() -> dict:
     return clean
 
 
+def email_status() -> dict:
+    """The visitor-email outbox (notifications): backlog, failures, last error."""
+    from notifications.sender import status
+
+    def report_in_thread() -> dict:
+        try:
+            return dict(status())
+        finally:
+            connections.close_all()
+
+    try:
+        return _check_pool().submit(report_in_thread).result(timeout=CHECK_TIMEOUT)
+    except Exception as exc:
+        logger.warning("healthz_failed check=email error=%s", type(exc).__name__)
+        return {"configured": settings.EMAIL_ENABLED, "error": "status unavailable"}
+
+
 def may_see_details(request: HttpRequest) -> bool:
     """Monitoring with the token, signed-in staff (Django admin) or a panel admin."""
     token = settings.HEALTHZ_TOKEN
@@ -154,13 +171,18 @@ def healthz(request: HttpRequest) -> JsonResponse:
     redis_state = _run("redis", _ping_redis) if settings.REDIS_URL else {"configured": False}
     healthy = database["ok"] and redis_state.get("ok", True)
     telegram = telegram_status()
+    email = email_status()
     body = {"status": "ok" if healthy else "unavailable"}
     if may_see_details(request):
-        body.update(database=database, redis=redis_state, telegram=telegram)
+        body.update(database=database, redis=redis_state, telegram=telegram, email=email)
     else:
         body.update(
             database=_public(database), redis=_public(redis_state), telegram=_telegram_public(telegram)
         )
+        body["email"] = {
+            "configured": email.get("configured", False),
+            "ok": "error" not in email and not email.get("retrying"),
+        }
     return JsonResponse(body, status=200 if healthy else 503)
 
 

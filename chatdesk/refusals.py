@@ -310,3 +310,26 @@ class MalformedTelegramMessage(InvalidInput):
 
     code = "malformed_telegram_message"
     message = _("This message could not be read, so it was not delivered.")
+
+
+class EmailInvalid(InvalidInput):
+    """An address the visitor typed that is not an email address (Django's EmailValidator)."""
+
+    code = "email_invalid"
+    message = _("Please enter a valid email address.")
+
+
+class EmailRequired(Refusal):
+    """Something that is sent by email (the transcript) while the thread has no address."""
+
+    code = "email_required"
+    status = 409
+    message = _("Leave your email address first.")
+
+
+class EmailUnavailable(Refusal):
+    """This desk sends no emails (no EMAIL_URL)."""
+
+    code = "email_unavailable"
+    status = 503
+    message = _("This chat does not send emails.")

@@ -72,6 +72,8 @@ INSTALLED_APPS = [
     "chat",
     "accounts",
     "telegram_bridge",
+    # Emails to visitors: replies while they are away, transcripts (outbox + worker).
+    "notifications",
     # Limits password guesses at the Django admin's sign-in form (/django-admin/).
     "axes",
 ]
@@ -312,6 +314,48 @@ TELEGRAM_BEHIND_SECONDS = envint("TELEGRAM_BEHIND_SECONDS", 60)
 # /healthz details (backlog, last error) for monitoring without a session: `Authorization:
 # Bearer <token>`. Unset: only signed-in staff and panel admins see them.
 HEALTHZ_TOKEN = os.getenv("HEALTHZ_TOKEN", "")
+
+# --- Email to visitors and availability (notifications/, chat/availability.py) -----------
+# EMAIL_URL: smtp://host:25, smtp+tls://user:pass@host:587, smtp+ssl://...:465,
+# consolemail:// (printed), parsed by django-environ. Unset: printed under DEBUG (make run),
+# else no emails are sent and visitors are not asked for an address.
+EMAIL_URL = os.getenv("EMAIL_URL", "") or ("consolemail://" if DEBUG else "")
+EMAIL_ENABLED = bool(EMAIL_URL)
+if EMAIL_URL:
+    import environ
+
+    _email = environ.Env.email_url_config(EMAIL_URL)
+    EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+    EMAIL_HOST = _email.get("EMAIL_HOST") or "localhost"
+    EMAIL_PORT = _email.get("EMAIL_PORT") or 25
+    EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER") or ""
+    EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD") or ""
+    EMAIL_USE_TLS = bool(_email.get("EMAIL_USE_TLS"))
+    EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL"))
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 20)
+DEFAULT_FROM_EMAIL = os.getenv("DEFAULT_FROM_EMAIL", "chatdesk <noreply@localhost>")
+# The public address of this desk, for the links in emails (no trailing slash).
+SITE_URL = os.getenv("SITE_URL", f"http://127.0.0.1:{os.getenv('PORT', '8000')}").rstrip("/")
+# An agent's reply is emailed when the visitor has not seen it this long after it was sent,
+# at most one email per thread per EMAIL_BATCH_SECONDS (later replies wait and go together).
+EMAIL_UNSEEN_SECONDS = envint("EMAIL_UNSEEN_SECONDS", 60)
+EMAIL_BATCH_SECONDS = envint("EMAIL_BATCH_SECONDS", 300)
+# The visitor is asked for an address when no agent answered their first message this long.
+EMAIL_ASK_AFTER_SECONDS = envint("EMAIL_ASK_AFTER_SECONDS", 120)
+# Failed sends are retried after EMAIL_RETRY_BASE_SECONDS, doubling up to the maximum, for
+# a day; a claim older than EMAIL_CLAIM_TIMEOUT_SECONDS belongs to a worker that died.
+EMAIL_RETRY_BASE_SECONDS = envint("EMAIL_RETRY_BASE_SECONDS", 10)
+EMAIL_RETRY_MAX_SECONDS = envint("EMAIL_RETRY_MAX_SECONDS", 600)
+EMAIL_CLAIM_TIMEOUT_SECONDS = envint("EMAIL_CLAIM_TIMEOUT_SECONDS", 120)
+# How long the "reopen this conversation" link in an email works.
+EMAIL_LINK_MAX_AGE_DAYS = envint("EMAIL_LINK_MAX_AGE_DAYS", 30)
+# The desk counts as available while an agent has the panel open, or wrote in the Telegram
+# admin chat within AVAILABILITY_TELEGRAM_MINUTES, inside business hours (Django admin).
+AVAILABILITY_TELEGRAM_MINUTES = envint("AVAILABILITY_TELEGRAM_MINUTES", 15)
+# How often each server process re-checks availability and tells visitors of a change.
+AVAILABILITY_CHECK_SECONDS = envint("AVAILABILITY_CHECK_SECONDS", 10)
+# The measured reply time (median first response, last 7 days) is recomputed this often.
+AVAILABILITY_MEDIAN_CACHE_SECONDS = envint("AVAILABILITY_MEDIAN_CACHE_SECONDS", 300)
 
 # --- Uploads and static files ---------------------------------------------------------
 CLOUDINARY_URL = os.getenv("CLOUDINARY_URL", "")

@@ -43,8 +43,9 @@ def start_server_process():
     from channels.routing import ProtocolTypeRouter
     from django.core.asgi import get_asgi_application
 
-    from chat.realtime import connection_counts, db_worker, handlers, publishing, server
+    from chat.realtime import connection_counts, db_worker, handlers, presence, publishing, server
     from chat.uploads import views as upload_views
+    from notifications.worker import start_in_background as start_email_worker
     from telegram_bridge.worker import start_in_background as start_telegram_worker
 
     from .body_limit import BodyLimitMiddleware, install_daphne_body_limit
@@ -59,6 +60,8 @@ def start_server_process():
     application = socketio.ASGIApp(sio, other_asgi_app=django_application, socketio_path="socket.io")
     # The outbox sender and update handler (threads; only when Telegram is set up).
     start_telegram_worker()
+    # The visitor-email sender (a thread; only when EMAIL_URL is set or under DEBUG).
+    start_email_worker()
     tune_interpreter()  # last: what exists now is start-up, frozen out of the collector
 
     loop_bound = False
@@ -71,6 +74,7 @@ def start_server_process():
             loop_bound = True
             publishing.bind_server_loop(asyncio.get_running_loop())
             connection_counts.get().start()
+            presence.start()  # availability: re-checked, visitors told of changes
         await application(scope, receive, send)
 
     return serve

@@ -5,6 +5,7 @@ from django.views.i18n import JavaScriptCatalog
 from accounts import views as accounts_views
 from chat import views as chat_views
 from chat.uploads import views as upload_views
+from notifications import views as email_views
 from telegram_bridge import views as telegram_views
 
 from . import health, views
@@ -34,6 +35,10 @@ urlpatterns = [
     path("api/messages/clear", chat_views.api_clear_thread),
     path("api/messages/clear_all", chat_views.api_clear_all),
     path("api/status", health.api_status, name="api-status"),
+    # Visitors' emails (issue 14): reopen a conversation, unsubscribe, ask for the transcript.
+    path("c/<str:token>", email_views.resume, name="email-resume"),
+    path("email/unsubscribe/<str:token>", email_views.unsubscribe, name="email-unsubscribe"),
+    path("api/email/transcript", email_views.transcript, name="email-transcript"),
     path("api/upload/image", upload_views.upload_image),
     path("api/upload/audio", upload_views.upload_audio),
     re_path(r"^uploads/(?P<folder>[^/]+)/(?P<filename>[^/]+)$", upload_views.serve_upload),

@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from chat import services
+from chat import availability, services
 from chat.models import TelegramLink, Thread
 from chat.uploads.files import StorageFailed, store_file
 from chat.validation import MessageInput, parse_text
@@ -124,6 +124,8 @@ class Receiver:
             return "ignored:bot"
         if not any(key in message for key in CONTENT_KEYS):
             return "ignored:service"
+        # An agent is active in the admin chat: the desk counts as available for a while.
+        availability.note_telegram_activity()
         topic_id = message.get("message_thread_id") if message.get("is_topic_message") else None
         text = message.get("text")
         if isinstance(text, str) and text.startswith("/"):

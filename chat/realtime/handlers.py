@@ -43,7 +43,7 @@ from .. import selectors, services
 from ..events import ADMIN_ROOM
 from ..serializers import iso_time, message_payload, message_to_dict
 from ..validation import parse_display_name, parse_message, parse_thread_id, require_mapping
-from . import connection_counts, identity, panel_sockets, payload_json, server
+from . import connection_counts, identity, panel_sockets, payload_json, presence, server
 from .db_worker import run_db
 
 logger = logging.getLogger("chat.sockets")
@@ -55,7 +55,9 @@ _handlers: dict[str, Callable[..., Awaitable[Any]]] = {}
 
 
 def register(sio) -> None:
-    """Attach every event handler of this module to `sio`."""
+    """Attach every event handler of this module (and of email_handlers) to `sio`."""
+    from . import email_handlers  # noqa: F401  (set_email)
+
     for name, handler in _handlers.items():
         sio.on(name, handler)
 
@@ -199,6 +201,23 @@ async def connect(sid: str, environ: dict, auth: Any = None) -> None:
         raise _connect_refused(TemporarilyUnavailable(), language) from exc
 
 
+async def _panel_opened(sid: str) -> None:
+    try:
+        await presence.get().add(sid)
+    except Exception:  # Redis down: this process still counts it (presence.agents_online)
+        logger.warning("presence_add_failed sid=%s", sid, exc_info=True)
+    presence.check_soon()
+
+
+async def _panel_closed(sid: str) -> None:
+    try:
+        if not await presence.get().remove(sid):
+            return
+    except Exception:
+        logger.warning("presence_remove_failed sid=%s", sid, exc_info=True)
+    presence.check_soon()
+
+
 def _connect_refused(refusal: Refusal, language: str) -> ConnectionRefusedError:
     """A refused handshake: the client's `connect_error` gets the text as `message` and
     the code (and extras) as `data` ({"code": ...})."""
@@ -219,6 +238,7 @@ async def disconnect(sid: str, reason: Any = None) -> None:
     if "ip" not in state:  # refused in connect: already uncounted there
         return
     await _uncount(state["ip"], sid)
+    await _panel_closed(sid)
     if state.get("admin") and state.get("session_key"):
         try:
             await run_db(panel_sockets.unregister, state["session_key"], sid)
@@ -246,6 +266,10 @@ async def join(sid: str, data: Any) -> dict:
         session_state["threads"].add(thread_id)
     await run_db(identity.remember_thread, state.get("session_key"), thread_id)
     await server.get().enter_room(sid, thread_id)
+    # Visitors hear when the desk's availability changes (chat/realtime/presence.py).
+    await server.get().enter_room(sid, presence.VISITORS_ROOM)
+    if getattr(thread, "email_language", None) != state.get("language"):
+        await run_db(services.set_email_language, thread.id, state.get("language") or "")
     await server.get().emit("joined", {"thread_id": thread_id}, to=sid)
     history = []
     if resumed:
@@ -259,7 +283,19 @@ async def join(sid: str, data: Any) -> dict:
         "messages": history,
         # Additive: how far the admins have read, so "Seen" survives a reload.
         "admin_seen_iso": iso_time(thread.admin_seen_at) if resumed else None,
+        # Additive (issue 14): can anyone answer now, and the visitor's email for replies.
+        "availability": await _availability(),
+        "email": getattr(thread, "email", "") or None,
+        "email_enabled": settings.EMAIL_ENABLED,
+        "email_ask_after_seconds": settings.EMAIL_ASK_AFTER_SECONDS,
     }
+
+async def _availability() -> dict | None:
+    try:
+        return await presence.check()
+    except Exception:  # never fail a join for it; the next check tells the visitor
+        logger.warning("availability_check_failed", exc_info=True)
+        return None
 
 
 @event(payload_json.UNREADABLE_EVENT)
@@ -272,6 +308,7 @@ async def unreadable_payload(sid: str, data: Any) -> dict:
 async def admin_join(sid: str, data: Any) -> dict:
     state = await _require_admin(sid, await _rate_limit(sid, "join", settings.SOCKET_JOINS_PER_MINUTE))
     await server.get().enter_room(sid, ADMIN_ROOM)
+    await _panel_opened(sid)
     await run_db(panel_sockets.register, state["session_key"], sid)
     return {"ok": True}
 

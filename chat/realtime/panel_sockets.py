@@ -18,6 +18,7 @@ from collections import defaultdict
 
 from django.conf import settings
 
+from accounts import signin
 from chatdesk import redis_client
 
 from ..events import ADMIN_ROOM
@@ -34,15 +35,21 @@ def _key(session_key: str) -> str:
 
 
 def register(session_key: str, sid: str) -> None:
-    """Remember that this admin session's socket `sid` joined admin_room."""
+    """Remember that this admin session's socket `sid` joined admin_room.
+
+    If the session signed out between the handler's check and now, its sign-out did not
+    see this socket: it is ended here instead."""
     if settings.REDIS_URL:
         pipe = redis_client.get().pipeline()
         pipe.sadd(_key(session_key), sid)
         pipe.expire(_key(session_key), settings.SESSION_COOKIE_AGE)
         pipe.execute()
-        return
-    with _local_lock:
-        _local[_key(session_key)].add(sid)
+    else:
+        with _local_lock:
+            _local[_key(session_key)].add(sid)
+    if not signin.session_is_admin(session_key):
+        unregister(session_key, sid)
+        _end([sid])
 
 
 def unregister(session_key: str, sid: str) -> None:
@@ -85,14 +92,18 @@ def end_session(session_key: str) -> int:
     (no server loop in this process) the disconnects go through Redis. Returns how many.
     """
     sids = _take(session_key)
+    _end(sids)
+    return len(sids)
+
+
+def _end(sids: list[str]) -> None:
     if not sids:
-        return 0
+        return
     loop = publishing.server_loop()
     if loop is not None and loop.is_running():
         asyncio.run_coroutine_threadsafe(_leave_and_disconnect(sids), loop).result(timeout=10)
     else:
         publishing.disconnect_sockets(sids)
-    return len(sids)
 
 
 def on_admin_signed_out(sender, session_key: str, **kwargs) -> None:

@@ -6,7 +6,10 @@
  * acknowledges them; each carries a client_id, so none is stored twice.
  */
 
+import "./resume.js"; // first: a link from an email sets the conversation before it is read
+import { Availability } from "./availability.js";
 import { Composer } from "./composer.js";
+import { EmailCard } from "./email_card.js";
 import { gettext, interpolate } from "./i18n.js";
 import { MessageList, pendingMessage } from "./messages.js";
 import { Outbox } from "./outbox.js";
@@ -35,11 +38,24 @@ let name = storage.get(KEYS.name);
 let threadId = storage.get(KEYS.thread);
 let joined = false, joining = false, joinTimer = null;
 const outbox = new Outbox(KEYS.outbox, "message_to_admin");
+const availability = Availability(document.getElementById("availability"), document.getElementById("conn"));
 const socket = connectSocket(function (state) {
   showConnection(state);
+  availability.connection(state);
   if (state !== "online") { joined = false; outbox.setReady(false); }
 });
 outbox.socket = socket;
+const emailCard = EmailCard({
+  card: document.getElementById("email-card"),
+  transcriptButton: document.getElementById("email-transcript"),
+  socket: socket,
+  threadId: function () { return threadId; },
+  announce: announce,
+  notice: function (text, kind) { list.notice(text, kind === "error" ? "error" : "", true); },
+});
+availability.onChange(emailCard.availability);
+socket.on("availability", availability.update);
+socket.on("visitor_email", function (d) { if (d && d.thread_id === threadId) emailCard.changed(d.email); });
 nameInput.maxLength = limits.nameMaxChars;
 
 function showChat() {
@@ -98,6 +114,8 @@ function join(fresh) {
     // What the server already has was acked before a reload lost the answer: done.
     stored.forEach(function (clientId) { outbox.remove(clientId); });
     joined = true;
+    emailCard.joined(ack);
+    availability.update(ack.availability);
     socket.emit("heartbeat", { thread_id: threadId });
     outbox.setReady(true);
   });
@@ -126,6 +144,7 @@ function send(payload) {
   payload.thread_id = threadId;
   payload._created_at = nowStamp();
   list.add(pendingMessage(payload, "visitor"), "pending");
+  emailCard.visitorWrote();
   if (!threadId && joined) {
     // The thread was deleted meanwhile: this message opens a new one (retargeted on join).
     outbox.setReady(false);
@@ -154,6 +173,7 @@ document.getElementById("name-form").addEventListener("submit", function (e) {
   nameError.textContent = "";
   name = value.slice(0, limits.nameMaxChars);
   storage.set(KEYS.name, name);
+  emailCard.setEmailAtStart(document.getElementById("start-email").value.trim());
   showChat();
   list.showEmpty();
   document.getElementById("text").focus();
@@ -172,6 +192,7 @@ function setTyping(on) {
 socket.on("message_from_admin", function (m) {
   if (!m || m.thread_id !== threadId) return;
   setTyping(false);
+  emailCard.answered();
   if (list.add(m)) {
     announce(interpolate(gettext("Support: %(text)s"), { text: previewText(m.type, m.content_text) }));
     if (embedded && window.parent !== window) window.parent.postMessage({ chatdesk: "message" }, "*");

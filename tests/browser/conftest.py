@@ -129,7 +129,8 @@ def start_visitor(context, base_url: str, name: str, path: str = "/"):
     page.goto(base_url + path)
     page.fill("#name", name)
     page.click("#start")
-    page.locator("#conn[data-state=online]").wait_for()
+    # The visitor page shows the connection line only while it is not connected.
+    page.locator("#conn[data-state=online]").wait_for(state="attached")
     return page
 
 
