@@ -287,7 +287,9 @@ def set_visitor_email(thread_id: uuid.UUID, email: str) -> Thread:
             raise ThreadNotFound(str(thread_id))
         payload = {"thread_id": str(thread_id), "change": "email", "email": email or None}
         send_on_commit("thread_updated", payload, ADMIN_ROOM)
-        send_on_commit("visitor_email", {"thread_id": str(thread_id), "email": email or None}, thread_room(thread_id))
+        send_on_commit(
+            "visitor_email", {"thread_id": str(thread_id), "email": email or None}, thread_room(thread_id)
+        )
     return Thread.objects.get(id=thread_id)
 
 

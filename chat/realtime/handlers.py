@@ -290,6 +290,7 @@ async def join(sid: str, data: Any) -> dict:
         "email_ask_after_seconds": settings.EMAIL_ASK_AFTER_SECONDS,
     }
 
+
 async def _availability() -> dict | None:
     try:
         return await presence.check()
