@@ -31,6 +31,11 @@ THREAD_FIELDS = (
     "admin_seen_at",
     "visitor_seen_at",
     "email",
+    "status",
+    "first_response_at",
+    "resolved_at",
+    "blocked_until",
+    "state_version",
 )
 MESSAGE_FIELDS = (
     "id",

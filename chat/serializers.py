@@ -67,9 +67,9 @@ def message_payload(message: Message) -> dict[str, Any]:
     return payload
 
 
-def thread_to_dict(thread: Thread, now: datetime | None = None) -> dict[str, Any]:
+def thread_to_dict(thread: Thread, now: datetime | None = None, agents: dict | None = None) -> dict[str, Any]:
     """`thread` is a Thread or a selectors row with the same attributes; `now` lets a
-    page of threads read the clock once."""
+    page of threads read the clock once, `agents` (id → Agent) its assignees."""
     return {
         "id": str(thread.id),
         "display_name": thread.display_name,
@@ -88,7 +88,56 @@ def thread_to_dict(thread: Thread, now: datetime | None = None) -> dict[str, Any
         "visitor_seen_iso": iso_time(getattr(thread, "visitor_seen_at", None)),
         # The address the visitor left for replies while they are away (None: none).
         "email": getattr(thread, "email", "") or None,
+        **life_cycle(thread, agents),
     }
+
+
+def agent_to_dict(agent) -> dict[str, Any] | None:
+    """An agent as payloads show them: {id, name, avatar_url}."""
+    if agent is None:
+        return None
+    to_dict = getattr(agent, "to_dict", None)
+    if to_dict is not None:
+        return to_dict()
+    return {
+        "id": agent.pk,
+        "name": agent_name(agent),
+        "avatar_url": getattr(agent, "avatar_url", None) or None,
+    }
+
+
+def agent_name(agent) -> str:
+    return str(getattr(agent, "display_name", None) or getattr(agent, "name", None) or agent)
+
+
+def life_cycle(thread, agents: dict | None = None) -> dict[str, Any]:
+    """A thread's life-cycle fields (issue 13, additive): open/resolved, its assignee, when
+    it was first answered and resolved, until when its visitor is blocked, and its
+    `state_version` (bumped by every change of these)."""
+    assignee_id = getattr(thread, "assignee_id", None)
+    if assignee_id is None:
+        assignee = None
+    elif agents is not None and assignee_id in agents:
+        assignee = agents[assignee_id]
+    else:
+        from accounts.models import Agent
+
+        assignee = Agent.objects.filter(pk=assignee_id).first()
+    return {
+        "status": getattr(thread, "status", Thread.Status.OPEN),
+        "assignee": agent_to_dict(assignee),
+        "first_response_at": format_time(getattr(thread, "first_response_at", None)),
+        "resolved_at": format_time(getattr(thread, "resolved_at", None)),
+        "blocked_until": format_time(getattr(thread, "blocked_until", None)),
+        "state_version": getattr(thread, "state_version", 0),
+    }
+
+
+def thread_state(thread: Thread, change: str, by=None) -> dict[str, Any]:
+    """The `thread_updated` event: which thread, what changed (claimed, assigned,
+    unassigned, resolved, reopened, blocked, unblocked), by whom (an agent or None: the
+    visitor, staff) and the thread's life-cycle fields after the change."""
+    return {"thread_id": str(thread.id), "change": change, "by": agent_to_dict(by), **life_cycle(thread)}
 
 
 def is_online(thread: Thread, now: datetime | None = None) -> bool:

@@ -14,13 +14,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from chatdesk.refusals import UnknownThread
+from chatdesk.refusals import AgentRequired, AlreadyAssigned, FieldInvalid, UnknownAgent, UnknownThread
 
-from . import signals
+from . import blocks, signals
 from .events import ADMIN_ROOM, send_on_commit, thread_room
-from .models import Message, TelegramLink, Thread
+from .models import Message, TelegramLink, Thread, VisitorBlock
 from .search import fold
-from .serializers import iso_time, message_payload, thread_to_dict
+from .serializers import agent_name, iso_time, message_payload, thread_state, thread_to_dict
 from .validation import MessageInput
 
 
@@ -32,11 +32,18 @@ class ThreadNotFound(UnknownThread, LookupError):
         self.thread_id = thread_id
 
 
-def create_thread(display_name: str) -> Thread:
-    """Open a new conversation for a visitor."""
+def create_thread(display_name: str, visitor: blocks.Visitor | None = None) -> Thread:
+    """Open a new conversation for a visitor (refused while `visitor` is blocked); their
+    address and session are remembered, so the thread's visitor can be blocked later."""
+    if visitor is not None:
+        blocks.refuse_if_blocked(visitor)
     now = timezone.now()
     thread = Thread.objects.create(
-        display_name=display_name, last_activity_at=now, search_name=fold(display_name)[:200]
+        display_name=display_name,
+        last_activity_at=now,
+        search_name=fold(display_name)[:200],
+        visitor_ip=visitor.ip if visitor else None,
+        visitor_key_hash=visitor.key_hash if visitor else None,
     )
     send_on_commit("thread_created", thread_to_dict(thread), ADMIN_ROOM)
     return thread
@@ -59,7 +66,14 @@ _THREAD_UPDATE_SQL = (
     " has_messages = %s, sorted_at = %s{activity} WHERE id = %s"
     # Never let a message that waited for the lock overwrite a newer last message.
     " AND (last_message_at IS NULL OR last_message_at <= %s)"
+    # ...nor skip a change of the thread's state (issue 13): a visitor's message to a resolved
+    # thread reopens it, an admin's first reply is its first response. Those rare cases match
+    # no row here and take _store_slowly(); the common case pays one predicate on the row the
+    # UPDATE reads anyway (measured: no slower; SET ... CASE + RETURNING cost a third more).
+    "{guard}"
 )
+_VISITOR_GUARD_SQL = " AND status = 'open'"
+_ADMIN_GUARD_SQL = " AND first_response_at IS NOT NULL"
 _MESSAGE_INSERT_SQL = (
     "INSERT INTO messages (id, thread_id, sender, type, content_text, file_path, created_at, client_id,"
     " width, height, duration_ms, search_text)"
@@ -76,8 +90,9 @@ def _insert_message(message: Message, touch_thread: bool) -> bool:
     now = connection.ops.adapt_datetimefield_value(message.created_at)
     with connection.cursor() as cursor:
         activity = ", last_activity_at = %s" if touch_thread else ""
+        guard = _VISITOR_GUARD_SQL if touch_thread else _ADMIN_GUARD_SQL
         cursor.execute(
-            _THREAD_UPDATE_SQL.format(activity=activity),
+            _THREAD_UPDATE_SQL.format(activity=activity, guard=guard),
             [
                 message.content_text,
                 message.type,
@@ -113,6 +128,29 @@ def _insert_message(message: Message, touch_thread: bool) -> bool:
     return True
 
 
+def _store_slowly(message: Message, is_visitor: bool) -> None:
+    """The thread's UPDATE matched no row: there is no such thread, a newer last message is
+    already set, or this message changes the thread's state. Reopen a resolved thread (a
+    visitor's message; `thread_reopened` on the message says so) or record the first
+    response (an admin's), then store as usual. Call inside the store's transaction."""
+    now = message.created_at
+    threads = Thread.objects.filter(id=message.thread_id)
+    if is_visitor:
+        reopened = threads.filter(status=Thread.Status.RESOLVED).update(
+            status=Thread.Status.OPEN, resolved_at=None, reopened_at=now, state_version=F("state_version") + 1
+        )
+        message.__dict__["thread_reopened"] = bool(reopened)
+    else:
+        threads.filter(first_response_at__isnull=True).update(first_response_at=now)
+    if _insert_message(message, touch_thread=is_visitor):
+        return
+    if not threads.exists():
+        raise ThreadNotFound(str(message.thread_id))
+    if is_visitor:
+        threads.update(last_activity_at=now)
+    message.save(force_insert=True)
+
+
 def _store_message(sender: str, data: MessageInput, via: str) -> tuple[Message, bool]:
     """Store a message once per (thread, sender, client_id); return it and whether it is new.
 
@@ -139,12 +177,7 @@ def _store_message(sender: str, data: MessageInput, via: str) -> tuple[Message, 
     try:
         with transaction.atomic():
             if not _insert_message(message, touch_thread=is_visitor):
-                # No row matched: no such thread, or a newer last message is already set.
-                if not Thread.objects.filter(id=data.thread_id).exists():
-                    raise ThreadNotFound(str(data.thread_id))
-                if is_visitor:
-                    Thread.objects.filter(id=data.thread_id).update(last_activity_at=now)
-                message.save(force_insert=True)
+                _store_slowly(message, is_visitor)
             signals.message_posted.send(Message, message=message, via=via)
     except IntegrityError:
         # A resend of a stored client_id (or two resends racing): the first one won.
@@ -161,11 +194,19 @@ def _store_message(sender: str, data: MessageInput, via: str) -> tuple[Message, 
     return message, True
 
 
-def post_visitor_message(data: MessageInput, via: str = "socket") -> tuple[Message, bool]:
-    """A visitor wrote to the admins: store it, then deliver it to every admin."""
+def post_visitor_message(
+    data: MessageInput, via: str = "socket", visitor: blocks.Visitor | None = None
+) -> tuple[Message, bool]:
+    """A visitor wrote to the admins: store it, then deliver it to every admin. A blocked
+    `visitor` (their address or session) is refused and counted, nothing stored. A
+    message to a resolved thread reopens it."""
+    if visitor is not None:
+        blocks.refuse_if_blocked(visitor)
     message, created = _store_message(Message.Sender.VISITOR, data, via)
     if created:
         send_on_commit("message_from_visitor", message_payload(message), ADMIN_ROOM)
+        if message.__dict__.get("thread_reopened"):
+            _thread_changed(Thread.objects.get(id=message.thread_id), "reopened", None)
     return message, created
 
 
@@ -277,6 +318,144 @@ def clear_all() -> None:
         # Open visitor pages are emptied live, as when one thread is deleted.
         for tid in thread_ids:
             send_on_commit("thread_deleted", {"thread_id": str(tid)}, thread_room(tid))
+
+
+# --- The life cycle: claim, assign, resolve, reopen, block, read (issue 13) ------------------
+
+
+def _locked_thread(thread_id: uuid.UUID) -> Thread:
+    """The thread, its row locked until the transaction ends (so two agents' changes to
+    it happen one after the other)."""
+    thread = Thread.objects.select_for_update().filter(id=thread_id).first()
+    if thread is None:
+        raise ThreadNotFound(str(thread_id))
+    return thread
+
+
+def _active_agent(agent_id):
+    from accounts.models import Agent
+
+    agent = Agent.objects.filter(pk=agent_id, is_active=True).first() if agent_id is not None else None
+    if agent is None:
+        raise UnknownAgent()
+    return agent
+
+
+def _thread_changed(thread: Thread, change: str, by) -> None:
+    """Tell every panel (`thread_updated` to admin_room) and other apps (the
+    `thread_updated` signal: the Telegram card) that the thread's state changed."""
+    payload = thread_state(thread, change=change, by=by)
+    send_on_commit("thread_updated", payload, ADMIN_ROOM)
+    signals.thread_updated.send(Thread, thread=thread, change=change, by=by)
+
+
+def _save_state(thread: Thread, change: str, by, **fields) -> Thread:
+    for name, value in fields.items():
+        setattr(thread, name, value)
+    thread.state_version += 1
+    thread.save(update_fields=[*fields, "state_version"])
+    _thread_changed(thread, change, by)
+    return thread
+
+
+def claim_thread(thread_id: uuid.UUID, agent) -> tuple[Thread, bool]:
+    """`agent` takes the conversation. Refused (`already_assigned`) when another agent has
+    it (they reassign it instead); claiming one's own is a no-op. Returns (thread, changed)."""
+    if agent is None:
+        raise AgentRequired()
+    with transaction.atomic():
+        thread = _locked_thread(thread_id)
+        if thread.assignee_id == agent.pk:
+            return thread, False
+        if thread.assignee_id is not None:
+            raise AlreadyAssigned(name=agent_name(thread.assignee))
+        return _save_state(thread, "claimed", agent, assignee=agent), True
+
+
+def assign_thread(thread_id: uuid.UUID, assignee_id, by=None) -> tuple[Thread, bool]:
+    """Give the conversation to the agent `assignee_id` (None: nobody)."""
+    with transaction.atomic():
+        thread = _locked_thread(thread_id)
+        assignee = _active_agent(assignee_id) if assignee_id is not None else None
+        if thread.assignee_id == (assignee.pk if assignee else None):
+            return thread, False
+        change = "assigned" if assignee else "unassigned"
+        return _save_state(thread, change, by, assignee=assignee), True
+
+
+def resolve_thread(thread_id: uuid.UUID, by=None) -> tuple[Thread, bool]:
+    """The conversation is done; the visitor's next message reopens it."""
+    with transaction.atomic():
+        thread = _locked_thread(thread_id)
+        if thread.status == Thread.Status.RESOLVED:
+            return thread, False
+        return _save_state(
+            thread, "resolved", by, status=Thread.Status.RESOLVED, resolved_at=timezone.now()
+        ), True
+
+
+def reopen_thread(thread_id: uuid.UUID, by=None) -> tuple[Thread, bool]:
+    with transaction.atomic():
+        thread = _locked_thread(thread_id)
+        if thread.status == Thread.Status.OPEN:
+            return thread, False
+        now = timezone.now()
+        return _save_state(
+            thread, "reopened", by, status=Thread.Status.OPEN, resolved_at=None, reopened_at=now
+        ), True
+
+
+def block_visitor(thread_id: uuid.UUID, duration: str, by=None) -> tuple[Thread, VisitorBlock]:
+    """Block the thread's visitor (their address and session) for `duration` (a key of
+    blocks.DURATIONS): they cannot write or open conversations until then."""
+    if duration not in blocks.DURATIONS:
+        raise FieldInvalid("duration", variant="block_duration")
+    with transaction.atomic():
+        thread = _locked_thread(thread_id)
+        until = timezone.now() + blocks.DURATIONS[duration]
+        block = VisitorBlock.objects.create(
+            ip=thread.visitor_ip,
+            key_hash=thread.visitor_key_hash,
+            thread=thread,
+            display_name=thread.display_name,
+            expires_at=until,
+        )
+        _save_state(thread, "blocked", by, blocked_until=until)
+    return thread, block
+
+
+def unblock(block_id: int, by=None) -> bool:
+    """Lift a block now (staff, in the Django admin): it ends, its counts stay."""
+    with transaction.atomic():
+        block = VisitorBlock.objects.select_for_update().filter(pk=block_id).first()
+        if block is None:
+            return False
+        now = timezone.now()
+        if block.expires_at > now:
+            block.expires_at = now
+            block.save(update_fields=["expires_at"])
+        if block.thread_id:
+            thread = Thread.objects.select_for_update().get(pk=block.thread_id)
+            if thread.blocked_until is not None:
+                _save_state(thread, "unblocked", by, blocked_until=None)
+    return True
+
+
+def mark_read(thread_id: uuid.UUID, agent) -> bool:
+    """`agent` has read the thread up to now: their unread count is 0 on every browser
+    they use (`thread_updated` with change "read", `reader` and `unread` 0)."""
+    if agent is None:
+        return False
+    from .models import ThreadRead
+
+    now = timezone.now()
+    with transaction.atomic():
+        if not Thread.objects.filter(id=thread_id).exists():
+            return False
+        ThreadRead.objects.update_or_create(agent=agent, thread_id=thread_id, defaults={"last_read_at": now})
+    payload = {"thread_id": str(thread_id), "change": "read", "reader": agent.pk, "unread": 0}
+    send_on_commit("thread_updated", payload, ADMIN_ROOM)
+    return True
 
 
 def set_visitor_email(thread_id: uuid.UUID, email: str) -> Thread:

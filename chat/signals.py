@@ -14,3 +14,7 @@ thread_cleared = Signal()
 threads_deleted = Signal()
 # no kwargs
 all_cleared = Signal()
+# kwargs: thread (after the change), change ("claimed", "assigned", "unassigned",
+# "resolved", "reopened", "blocked", "unblocked"), by (the Agent, or None). Sent inside the
+# transaction of the change.
+thread_updated = Signal()

@@ -18,7 +18,7 @@ from accounts.decorators import admin_required_json, admin_required_page
 from chatdesk.clientip import client_ip
 from chatdesk.refusals import FieldInvalid, UnknownThread
 
-from . import selectors, services
+from . import desk, selectors, services
 from .realtime import identity
 from .serializers import message_to_dict, thread_to_dict
 from .validation import parse_thread_id
@@ -83,14 +83,22 @@ def api_threads(request: HttpRequest) -> HttpResponse:
             raise FieldInvalid("before", variant="not_listed_thread")
         cursor = (anchor.has_messages, anchor.sorted_at, anchor.id)
     now = timezone.now()
+    agent = desk.request_agent(request)
+    agents = desk.agents_by_id()
     query = request.GET.get("q", "").strip()[:200]
     if query:
         found = selectors.search_threads(query, limit, cursor)
         threads = [row for row, _ in found]
-        items = [dict(thread_to_dict(row, now), match=match) for row, match in found]
+        items = [dict(thread_to_dict(row, now, agents), match=match) for row, match in found]
     else:
-        threads = selectors.thread_rows(limit, cursor)
-        items = [thread_to_dict(t, now) for t in threads]
+        view = desk.parse_view(request.GET.get("view"))
+        within = desk.view_threads(view, agent) if view else None
+        threads = selectors.recent_threads(limit, cursor, rows=True, within=within)
+        items = [thread_to_dict(t, now, agents) for t in threads]
+    # Additive (issue 13): the signed-in agent's unread count of each thread.
+    unread = desk.unread_counts(agent, threads)
+    for item, thread in zip(items, threads, strict=True):
+        item["unread"] = unread.get(thread.id, 0)
     response = JsonResponse(items, safe=False)
     if len(threads) == limit:
         response["X-Next-Before"] = str(threads[-1].id)

@@ -156,6 +156,10 @@ class FieldInvalid(InvalidInput):
         "below_one": _("%(field)s must be at least 1."),
         "not_listed_thread": _("before must be the id of a listed thread."),
         "not_thread_message": _("before must be the id of a message of this thread."),
+        "block_duration": _("duration must be one of: 1h, 24h, 7d."),
+        "view": _("view must be one of: open, mine, unassigned, resolved."),
+        "shortcut": _("shortcut must be 1-32 lower-case letters, digits, _ or -."),
+        "canned_language": _("language must be tr or en."),
     }
 
     def __init__(self, field: str, *, variant: str | None = None):
@@ -310,6 +314,63 @@ class MalformedTelegramMessage(InvalidInput):
 
     code = "malformed_telegram_message"
     message = _("This message could not be read, so it was not delivered.")
+
+
+# --- The desk's life cycle (issue 13) -----------------------------------------------------
+
+
+class Blocked(Refusal):
+    """The visitor (their address or session) was blocked by an agent for a while: they
+    may not write or open conversations. `retry_after` says when they may again."""
+
+    code = "blocked"
+    status = 403
+    message = _("Sorry, you cannot send messages here right now. Please try again later.")
+
+    def __init__(self, *, until=None):
+        from django.utils import timezone
+
+        extra = {}
+        if until is not None:
+            extra["retry_after"] = max(1, int((until - timezone.now()).total_seconds()))
+        super().__init__(extra=extra)
+
+
+class AgentRequired(Refusal):
+    """A desk action that needs a named agent, from a panel session that has none."""
+
+    code = "agent_required"
+    status = 403
+    message = _("Sign in again as a named agent to do this.")
+
+
+class UnknownAgent(Refusal):
+    code = "unknown_agent"
+    status = 404
+    message = _("No active agent with that id.")
+
+
+class AlreadyAssigned(Refusal):
+    """Claiming a conversation another agent has already claimed (assign it instead)."""
+
+    code = "already_assigned"
+    status = 409
+    message = _("%(name)s has already claimed this conversation.")
+
+    def __init__(self, *, name: str):
+        super().__init__(name=name)
+
+
+class ShortcutTaken(Refusal):
+    code = "shortcut_taken"
+    status = 409
+    message = _("A canned reply with this shortcut and language exists already.")
+
+
+class UnknownCannedReply(Refusal):
+    code = "unknown_canned_reply"
+    status = 404
+    message = _("No canned reply with that id.")
 
 
 class EmailInvalid(InvalidInput):

@@ -3,7 +3,9 @@ from django.urls import include, path, re_path
 from django.views.i18n import JavaScriptCatalog
 
 from accounts import views as accounts_views
+from chat import desk_api
 from chat import views as chat_views
+from chat import widget as chat_widget
 from chat.uploads import views as upload_views
 from notifications import views as email_views
 from telegram_bridge import views as telegram_views
@@ -11,6 +13,8 @@ from telegram_bridge import views as telegram_views
 from . import health, views
 
 # Unparseable bodies are refused in the API's JSON shape, not Django's HTML page.
+
+
 handler400 = "chatdesk.views.bad_request"
 handler500 = "chatdesk.views.server_error"
 
@@ -30,11 +34,17 @@ urlpatterns = [
     path("admin", chat_views.admin_page, name="admin-panel"),
     path("logout", accounts_views.logout, name="logout"),
     # 6.3 API
+    path("widget/status", chat_widget.widget_status, name="widget-status"),
     path("api/threads", chat_views.api_threads),
     path("api/messages", chat_views.api_messages),
     path("api/messages/clear", chat_views.api_clear_thread),
     path("api/messages/clear_all", chat_views.api_clear_all),
     path("api/status", health.api_status, name="api-status"),
+    # The desk (issue 13): views' counts, agents, canned replies.
+    path("api/desk", desk_api.api_desk),
+    path("api/canned", desk_api.api_canned),
+    path("api/canned/<int:reply_id>", desk_api.api_canned_update),
+    path("api/canned/<int:reply_id>/delete", desk_api.api_canned_delete),
     # Visitors' emails (issue 14): reopen a conversation, unsubscribe, ask for the transcript.
     path("c/<str:token>", email_views.resume, name="email-resume"),
     path("email/unsubscribe/<str:token>", email_views.unsubscribe, name="email-unsubscribe"),

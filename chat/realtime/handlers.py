@@ -39,7 +39,7 @@ from chatdesk.refusals import (
     TooManyConnections,
 )
 
-from .. import selectors, services
+from .. import blocks, desk, selectors, services
 from ..events import ADMIN_ROOM
 from ..serializers import iso_time, message_payload, message_to_dict
 from ..validation import parse_display_name, parse_message, parse_thread_id, require_mapping
@@ -55,8 +55,9 @@ _handlers: dict[str, Callable[..., Awaitable[Any]]] = {}
 
 
 def register(sio) -> None:
-    """Attach every event handler of this module (and of email_handlers) to `sio`."""
-    from . import email_handlers  # noqa: F401  (set_email)
+    """Attach every event handler of this module (and of desk_handlers) to `sio`."""
+    # Modules whose events register here: the desk's life cycle, set_email.
+    from . import desk_handlers, email_handlers  # noqa: F401
 
     for name, handler in _handlers.items():
         sio.on(name, handler)
@@ -134,15 +135,14 @@ async def _rate_limit(sid: str, bucket: str, per_minute: int) -> dict:
     return state
 
 
-async def _count_for_address(state: dict, scope: str, limit: int, window_seconds: int) -> None:
+async def _count_for_address(
+    state: dict, scope: str, limit: int, window_seconds: int, refusal: type[Refusal] = RateLimited
+) -> None:
     """Count one event against the connection's client address, across its connections and
     the server processes (chatdesk/ratelimit.py), so reconnecting opens no new budget."""
     if not await run_db(ratelimit.hit, scope, state["ip"], limit, window_seconds):
-        retry_after = ratelimit.retry_after(window_seconds)
         logger.warning("socket_refused ip=%s reason=%s_per_address", state["ip"], scope)
-        if scope == "conversations":
-            raise ConversationLimit(retry_after=retry_after)
-        raise RateLimited(retry_after=retry_after)
+        raise refusal(retry_after=ratelimit.retry_after(window_seconds))
 
 
 async def _require_admin(sid: str, state: dict | None = None) -> dict:
@@ -259,8 +259,11 @@ async def join(sid: str, data: Any) -> dict:
             thread = await run_db(selectors.get_thread, wanted)
     resumed = thread is not None
     if thread is None:
-        await _count_for_address(state, "conversations", settings.CONVERSATIONS_PER_HOUR_PER_IP, 3600)
-        thread = await run_db(services.create_thread, display_name)
+        await _count_for_address(
+            state, "conversations", settings.CONVERSATIONS_PER_HOUR_PER_IP, 3600, ConversationLimit
+        )
+        visitor = blocks.Visitor.of(state["ip"], state.get("session_key"))
+        thread = await run_db(services.create_thread, display_name, visitor)
     thread_id = str(thread.id)
     async with server.get().session(sid) as session_state:
         session_state["threads"].add(thread_id)
@@ -283,17 +286,18 @@ async def join(sid: str, data: Any) -> dict:
         "messages": history,
         # Additive: how far the admins have read, so "Seen" survives a reload.
         "admin_seen_iso": iso_time(thread.admin_seen_at) if resumed else None,
+        "visitor_seen_iso": iso_time(thread.visitor_seen_at) if resumed else None,
         # Additive (issue 14): can anyone answer now, and the visitor's email for replies.
-        "availability": await _availability(),
+        "availability": await _availability(sid),
         "email": getattr(thread, "email", "") or None,
         "email_enabled": settings.EMAIL_ENABLED,
         "email_ask_after_seconds": settings.EMAIL_ASK_AFTER_SECONDS,
     }
 
 
-async def _availability() -> dict | None:
+async def _availability(sid: str) -> dict | None:
     try:
-        return await presence.check()
+        return await presence.check(skip_sid=sid)
     except Exception:  # never fail a join for it; the next check tells the visitor
         logger.warning("availability_check_failed", exc_info=True)
         return None
@@ -330,7 +334,8 @@ async def message_to_admin(sid: str, data: Any) -> dict:
     message_input = parse_message(data)
     _require_own_thread(state, message_input.thread_id)
     await _count_for_address(state, "messages", settings.MESSAGES_PER_MINUTE_PER_IP, 60)
-    message, created = await run_db(services.post_visitor_message, message_input, "socket")
+    visitor = blocks.Visitor.of(state["ip"], state.get("session_key"))
+    message, created = await run_db(services.post_visitor_message, message_input, "socket", visitor)
     return {"ok": True, "message": message_payload(message), "duplicate": not created}
 
 
@@ -373,4 +378,10 @@ async def mark_seen(sid: str, data: Any) -> dict:
     seen_at = require_mapping(data).get("seen_at")
     if not await run_db(services.mark_seen, thread_id, seen_at if isinstance(seen_at, str) else None):
         raise services.ThreadNotFound(str(thread_id))
+    # The agent's own unread count of this thread is 0 now, on all their browsers.
+    await run_db(_mark_read, state.get("session_key"), thread_id)
     return {"ok": True}
+
+
+def _mark_read(session_key: str | None, thread_id: uuid.UUID) -> None:
+    services.mark_read(thread_id, desk.session_agent(session_key))

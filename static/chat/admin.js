@@ -5,16 +5,20 @@
  * has no notion of "read by this admin".
  */
 
+import { CannedReplies } from "./canned.js";
 import { Composer } from "./composer.js";
+import { DeskViews } from "./desk_views.js";
 import { gettext, interpolate, ngettext } from "./i18n.js";
 import { MessageList } from "./messages.js";
 import { Outbox } from "./outbox.js";
+import { ThreadSearch } from "./search.js";
+import { parseWhen, shortWhen as localWhen } from "./timefmt.js";
 import { announce, limits, showConnection, toast } from "./page.js";
 import { RETRY_LATER, SIGNED_OUT, refusalText, retryAfter } from "./refusals.js";
 import { connectSocket } from "./socket.js";
 import * as sound from "./sound.js";
 import * as storage from "./storage.js";
-import { csrfToken, el, newClientId, nowStamp, previewText, shortWhen } from "./util.js";
+import { csrfToken, el, newClientId, nowStamp, previewText } from "./util.js";
 
 const KEYS = {
   unread: "chatdesk.admin.unread",
@@ -43,6 +47,12 @@ const messages = new MessageList(document.getElementById("messages"), "admin", f
 });
 
 const threads = new Map();
+const search = ThreadSearch({
+  input: document.getElementById("filter"),
+  extraParams: function () { return desk.viewParam(); },
+  onResults: function (items) { items.forEach(upsertThread); renderList(); },
+  onSignedOut: function () { window.location.assign("/login"); },
+});
 let unread = storage.getJSON(KEYS.unread, {});
 let current = null;
 let nextBefore = null;
@@ -83,10 +93,14 @@ function updateTitle() {
 function upsertThread(data) {
   let th = threads.get(data.id);
   if (!th) { th = { id: data.id, onlineUntil: 0, typingUntil: 0 }; threads.set(data.id, th); }
-  ["display_name", "created_at", "last_activity_at", "last_message", "last_message_time", "last_message_type"].forEach(function (k) {
+  ["display_name", "created_at", "last_activity_at", "last_message", "last_message_time", "last_message_type",
+    "created_iso", "last_activity_iso", "last_message_iso", "visitor_seen_iso"].forEach(function (k) {
     if (k in data) th[k] = data[k];
   });
   if (data.online) th.onlineUntil = Math.max(th.onlineUntil, Date.now() + limits.onlineWindowMs);
+  desk.absorb(th, data);
+  // The agent's unread count, kept on the server (GET /api/threads).
+  if (typeof data.unread === "number" && data.id !== current) unread[data.id] = data.unread;
   return th;
 }
 
@@ -120,14 +134,18 @@ function paintItem(th) {
   e.avatar.textContent = initials(th.display_name);
   e.avatar.dataset.hue = String(hue(th.id) % 12);
   e.name.textContent = th.display_name || "";
-  e.time.textContent = shortWhen(th.last_message_time || th.created_at);
+  const when = th.last_message_time ? parseWhen(th.last_message_iso, th.last_message_time) : parseWhen(th.created_iso, th.created_at);
+  e.time.textContent = localWhen(when);
+  e.time.dateTime = when ? when.toISOString() : "";
   const online = isOnline(th);
   e.dot.classList.toggle("is-online", online);
   e.dot.title = online ? gettext("Online") : gettext("Offline");
   if (isTyping(th)) { e.preview.textContent = gettext("typing…"); e.preview.classList.add("is-typing"); }
   else {
     e.preview.classList.remove("is-typing");
-    e.preview.textContent = th.last_message_time ? previewText(th.last_message_type, th.last_message) : gettext("No messages yet");
+    if (!search.paintSnippet(e.preview, th.id)) {
+      e.preview.textContent = th.last_message_time ? previewText(th.last_message_type, th.last_message) : gettext("No messages yet");
+    }
   }
   const n = unread[th.id] || 0;
   e.badge.textContent = n ? String(n) : "";
@@ -150,8 +168,7 @@ function renderList() {
   let previous = null;
   ordered.forEach(function (th) {
     paintItem(th);
-    const hay = ((th.display_name || "") + " " + (th.last_message || "")).toLocaleLowerCase();
-    const visible = !needle || hay.indexOf(needle) >= 0;
+    const visible = search.matches(th) && desk.inView(th);
     th.el.li.hidden = !visible;
     if (visible) shown++;
     // Move an item only when its place changed, so keyboard focus is kept.
@@ -169,9 +186,9 @@ function renderList() {
     more.appendChild(b);
     listEl.appendChild(more);
   } else if (!nextBefore && more) more.remove();
-  listEmpty.hidden = threads.size > 0;
-  if (threads.size && !shown) { listEmpty.hidden = false; listEmpty.textContent = gettext("No conversation matches the search."); }
-  else listEmpty.textContent = gettext("No conversations yet. They appear here as visitors write.");
+  listEmpty.hidden = shown > 0;
+  if (needle && !shown) listEmpty.textContent = gettext("No conversation matches the search.");
+  else if (!shown) listEmpty.textContent = desk.emptyText();
   updateTitle();
   paintConvHead();
 }
@@ -179,7 +196,7 @@ function renderList() {
 function loadThreads(older) {
   if (loadingList) return Promise.resolve();
   loadingList = true;
-  let url = "/api/threads?limit=200";
+  let url = "/api/threads?limit=200" + desk.viewParam();
   if (older && nextBefore) url += "&before=" + encodeURIComponent(nextBefore);
   return fetch(url, { credentials: "same-origin" }).then(function (r) {
     if (r.status === 401 || r.status === 403) { toSignIn(); return; }
@@ -211,11 +228,12 @@ function paintConvHead() {
   let status;
   if (isTyping(th)) status = gettext("typing…");
   else if (isOnline(th)) status = gettext("Online");
-  else if (th.last_activity_at) status = interpolate(gettext("Last seen %(when)s"), { when: shortWhen(th.last_activity_at) });
+  else if (th.last_activity_at) status = interpolate(gettext("Last seen %(when)s"), { when: localWhen(parseWhen(th.last_activity_iso, th.last_activity_at)) });
   else status = gettext("Offline");
   convStatus.textContent = status;
   convStatus.classList.toggle("is-online", isOnline(th));
   typingBox.hidden = !isTyping(th);
+  desk.paintHead();
 }
 
 function loadMessages(id) {
@@ -225,7 +243,12 @@ function loadMessages(id) {
       if (!r.ok) throw new Error(String(r.status));
       return r.json();
     })
-    .then(function (items) { if (current === id) messages.show(items, outbox.pending(id)); })
+    .then(function (items) {
+      if (current !== id) return;
+      messages.show(items, outbox.pending(id));
+      const th = threads.get(id);
+      if (th) messages.seenUpTo(th.visitor_seen_iso); // the visitor has read these replies
+    })
     .catch(function () { if (current === id) messages.placeholder(gettext("This conversation could not be loaded.")); });
 }
 
@@ -263,20 +286,21 @@ document.getElementById("back").addEventListener("click", function () {
 });
 
 // --- Sending ----------------------------------------------------------------------------------
-function send(kind, text, url) {
+function send(kind, text, url, extra) {
   if (!current) return;
-  const payload = { thread_id: current, type: kind, client_id: newClientId(), _created_at: nowStamp() };
+  const payload = Object.assign({ thread_id: current, type: kind, client_id: newClientId(), _created_at: nowStamp() }, extra || {});
   if (text) payload.text = text;
   if (url) payload.file_url = url;
   messages.add({ client_id: payload.client_id, sender: "admin", type: kind, content_text: text || null,
-    file_path: url || null, created_at: payload._created_at }, "pending");
+    file_path: url || null, created_at: payload._created_at, created_iso: new Date().toISOString(),
+    width: payload.width, height: payload.height, duration: payload.duration }, "pending");
   outbox.add(payload);
 }
 outbox.onAck = function (payload, message) {
   if (payload.thread_id === current) messages.acked(payload.client_id, message);
   const th = threads.get(payload.thread_id);
   if (th && message) {
-    upsertThread({ id: th.id, last_message: message.content_text, last_message_type: message.type, last_message_time: message.created_at });
+    upsertThread({ id: th.id, last_message: message.content_text, last_message_type: message.type, last_message_time: message.created_at, last_message_iso: message.created_iso });
     renderList();
   }
 };
@@ -297,15 +321,29 @@ outbox.onThreadLost = function (payload, ack) {
 // Signed out (elsewhere, or the session expired): the reply waits in the outbox.
 outbox.onSignedOut = toSignIn;
 
+const desk = DeskViews({
+  threads: threads,
+  current: function () { return current; },
+  render: function () { renderList(); },
+  reload: function () { loadThreads(false); },
+  onRead: function (id) { unread[id] = 0; saveUnread(); renderList(); },
+  socket: socket,
+  toast: toast,
+  announce: announce,
+  onSignedOut: toSignIn,
+});
+
 const composer = Composer({
   root: conv,
   canSend: function () { return !!current; },
   onText: function (text) { send("text", text, null); },
-  onMedia: function (kind, url) { send(kind, null, url); },
+  onMedia: function (kind, url, extra) { send(kind, null, url, extra); },
   onTyping: function (typing) { if (current && socket.connected) socket.volatile.emit("typing", { thread_id: current, typing: typing }); },
   onError: toast,
   onStatus: announce,
 });
+
+CannedReplies({ input: composer.input, toast: toast, onSignedOut: toSignIn });
 
 // --- Clearing ---------------------------------------------------------------------------------
 const dialog = document.getElementById("confirm");
@@ -450,6 +488,7 @@ function joinAdminRoom() {
       else toSignIn(); // admin_required: the session is not (or no longer) signed in
       return;
     }
+    desk.load();
     loadThreads(false).then(function () {
       if (current && threads.has(current)) { loadMessages(current); markSeen(current); }
       else if (current) closeThread();
@@ -469,7 +508,8 @@ function knownOrReload(id) {
 socket.on("message_from_visitor", function (m) {
   const th = knownOrReload(m.thread_id);
   if (th) {
-    upsertThread({ id: m.thread_id, last_message: m.content_text, last_message_type: m.type, last_message_time: m.created_at, last_activity_at: m.created_at });
+    upsertThread({ id: m.thread_id, last_message: m.content_text, last_message_type: m.type, last_message_time: m.created_at,
+      last_message_iso: m.created_iso, last_activity_at: m.created_at, last_activity_iso: m.created_iso });
     seenOnline(th);
     th.typingUntil = 0;
   }
@@ -483,7 +523,7 @@ socket.on("message_from_visitor", function (m) {
 });
 socket.on("message_from_telegram", function (m) {
   const th = knownOrReload(m.thread_id);
-  if (th) upsertThread({ id: m.thread_id, last_message: m.content_text, last_message_type: m.type, last_message_time: m.created_at });
+  if (th) upsertThread({ id: m.thread_id, last_message: m.content_text, last_message_type: m.type, last_message_time: m.created_at, last_message_iso: m.created_iso });
   if (m.thread_id === current) messages.add(m);
   renderList();
 });
@@ -522,8 +562,19 @@ document.addEventListener("visibilitychange", function () {
 
 filterInput.addEventListener("input", renderList);
 filterInput.addEventListener("keydown", function (e) {
-  if (e.key === "Enter") { const first = listEl.querySelector(".thread-item:not([hidden]) .thread"); if (first) first.click(); }
-  if (e.key === "Escape") { filterInput.value = ""; renderList(); }
+  if (e.key === "Enter") {
+    // Opens the first hit; the Enter itself must not reach the reply box as a newline.
+    e.preventDefault();
+    const first = listEl.querySelector(".thread-item:not([hidden]) .thread");
+    if (first) first.click();
+  }
+  if (e.key === "Escape") { search.clear(); renderList(); }
+});
+socket.on("visitor_seen", function (d) {
+  const th = d && threads.get(d.thread_id);
+  if (!th) return;
+  th.visitor_seen_iso = d.seen_iso;
+  if (d.thread_id === current) messages.seenUpTo(d.seen_iso);
 });
 
 // Online dots and typing expire on their own (the online window after the last heartbeat).
