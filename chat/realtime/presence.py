@@ -109,8 +109,9 @@ async def agents_online() -> int:
         return await MemoryPresence.count(get())
 
 
-async def check() -> dict:
-    """Availability now; visitors of this process are told when it changed."""
+async def check(skip_sid: str | None = None) -> dict:
+    """Availability now; visitors of this process are told when it changed (except
+    `skip_sid`, a visitor that gets it in its join ack)."""
     global _last_sent, _check_lock
     if _check_lock is None:
         _check_lock = asyncio.Lock()
@@ -118,7 +119,9 @@ async def check() -> dict:
         state = await run_db(availability.current, await agents_online())
         if state != _last_sent:
             _last_sent = state
-            await server.get().emit("availability", state, room=VISITORS_ROOM, ignore_queue=True)
+            await server.get().emit(
+                "availability", state, room=VISITORS_ROOM, skip_sid=skip_sid, ignore_queue=True
+            )
     return state
 
 
