@@ -149,3 +149,21 @@ def test_get_thread_and_message(history):
     assert selectors.get_thread(uuid.uuid4()) is None
     assert selectors.get_message(ordered[0].id) == ordered[0]
     assert selectors.get_message(uuid.uuid4()) is None
+
+
+def test_models_or_rows(threads, history):
+    mine, ordered = history
+    assert all(isinstance(t, Thread) for t in selectors.recent_threads(3))
+    assert all(isinstance(t, Thread) for t in selectors.recent_threads(3, cursor(threads[0])))
+    assert all(isinstance(m, Message) for m in selectors.thread_messages(mine.id, 3))
+    assert all(isinstance(m, Message) for m in selectors.thread_messages(mine.id, 3, ordered[-1]))
+    assert [r._fields for r in selectors.thread_rows(2)] == [selectors.THREAD_FIELDS] * 2
+    assert [r._fields for r in selectors.message_rows(mine.id, 2)] == [selectors.MESSAGE_FIELDS] * 2
+
+
+def test_row_pages_take_limit_and_cursor(threads, history):
+    mine, ordered = history
+    page = selectors.thread_rows(2, cursor(threads[3]))
+    assert [r.id for r in page] == [threads[4].id, threads[5].id]
+    messages = selectors.message_rows(mine.id, 2, ordered[-1])
+    assert [r.id for r in messages] == [ordered[-3].id, ordered[-2].id]

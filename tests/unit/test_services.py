@@ -68,8 +68,9 @@ def test_record_activity_of_an_unknown_thread_is_false_and_silent(published):
 def test_mark_seen_tells_the_visitor_and_the_admins(published):
     thread = services.create_thread("Ahmet")
     assert published.commit(services.mark_seen, thread.id, "2026-03-01 15:00:00") is True
-    payload = {"thread_id": str(thread.id), "seen_at": "2026-03-01 15:00:00"}
-    assert published.named("admin_seen") == [(payload, str(thread.id)), (payload, ADMIN_ROOM)]
+    told = [(data["thread_id"], data["seen_at"], room) for data, room in published.named("admin_seen")]
+    seen = (str(thread.id), "2026-03-01 15:00:00")
+    assert told == [(*seen, str(thread.id)), (*seen, ADMIN_ROOM)]
 
 
 def test_mark_seen_of_an_unknown_thread_is_false_and_silent(published):
@@ -318,10 +319,15 @@ def test_clear_all_deletes_everything_and_tells_the_admins(published, cleared_si
         thread = services.create_thread(name)
         services.post_visitor_message(text(thread.id, "hi"))
         services.link_telegram_message(thread.id, -100, len(name))
+    ids = [str(t) for t in Thread.objects.values_list("id", flat=True)]
     published.clear()
     published.commit(services.clear_all)
     assert (Thread.objects.count(), Message.objects.count(), TelegramLink.objects.count()) == (0, 0, 0)
-    assert published == [("all_cleared", {}, ADMIN_ROOM)]
+    assert published[0] == ("all_cleared", {}, ADMIN_ROOM)
+    # Open visitor pages are emptied too, each by its own room.
+    assert sorted(published[1:], key=repr) == sorted(
+        (("thread_deleted", {"thread_id": t}, t) for t in ids), key=repr
+    )
     assert cleared_signals == [("all_cleared", None)]
 
 

@@ -12,9 +12,9 @@ import pytest
 from chat import validation
 from chat.uploads.files import store_file
 from chat.validation import InvalidInput, MessageInput
+from tests.file_uploads import samples
 
 THREAD = "2b1f3c4d-0000-4000-8000-000000000001"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 OGG = b"OggS" + b"\x00" * 32
 
 
@@ -125,7 +125,7 @@ def test_messages_refused(payload, local_uploads):
 
 
 def test_file_messages_need_our_own_upload_of_that_kind(local_uploads):
-    image = store_file("image", PNG, "kedi.png")
+    image = store_file("image", samples.png(), "kedi.png")
     audio = store_file("audio", OGG)
     parsed = validation.parse_message({"thread_id": THREAD, "type": "image", "file_url": image})
     assert parsed == MessageInput(uuid.UUID(THREAD), "image", None, image, None)
