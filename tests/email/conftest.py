@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.server import LiveServer, free_port
-from tests.support.smtp import SMTPServer
+from tests.support.smtp import HEALTHZ_TOKEN, SMTPServer, start_email_server
 
-HEALTHZ_TOKEN = "email-tests-token"
+__all__ = ["HEALTHZ_TOKEN"]
 
 
 @pytest.fixture(scope="package")
@@ -19,23 +18,6 @@ def smtp():
 
 @pytest.fixture(scope="package")
 def email_server(smtp):
-    port = free_port()
-    live = LiveServer(
-        port=port,
-        env={
-            "EMAIL_URL": smtp.url,
-            "DEFAULT_FROM_EMAIL": "Support <support@chatdesk.test>",
-            "SITE_URL": f"http://127.0.0.1:{port}",
-            "EMAIL_UNSEEN_SECONDS": "2",
-            "EMAIL_BATCH_SECONDS": "4",
-            "EMAIL_RETRY_BASE_SECONDS": "1",
-            "EMAIL_RETRY_MAX_SECONDS": "1",
-            "EMAIL_TIMEOUT": "5",
-            "AVAILABILITY_CHECK_SECONDS": "1",
-            "AVAILABILITY_MEDIAN_CACHE_SECONDS": "0",
-            "HEALTHZ_TOKEN": HEALTHZ_TOKEN,
-        },
-    )
-    live.start()
+    live = start_email_server(smtp)
     yield live
     live.cleanup()

@@ -12,9 +12,8 @@ import uuid
 
 import requests
 
-from tests.email.conftest import HEALTHZ_TOKEN
 from tests.support.clients import Browserish, Recorder, admin_socket, sign_in
-from tests.support.smtp import html_of, links_in, text_of
+from tests.support.smtp import HEALTHZ_TOKEN, html_of, links_in, text_of
 
 
 def new_address() -> str:

@@ -13,7 +13,9 @@ from email.message import EmailMessage
 
 from aiosmtpd.controller import Controller
 
-from .server import free_port
+from .server import LiveServer, free_port
+
+HEALTHZ_TOKEN = "email-tests-token"
 
 
 class SMTPServer:
@@ -88,3 +90,27 @@ def links_in(message: EmailMessage) -> dict[str, str]:
         "resume": resume.group(0) if resume else "",
         "unsubscribe": unsubscribe.group(0) if unsubscribe else "",
     }
+
+
+def start_email_server(smtp: SMTPServer, **env: str) -> LiveServer:
+    """A chatdesk server that emails through `smtp`, with the delays in seconds: replies
+    are emailed 2 s after they went unseen, at most one email per thread per 4 s."""
+    port = free_port()
+    live = LiveServer(
+        port=port,
+        env={
+            "EMAIL_URL": smtp.url,
+            "DEFAULT_FROM_EMAIL": "Support <support@chatdesk.test>",
+            "SITE_URL": f"http://127.0.0.1:{port}",
+            "EMAIL_UNSEEN_SECONDS": "2",
+            "EMAIL_BATCH_SECONDS": "4",
+            "EMAIL_RETRY_BASE_SECONDS": "1",
+            "EMAIL_RETRY_MAX_SECONDS": "1",
+            "EMAIL_TIMEOUT": "5",
+            "AVAILABILITY_CHECK_SECONDS": "1",
+            "AVAILABILITY_MEDIAN_CACHE_SECONDS": "0",
+            "HEALTHZ_TOKEN": HEALTHZ_TOKEN,
+            **env,
+        },
+    )
+    return live.start()
