@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-SNIPPET_CHARS = 90
+SNIPPET_CHARS = 90  # a snippet's length, of which up to SNIPPET_BEFORE come before the hit
+SNIPPET_BEFORE = 20
 _WORD_RE = re.compile(r"\w+")
 _SPECIAL = {"ı": "i", "İ": "i", "ß": "ss", "æ": "ae", "ø": "o", "đ": "d", "ł": "l"}
 
@@ -56,7 +57,7 @@ def snippet(text: str, words: list[str]) -> tuple[str, int, int] | None:
         return None
     start = starts[best[0]]
     end = starts[best[1] - 1] + 1
-    left = max(0, start - SNIPPET_CHARS // 3)
+    left = max(0, start - SNIPPET_BEFORE)
     right = min(len(text), max(end, left + SNIPPET_CHARS))
     piece = text[left:right]
     prefix = "…" if left > 0 else ""

@@ -7,6 +7,8 @@ import logging
 
 from django.conf import settings
 
+from chat import widget
+
 from .http import service_errors, service_unavailable
 from .refusals import Refusal, http_response
 
@@ -28,8 +30,8 @@ class SecurityHeadersMiddleware:
         if "Content-Security-Policy" in response:
             return response
         frame_ancestors = "'none'"
-        if request.path == "/" and settings.WIDGET_ALLOWED_ORIGINS:
-            frame_ancestors = " ".join(settings.WIDGET_ALLOWED_ORIGINS)
+        if request.path == "/" and widget.frame_ancestors():
+            frame_ancestors = " ".join(widget.frame_ancestors())
             # X-Frame-Options cannot name origins; the CSP above is what browsers obey.
             if "X-Frame-Options" in response:
                 del response["X-Frame-Options"]

@@ -115,17 +115,20 @@ function buildItem(th) {
   const main = el("span", "t-main");
   const top = el("span", "t-top");
   const nameEl = el("span", "t-name");
+  // Online and unread, for screen readers: the button's name is its visible text plus this.
+  const state = el("span", "sr-only");
   const time = el("time", "t-time");
-  top.append(nameEl, time);
+  top.append(nameEl, state, time);
   const bottom = el("span", "t-bottom");
   const preview = el("span", "t-preview");
   const badge = el("span", "badge");
+  badge.setAttribute("aria-hidden", "true");
   bottom.append(preview, badge);
   main.append(top, bottom);
   btn.append(avatar, dot, main);
   btn.addEventListener("click", function () { openThread(th.id); });
   li.appendChild(btn);
-  th.el = { li: li, btn: btn, avatar: avatar, dot: dot, name: nameEl, time: time, preview: preview, badge: badge };
+  th.el = { li: li, btn: btn, avatar: avatar, dot: dot, name: nameEl, state: state, time: time, preview: preview, badge: badge };
 }
 
 function paintItem(th) {
@@ -153,9 +156,8 @@ function paintItem(th) {
   e.btn.classList.toggle("has-unread", !!n);
   e.btn.classList.toggle("is-active", th.id === current);
   if (th.id === current) e.btn.setAttribute("aria-current", "true"); else e.btn.removeAttribute("aria-current");
-  const label = [th.display_name, online ? gettext("online") : "", n ? interpolate(gettext("%(n)s unread"), { n: n }) : ""]
-    .filter(Boolean).join(", ");
-  e.btn.setAttribute("aria-label", label);
+  e.state.textContent = ["", online ? gettext("online") : "", n ? interpolate(gettext("%(n)s unread"), { n: n }) : ""]
+    .filter(function (part, i) { return i === 0 || part; }).join(", ") + " ";
 }
 
 function renderList() {

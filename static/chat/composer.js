@@ -74,11 +74,22 @@ export function Composer(opts) {
   // --- Photos ------------------------------------------------------------------------------
   function showPreview(file) {
     if (!file || !/^image\//.test(file.type)) {
+      // Nothing of a previous photo stays: no name, no progress, nothing to send.
+      pendingFile = null;
+      if (previewUrl) URL.revokeObjectURL(previewUrl);
+      previewUrl = null;
+      previewImg.removeAttribute("src");
+      previewImg.hidden = true;
+      previewName.textContent = "";
+      progress.hidden = true;
+      progress.value = 0;
+      q("preview-send").disabled = true;
       previewError.textContent = gettext("Only photos can be sent here (PNG, JPEG, GIF, WebP).");
       preview.hidden = false;
-      previewImg.hidden = true;
+      q("preview-cancel").focus();
       return;
     }
+    q("preview-send").disabled = false;
     pendingFile = file;
     if (previewUrl) URL.revokeObjectURL(previewUrl);
     previewUrl = URL.createObjectURL(file);
@@ -108,7 +119,13 @@ export function Composer(opts) {
     previewError.textContent = "";
     const file = pendingFile;
     upload("image", file, file.name || "photo.png", function (pct) { progress.value = pct; })
-      .then(function (url) { opts.onMedia("image", url); closePreview(); text.focus(); })
+      .then(function (url) {
+        // The photo's size goes with it, so every list reserves its box before it loads.
+        const size = previewImg.naturalWidth > 0 ? { width: previewImg.naturalWidth, height: previewImg.naturalHeight } : {};
+        opts.onMedia("image", url, size);
+        closePreview();
+        text.focus();
+      })
       .catch(function (err) { previewError.textContent = err.message; progress.hidden = true; })
       .then(function () { uploading = false; });
   });
@@ -154,10 +171,12 @@ export function Composer(opts) {
         endRecording();
         if (cancelled || !chunks.length) return;
         const mime = recorder.mimeType || type || "audio/webm";
+        // Browser WebM files carry no duration: send the length measured here.
+        const duration = Math.round((Date.now() - started) / 100) / 10;
         const blob = new Blob(chunks, { type: mime });
         opts.onStatus(gettext("Sending the voice note…"));
         upload("audio", blob, "voice." + audioExtension(mime))
-          .then(function (url) { opts.onStatus(""); opts.onMedia("audio", url); })
+          .then(function (url) { opts.onStatus(""); opts.onMedia("audio", url, { duration: duration }); })
           .catch(function (err) { opts.onError(err.message); });
       });
       recorder.start(250);

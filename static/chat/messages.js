@@ -7,8 +7,18 @@
  */
 
 import { gettext } from "./i18n.js";
+import { appendLinkified } from "./linkify.js";
 import { openLightbox } from "./page.js";
-import { clock, el, safeUrl, scrollToEnd } from "./util.js";
+import { Pinner } from "./scroll.js";
+import { dayKey, dayLabel, fullDay, paintTime, whenOf } from "./timefmt.js";
+import { el, safeUrl } from "./util.js";
+
+const PHOTO_BOX = 260; // px: a photo fits this square (chatdesk.css .photo)
+
+function formatDuration(seconds) {
+  const s = Math.max(0, Math.round(seconds));
+  return Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
+}
 
 const STATUS = {
   pending: function () { return gettext("Sending…"); },
@@ -31,6 +41,12 @@ export function renderMessage(m, mine) {
     button.type = "button";
     button.setAttribute("aria-label", gettext("Open the photo"));
     const img = el("img", "photo");
+    // The box is reserved from the stored size, so the list does not jump when it loads.
+    if (m.width > 0 && m.height > 0) {
+      const scale = Math.min(1, PHOTO_BOX / m.width, PHOTO_BOX / m.height);
+      img.width = Math.max(1, Math.round(m.width * scale));
+      img.height = Math.max(1, Math.round(m.height * scale));
+    }
     img.src = src;
     img.alt = m.content_text || gettext("Photo");
     img.loading = "lazy";
@@ -44,13 +60,22 @@ export function renderMessage(m, mine) {
     audio.src = src;
     audio.setAttribute("aria-label", gettext("Voice note"));
     bubble.appendChild(audio);
+    // WebM recordings carry no duration: the length the recorder measured is shown.
+    if (typeof m.duration === "number" && m.duration > 0) {
+      const length = el("span", "voice-length", formatDuration(m.duration));
+      length.setAttribute("aria-label", gettext("Length") + " " + formatDuration(m.duration));
+      audio.setAttribute("aria-label", gettext("Voice note") + ", " + formatDuration(m.duration));
+      bubble.appendChild(length);
+    }
   }
-  if (m.content_text && m.type === "text") bubble.appendChild(el("p", "text", m.content_text));
+  if (m.content_text && m.type === "text") bubble.appendChild(appendLinkified(el("p", "text"), m.content_text));
   else if (m.content_text) bubble.appendChild(el("p", "caption", m.content_text));
   li.appendChild(bubble);
   const meta = el("div", "meta");
-  const time = el("time", "", clock(m.created_at));
-  if (m.created_at) time.dateTime = m.created_at.replace(" ", "T");
+  const time = el("time", "");
+  const when = paintTime(time, m);
+  if (when) li.dataset.day = dayKey(when);
+  if (m.created_iso) li.dataset.iso = m.created_iso;
   meta.appendChild(time);
   if (mine) meta.appendChild(el("span", "status"));
   li.appendChild(meta);
@@ -66,6 +91,10 @@ export function pendingMessage(payload, sender) {
     content_text: payload.text || null,
     file_path: payload.file_url || null,
     created_at: payload._created_at,
+    created_iso: payload._created_iso || null,
+    width: payload.width,
+    height: payload.height,
+    duration: payload.duration,
   };
 }
 
@@ -76,6 +105,7 @@ export class MessageList {
     this.el = listEl;
     this.mySender = mySender;
     this.emptyText = emptyText;
+    this.pinner = new Pinner(listEl);
   }
 
   isMine(m) { return m.sender === this.mySender; }
@@ -112,9 +142,11 @@ export class MessageList {
     if (mine) this.setStatus(li, state || "sent");
     const empty = this.el.querySelector(".empty-chat");
     if (empty) empty.remove();
+    this.daySeparator(li);
     this.el.appendChild(li);
+    this.pinner.watch(li);
     this.markLast();
-    scrollToEnd(this.el, mine);
+    this.pinner.added(mine);
     return li;
   }
 
@@ -122,10 +154,8 @@ export class MessageList {
   reconcile(li, message) {
     if (message.id) li.dataset.id = message.id;
     const time = li.querySelector("time");
-    if (time && message.created_at) {
-      time.textContent = clock(message.created_at);
-      time.dateTime = message.created_at.replace(" ", "T");
-    }
+    if (time && (message.created_iso || message.created_at)) paintTime(time, message);
+    if (message.created_iso) li.dataset.iso = message.created_iso;
     if (li.dataset.state !== "seen") this.setStatus(li, "sent");
   }
 
@@ -165,13 +195,13 @@ export class MessageList {
       if (!stored.has(p.client_id)) self.add(pendingMessage(p, self.mySender), "pending");
     });
     this.showEmpty();
-    scrollToEnd(this.el, true);
+    this.pinner.toEnd();
     return stored;
   }
 
   /* Remove the stored messages; pending ones stay (they will be sent). */
   clearStored() {
-    this.el.querySelectorAll(".msg:not([data-state=pending])").forEach(function (li) { li.remove(); });
+    this.el.querySelectorAll(".msg:not([data-state=pending]), .day-sep").forEach(function (li) { li.remove(); });
     this.markLast();
     this.showEmpty();
   }
@@ -192,9 +222,36 @@ export class MessageList {
   notice(text, kind, transient) {
     const li = el("li", "notice-line" + (kind ? " " + kind : ""), text);
     this.el.appendChild(li);
-    scrollToEnd(this.el, true);
+    this.pinner.toEnd();
     if (transient) setTimeout(function () { li.remove(); }, 8000);
     return li;
+  }
+
+  /* "Today", "Yesterday" or a date before the first message of each day (this
+   * browser's calendar), with the full date for screen readers and on hover. */
+  daySeparator(li) {
+    const day = li.dataset.day;
+    if (!day) return;
+    const msgs = this.el.querySelectorAll(".msg[data-day]");
+    const previous = msgs.length ? msgs[msgs.length - 1].dataset.day : null;
+    if (previous === day) return;
+    const when = whenOf({ created_iso: li.dataset.iso, created_at: null }) || new Date(day + "T12:00:00");
+    const sep = el("li", "day-sep");
+    sep.dataset.day = day;
+    const label = el("span", "", dayLabel(when));
+    label.title = fullDay(when);
+    sep.appendChild(label);
+    this.el.appendChild(sep);
+  }
+
+  /* Everything of ours up to `iso` (an ISO instant) was read by the other side. */
+  seenUpTo(iso) {
+    if (!iso) return;
+    const upTo = new Date(iso).getTime();
+    const self = this;
+    this.el.querySelectorAll('.msg-mine[data-state="sent"]').forEach(function (li) {
+      if (li.dataset.iso && new Date(li.dataset.iso).getTime() <= upTo) self.setStatus(li, "seen");
+    });
   }
 
   markLast() {

@@ -16,15 +16,55 @@ import { Outbox } from "./outbox.js";
 import { announce, limits, showConnection } from "./page.js";
 import { NAME_REFUSED, RETRY_LATER, refusalText, retryAfter } from "./refusals.js";
 import { connectSocket } from "./socket.js";
+import * as sound from "./sound.js";
 import * as storage from "./storage.js";
 import { newClientId, nowStamp, previewText } from "./util.js";
 
-const KEYS = { name: "chatdesk.name", thread: "chatdesk.thread_id", outbox: "chatdesk.outbox" };
+const KEYS = { name: "chatdesk.name", thread: "chatdesk.thread_id", outbox: "chatdesk.outbox", sound: "chatdesk.sound" };
 const HEARTBEAT_MS = 30000;
 const TYPING_SHOWN_MS = 8000;
 
 const root = document.getElementById("vchat");
 const embedded = root.dataset.embed === "1";
+const params = new URLSearchParams(window.location.search);
+
+/* The embedding page's origin, from the launcher (?host=): messages go to it only. */
+const hostOrigin = (function () {
+  try {
+    const origin = new URL(params.get("host") || "").origin;
+    return /^https?:/.test(origin) ? origin : null;
+  } catch (e) {
+    return null;
+  }
+})();
+function tellHost(message) {
+  if (embedded && hostOrigin && window.parent !== window) window.parent.postMessage(message, hostOrigin);
+}
+// Embedded, the chat counts as read only while the launcher shows it (it says so).
+let frameOpen = !embedded;
+window.addEventListener("message", function (e) {
+  if (!embedded || e.source !== window.parent || e.origin !== hostOrigin || !e.data || typeof e.data !== "object") return;
+  if (e.data.chatdesk === "opened") { frameOpen = true; markRead(); }
+  else if (e.data.chatdesk === "closed") frameOpen = false;
+});
+
+function contrastWithWhite(hex) {
+  const h = hex.length === 4 ? hex.replace(/[0-9a-f]/gi, "$&$&").slice(1) : hex.slice(1);
+  const lin = [0, 2, 4].map(function (i) {
+    const c = parseInt(h.slice(i, i + 2), 16) / 255;
+    return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4);
+  });
+  return 1.05 / (0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2] + 0.05);
+}
+
+/* data-color of the launcher themes the chat: only a #rgb or #rrggbb colour that white
+ * text can be read on (4.5:1) is taken. */
+(function theme() {
+  const color = params.get("color") || "";
+  if (!/^#(?:[0-9a-f]{3}|[0-9a-f]{6})$/i.test(color) || contrastWithWhite(color) < 4.5) return;
+  document.documentElement.style.setProperty("--brand", color);
+  document.documentElement.style.setProperty("--brand-dark", color);
+})();
 const welcome = document.getElementById("welcome");
 const chat = document.getElementById("chat");
 const typingBox = document.getElementById("typing");
@@ -111,12 +151,24 @@ function join(fresh) {
     rememberThread(ack.thread_id);
     if (changed) outbox.retarget(threadId);
     const stored = list.show(ack.resumed ? ack.messages : [], outbox.pending());
+    list.seenUpTo(ack.admin_seen_iso); // "Seen" survives a reload
     // What the server already has was acked before a reload lost the answer: done.
     stored.forEach(function (clientId) { outbox.remove(clientId); });
     joined = true;
+    closedNotice = null;
     emailCard.joined(ack);
     availability.update(ack.availability);
     socket.emit("heartbeat", { thread_id: threadId });
+    if (ack.resumed && (ack.messages || []).some(function (m) { return m.sender === "admin"; })) markRead();
+    if (embedded) {
+      // The launcher remembers that there is a conversation, and shows its unread replies.
+      const readUpTo = ack.visitor_seen_iso ? new Date(ack.visitor_seen_iso).getTime() : 0;
+      const count = (ack.resumed ? ack.messages : []).filter(function (m) {
+        return m.sender === "admin" && m.created_iso && new Date(m.created_iso).getTime() > readUpTo;
+      }).length;
+      tellHost({ chatdesk: "joined" });
+      tellHost({ chatdesk: "unread", count: count });
+    }
     outbox.setReady(true);
   });
 }
@@ -143,6 +195,7 @@ function send(payload) {
   payload.client_id = newClientId();
   payload.thread_id = threadId;
   payload._created_at = nowStamp();
+  payload._created_iso = new Date().toISOString();
   list.add(pendingMessage(payload, "visitor"), "pending");
   emailCard.visitorWrote();
   if (!threadId && joined) {
@@ -158,7 +211,7 @@ function send(payload) {
 Composer({
   root: chat,
   onText: function (text) { send({ type: "text", text: text }); },
-  onMedia: function (kind, url) { send({ type: kind, file_url: url }); },
+  onMedia: function (kind, url, extra) { send(Object.assign({ type: kind, file_url: url }, extra || {})); },
   onTyping: function (typing) {
     if (joined && socket.connected) socket.volatile.emit("typing", { thread_id: threadId, typing: typing });
   },
@@ -195,16 +248,50 @@ socket.on("message_from_admin", function (m) {
   emailCard.answered();
   if (list.add(m)) {
     announce(interpolate(gettext("Support: %(text)s"), { text: previewText(m.type, m.content_text) }));
-    if (embedded && window.parent !== window) window.parent.postMessage({ chatdesk: "message" }, "*");
+    markRead();
+    replyWhileHidden();
+    tellHost({ chatdesk: "message" });
   }
 });
 socket.on("admin_typing", function (d) { if (d && d.thread_id === threadId) setTyping(!!d.typing); });
 socket.on("admin_seen", function (d) { if (d && d.thread_id === threadId) list.seen(); });
-socket.on("thread_cleared", function (d) { if (d && d.thread_id === threadId) list.clearStored(); });
+
+/* Support cleared or deleted the conversation: say so; writing again starts anew. */
+let closedNotice = null;
+function closedBySupport() {
+  list.clearStored();
+  if (closedNotice && closedNotice.isConnected) return;
+  closedNotice = list.notice(gettext("This conversation was closed by support. Write again to start a new one."), "closed", false);
+  announce(closedNotice.textContent);
+}
+socket.on("thread_cleared", function (d) { if (d && d.thread_id === threadId) closedBySupport(); });
 socket.on("thread_deleted", function (d) {
   if (!d || d.thread_id !== threadId) return;
-  list.clearStored();
+  closedBySupport();
   rememberThread(null);
+});
+
+/* The visitor has read the replies: the panel shows it (stored on the thread). */
+function markRead() {
+  if (joined && socket.connected && threadId && frameOpen && document.visibilityState === "visible") {
+    socket.emit("mark_seen", { thread_id: threadId });
+  }
+}
+
+/* A reply while the tab is hidden: "(1) New reply" in the title, and a sound if wanted. */
+const baseTitle = document.title;
+let unseenReplies = 0;
+function replyWhileHidden() {
+  if (document.visibilityState !== "hidden") return;
+  unseenReplies++;
+  document.title = "(" + unseenReplies + ") " + gettext("New reply") + " · " + baseTitle;
+  if (storage.getJSON(KEYS.sound, false)) sound.beep();
+}
+document.addEventListener("visibilitychange", function () {
+  if (document.visibilityState !== "visible") return;
+  unseenReplies = 0;
+  document.title = baseTitle;
+  markRead();
 });
 
 setInterval(function () {
@@ -212,9 +299,21 @@ setInterval(function () {
 }, HEARTBEAT_MS);
 
 const closeBtn = document.getElementById("embed-close");
-if (closeBtn) closeBtn.addEventListener("click", function () {
-  if (window.parent !== window) window.parent.postMessage({ chatdesk: "close" }, "*");
+if (closeBtn) closeBtn.addEventListener("click", function () { tellHost({ chatdesk: "close" }); });
+// Escape inside the frame closes it (unless a dialog or the recorder takes it first).
+if (embedded) document.addEventListener("keydown", function (e) {
+  if (e.key === "Escape" && !e.defaultPrevented && !document.querySelector("dialog[open]")) tellHost({ chatdesk: "close" });
 });
+
+const soundBtn = document.getElementById("visitor-sound");
+function paintSound() { if (soundBtn) soundBtn.setAttribute("aria-pressed", String(!!storage.getJSON(KEYS.sound, false))); }
+if (soundBtn) soundBtn.addEventListener("click", function () {
+  const on = !storage.getJSON(KEYS.sound, false);
+  storage.setJSON(KEYS.sound, on);
+  if (on && sound.unlock()) sound.beep();
+  paintSound();
+});
+paintSound();
 
 // The start button is disabled in the HTML until this script runs (no native submit).
 document.getElementById("start").disabled = false;
