@@ -56,7 +56,6 @@ export function CannedReplies(opts) {
     suggest.hidden = true;
     suggest.textContent = "";
     input.removeAttribute("aria-activedescendant");
-    input.setAttribute("aria-expanded", "false");
   }
   function paintSuggestions() {
     suggest.textContent = "";
@@ -71,7 +70,7 @@ export function CannedReplies(opts) {
       suggest.appendChild(li);
     });
     suggest.hidden = !shown.length;
-    input.setAttribute("aria-expanded", String(!!shown.length));
+    // (No aria-expanded: a textarea is a textbox, which does not take it; axe: critical.)
     if (shown.length) input.setAttribute("aria-activedescendant", "canned-option-" + active);
   }
   function update() {
