@@ -53,8 +53,9 @@ def release_lease(name: str, holder: str) -> None:
 
 
 def record_error(text: str) -> None:
-    set_value("last_error", text[:MAX_ERROR_CHARS])
-    set_value("last_error_at", timezone.now().isoformat())
+    with transaction.atomic():  # a reader sees the error with its time, or neither
+        set_value("last_error", text[:MAX_ERROR_CHARS])
+        set_value("last_error_at", timezone.now().isoformat())
 
 
 def record_ok() -> None:
