@@ -30,3 +30,29 @@ class LimitCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}={self.count}"
+
+
+class Agent(models.Model):
+    """A person who answers visitors: from the panel (their signed-in session belongs to
+    them) or from the Telegram admin chat (their Telegram user maps to them)."""
+
+    name = models.CharField(max_length=80)
+    # A URL of our own upload storage (an uploaded picture) or any https URL.
+    avatar_url = models.URLField(max_length=500, blank=True, default="")
+    telegram_user_id = models.BigIntegerField(null=True, blank=True, unique=True)
+    telegram_username = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    # Learned when the agent sends /start to the bot in a private chat; sign-in codes for
+    # this agent (`{"agent": "@username"}`) go there.
+    telegram_private_chat_id = models.BigIntegerField(null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def as_payload(self) -> dict:
+        """The `agent` object of message payloads: {id, name, avatar_url}."""
+        return {"id": self.pk, "name": self.name, "avatar_url": self.avatar_url or None}
