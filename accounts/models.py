@@ -53,6 +53,6 @@ class Agent(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def as_payload(self) -> dict:
-        """The `agent` object of message payloads: {id, name, avatar_url}."""
+    def to_dict(self) -> dict:
+        """The `agent` object of payloads (messages, threads' assignee): {id, name, avatar_url}."""
         return {"id": self.pk, "name": self.name, "avatar_url": self.avatar_url or None}

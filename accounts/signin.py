@@ -18,6 +18,9 @@ from django.middleware.csrf import rotate_token
 # The session entry that marks a signed-in panel admin. The value "admin" is what
 # sessions signed in before this module existed carry, so they stay signed in.
 ADMIN_SESSION_KEY = "admin"
+# The session entry naming the agent (accounts.Agent id) the panel session belongs to.
+# Sessions signed in before agents existed have none: they act as no agent.
+AGENT_SESSION_KEY = "agent_id"
 
 # Sent after an admin session has ended, with `session_key` (the key it had). Receivers
 # close what the session opened (the chat app closes its panel sockets).
@@ -39,12 +42,44 @@ def session_is_admin(session_key: str | None) -> bool:
     return _session_store()(session_key=session_key).get(ADMIN_SESSION_KEY) is True
 
 
-def sign_in(request: HttpRequest) -> None:
-    """Make this browser an admin: a new session key and a new CSRF token, so whatever
-    key or token someone planted before sign-in is worthless."""
+def sign_in(request: HttpRequest, agent=None) -> None:
+    """Make this browser an admin acting as `agent` (an accounts.Agent, or None): a new
+    session key and a new CSRF token, so whatever key or token someone planted before
+    sign-in is worthless."""
     request.session.cycle_key()
     request.session[ADMIN_SESSION_KEY] = True
+    if agent is not None:
+        request.session[AGENT_SESSION_KEY] = agent.pk
+    else:
+        request.session.pop(AGENT_SESSION_KEY, None)
     rotate_token(request)
+
+
+def _active_agent(agent_id):
+    from .models import Agent
+
+    if not isinstance(agent_id, int) or isinstance(agent_id, bool):
+        return None
+    return Agent.objects.filter(pk=agent_id, is_active=True).first()
+
+
+def current_agent(request: HttpRequest):
+    """The agent this panel request acts as: None without an admin session, for a session
+    signed in before agents existed, or when the agent was deactivated since."""
+    if not is_admin(request):
+        return None
+    return _active_agent(request.session.get(AGENT_SESSION_KEY))
+
+
+def agent_for_session(session_key: str | None):
+    """current_agent() for sockets, which carry only the session key (a database read:
+    call it off the event loop). Re-read on each call, like session_is_admin."""
+    if not session_key:
+        return None
+    session = _session_store()(session_key=session_key)
+    if session.get(ADMIN_SESSION_KEY) is not True:
+        return None
+    return _active_agent(session.get(AGENT_SESSION_KEY))
 
 
 def sign_out(request: HttpRequest) -> bool:
