@@ -40,6 +40,9 @@ class Thread(models.Model):
     # Life cycle (issue 13): open or resolved, who is on it. A visitor's message reopens a
     # resolved thread (in the message store's own UPDATE, chat.services._insert_message).
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    assignee = models.ForeignKey(
+        "accounts.Agent", null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_threads"
+    )
     first_response_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     reopened_at = models.DateTimeField(null=True, blank=True)
@@ -130,6 +133,22 @@ class TelegramLink(models.Model):
         return f"{self.chat_id}/{self.message_id} → {self.thread_id}"
 
 
+class ThreadRead(models.Model):
+    """How far an agent has read a thread: unread counts are per agent, on the server, so
+    every browser of the agent shows the same."""
+
+    agent = models.ForeignKey("accounts.Agent", on_delete=models.CASCADE, related_name="thread_reads")
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="reads")
+    last_read_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "thread_reads"
+        constraints = [models.UniqueConstraint(fields=["agent", "thread"], name="thread_read_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.agent_id} read {self.thread_id} up to {self.last_read_at}"
+
+
 class CannedReply(models.Model):
     """A saved answer agents insert by typing its shortcut (`/hours`) in the composer."""
 
@@ -166,6 +185,9 @@ class VisitorBlock(models.Model):
         Thread, null=True, blank=True, on_delete=models.SET_NULL, related_name="blocks"
     )
     display_name = models.CharField(max_length=80, blank=True)
+    created_by = models.ForeignKey(
+        "accounts.Agent", null=True, blank=True, on_delete=models.SET_NULL, related_name="blocks_made"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     attempts = models.PositiveIntegerField(default=0)
