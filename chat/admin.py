@@ -21,7 +21,16 @@ from django.utils.http import urlencode
 from django.utils.text import Truncator
 
 from . import services
-from .models import BusinessHours, Holiday, Message, TelegramLink, Thread, WeeklyHours
+from .models import (
+    BusinessHours,
+    CannedReply,
+    Holiday,
+    Message,
+    TelegramLink,
+    Thread,
+    VisitorBlock,
+    WeeklyHours,
+)
 
 # The thread page shows this many of a thread's newest messages; the rest are one click
 # away in the message list (a thread can hold more than a page should render).
@@ -131,8 +140,9 @@ class ThreadAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "last_message_at",
         "message_count",
         "online",
+        "status",
     )
-    list_filter = (OnlineFilter, "created_at", "last_activity_at", "last_message_at")
+    list_filter = (OnlineFilter, "status", "created_at", "last_activity_at", "last_message_at")
     search_fields = ("display_name", "messages__content_text")
     search_help_text = "Search by visitor name or by any word of a message."
     ordering = ("-sorted_at",)
@@ -147,6 +157,10 @@ class ThreadAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "last_message_at",
         "last_message_type",
         "last_message_text",
+        "status",
+        "first_response_at",
+        "resolved_at",
+        "blocked_until",
         "message_count",
         "all_messages",
     )
@@ -290,3 +304,71 @@ class BusinessHoursAdmin(admin.ModelAdmin):
 
     list_display = ("name", "time_zone", "active")
     inlines = [WeeklyHoursInline, HolidayInline]
+
+
+# --- The desk (issue 13): canned replies are edited here; blocks are lifted here -----------
+
+
+@admin.register(CannedReply)
+class CannedReplyAdmin(admin.ModelAdmin):
+    """Saved answers agents insert by typing /shortcut in the panel's composer."""
+
+    list_display = ("shortcut", "language", "excerpt", "updated_at")
+    list_filter = ("language",)
+    search_fields = ("shortcut", "text")
+    ordering = ("shortcut", "language")
+    fields = ("shortcut", "language", "text")
+
+    @admin.display(description="text")
+    def excerpt(self, reply: CannedReply) -> str:
+        return Truncator(reply.text).chars(EXCERPT_CHARS)
+
+
+class ActiveBlockFilter(admin.SimpleListFilter):
+    title = "in force"
+    parameter_name = "active"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "in force"), ("no", "ended")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(expires_at__gt=timezone.now())
+        if self.value() == "no":
+            return queryset.filter(expires_at__lte=timezone.now())
+        return queryset
+
+
+@admin.register(VisitorBlock)
+class VisitorBlockAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """Visitors an agent blocked: they cannot write or open conversations until the block
+    ends. "Unblock" ends it now (through chat.services, so the panels are told); the
+    record and its count of refused attempts stay."""
+
+    list_display = (
+        "display_name",
+        "ip",
+        "created_at",
+        "expires_at",
+        "in_force",
+        "attempts",
+        "last_attempt_at",
+    )
+    list_filter = (ActiveBlockFilter, "created_at")
+    search_fields = ("display_name", "=ip")
+    ordering = ("-created_at",)
+    fields = ("display_name", "ip", "thread", "created_at", "expires_at", "attempts", "last_attempt_at")
+    readonly_fields = fields
+    actions = ("unblock",)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(boolean=True, description="in force")
+    def in_force(self, block: VisitorBlock) -> bool:
+        return block.expires_at > timezone.now()
+
+    @admin.action(description="Unblock the selected visitors now", permissions=("view",))
+    def unblock(self, request, queryset):
+        lifted = sum(services.unblock(pk) for pk in queryset.values_list("pk", flat=True))
+        self.message_user(request, f"Unblocked {lifted} visitors.", messages.SUCCESS)

@@ -11,13 +11,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
-from django.apps import apps
 from django.db.models import Count, Q, QuerySet
 
 from accounts import signin
+from accounts.models import Agent
 from chatdesk.refusals import FieldInvalid
 
-from .models import Message, Thread
+from .models import Message, Thread, ThreadRead
 
 VIEWS = ("open", "mine", "unassigned", "resolved")
 
@@ -38,11 +38,7 @@ def session_agent(session_key: str | None):
 
 def agents_by_id() -> dict:
     """Every agent by id (a desk has a handful), for serialising a page of threads."""
-    try:
-        agent_model = apps.get_model("accounts", "Agent")
-    except LookupError:  # accounts without agents (before issue 13's part A)
-        return {}
-    return {agent.pk: agent for agent in agent_model.objects.all()}
+    return {agent.pk: agent for agent in Agent.objects.all()}
 
 
 def parse_view(value: str | None) -> str | None:
@@ -86,8 +82,6 @@ def unread_counts(agent, threads: Iterable) -> dict[uuid.UUID, int]:
     threads = [t for t in threads if t.last_message_at is not None]
     if agent is None or not threads:
         return {}
-    from .models import ThreadRead
-
     marks = dict(
         ThreadRead.objects.filter(agent=agent, thread_id__in=[t.id for t in threads]).values_list(
             "thread_id", "last_read_at"

@@ -32,6 +32,7 @@ THREAD_FIELDS = (
     "visitor_seen_at",
     "email",
     "status",
+    "assignee_id",
     "first_response_at",
     "resolved_at",
     "blocked_until",

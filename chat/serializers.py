@@ -8,6 +8,8 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+from accounts.models import Agent
+
 from .models import Message, Thread
 
 CONTRACT_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -93,21 +95,12 @@ def thread_to_dict(thread: Thread, now: datetime | None = None, agents: dict | N
 
 
 def agent_to_dict(agent) -> dict[str, Any] | None:
-    """An agent as payloads show them: {id, name, avatar_url}."""
-    if agent is None:
-        return None
-    to_dict = getattr(agent, "to_dict", None)
-    if to_dict is not None:
-        return to_dict()
-    return {
-        "id": agent.pk,
-        "name": agent_name(agent),
-        "avatar_url": getattr(agent, "avatar_url", None) or None,
-    }
+    """An agent as payloads show them: {id, name, avatar_url} (None: nobody)."""
+    return agent.to_dict() if agent is not None else None
 
 
 def agent_name(agent) -> str:
-    return str(getattr(agent, "display_name", None) or getattr(agent, "name", None) or agent)
+    return agent.name
 
 
 def life_cycle(thread, agents: dict | None = None) -> dict[str, Any]:
@@ -120,8 +113,6 @@ def life_cycle(thread, agents: dict | None = None) -> dict[str, Any]:
     elif agents is not None and assignee_id in agents:
         assignee = agents[assignee_id]
     else:
-        from accounts.models import Agent
-
         assignee = Agent.objects.filter(pk=assignee_id).first()
     return {
         "status": getattr(thread, "status", Thread.Status.OPEN),

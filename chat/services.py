@@ -14,11 +14,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts.models import Agent
 from chatdesk.refusals import AgentRequired, AlreadyAssigned, FieldInvalid, UnknownAgent, UnknownThread
 
 from . import blocks, signals
 from .events import ADMIN_ROOM, send_on_commit, thread_room
-from .models import Message, TelegramLink, Thread, VisitorBlock
+from .models import Message, TelegramLink, Thread, ThreadRead, VisitorBlock
 from .search import fold
 from .serializers import agent_name, iso_time, message_payload, thread_state, thread_to_dict
 from .validation import MessageInput
@@ -333,8 +334,6 @@ def _locked_thread(thread_id: uuid.UUID) -> Thread:
 
 
 def _active_agent(agent_id):
-    from accounts.models import Agent
-
     agent = Agent.objects.filter(pk=agent_id, is_active=True).first() if agent_id is not None else None
     if agent is None:
         raise UnknownAgent()
@@ -418,6 +417,7 @@ def block_visitor(thread_id: uuid.UUID, duration: str, by=None) -> tuple[Thread,
             key_hash=thread.visitor_key_hash,
             thread=thread,
             display_name=thread.display_name,
+            created_by=by,
             expires_at=until,
         )
         _save_state(thread, "blocked", by, blocked_until=until)
@@ -446,8 +446,6 @@ def mark_read(thread_id: uuid.UUID, agent) -> bool:
     they use (`thread_updated` with change "read", `reader` and `unread` 0)."""
     if agent is None:
         return False
-    from .models import ThreadRead
-
     now = timezone.now()
     with transaction.atomic():
         if not Thread.objects.filter(id=thread_id).exists():
