@@ -14,6 +14,16 @@ class OneTimeCode(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(db_index=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # Issue 13: the agent the browser signs in as with this code (pressed "Sign in as me",
+    # the code went to their private chat, or an operator issued it for them).
+    agent = models.ForeignKey("Agent", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    # The server-side id the code message's buttons carry (callback_data), the message
+    # itself (edited once the code is used), and "Approve": the waiting browser may sign
+    # in without typing the code (accounts.views.approval_status).
+    ref = models.CharField(max_length=32, null=True, blank=True, unique=True)
+    telegram_chat_id = models.BigIntegerField(null=True, blank=True)
+    telegram_message_id = models.BigIntegerField(null=True, blank=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         kind = "session" if self.owner else "operator"

@@ -97,6 +97,11 @@ class Message(models.Model):
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
     # content_text folded for search (chat/search.py); PostgreSQL indexes it with GIN.
     search_text = models.TextField(null=True, blank=True)
+    # Who answered (admin messages, issue 13): the panel session's agent or the Telegram
+    # user who wrote the reply; None for visitors' messages and older replies.
+    agent = models.ForeignKey(
+        "accounts.Agent", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+    )
 
     class Meta:
         db_table = "messages"
