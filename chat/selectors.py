@@ -50,6 +50,7 @@ MESSAGE_FIELDS = (
     "width",
     "height",
     "duration_ms",
+    "agent_id",
 )
 
 

@@ -37,7 +37,9 @@ def iso_time(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
-def message_to_dict(message: Message) -> dict[str, Any]:
+def message_to_dict(message: Message, agents: dict | None = None) -> dict[str, Any]:
+    """`message` is a Message or a selectors row; `agents` (id → Agent) saves a page of
+    messages a query per reply (messages_to_dicts)."""
     data = {
         "id": str(message.id),
         "thread_id": str(message.thread_id),
@@ -56,7 +58,34 @@ def message_to_dict(message: Message) -> dict[str, Any]:
     duration_ms = getattr(message, "duration_ms", None)
     if duration_ms is not None:
         data["duration"] = round(duration_ms / 1000, 1)
+    if message.sender == Message.Sender.ADMIN:
+        # Additive (issue 13): who answered, {id, name, avatar_url}; None for older replies.
+        data["agent"] = agent_to_dict(_message_agent(message, agents))
     return data
+
+
+def _message_agent(message, agents: dict | None):
+    agent_id = getattr(message, "agent_id", None)
+    if agent_id is None:
+        return None
+    if agents is not None and agent_id in agents:
+        return agents[agent_id]
+    if isinstance(message, Message):
+        return message.agent  # cached when the message was stored with its agent
+    from accounts.models import Agent
+
+    return Agent.objects.filter(pk=agent_id).first()
+
+
+def messages_to_dicts(messages: list) -> list[dict[str, Any]]:
+    """message_to_dict() of a page of messages, their agents read in one query."""
+    ids = {getattr(m, "agent_id", None) for m in messages} - {None}
+    agents = {}
+    if ids:
+        from accounts.models import Agent
+
+        agents = {agent.pk: agent for agent in Agent.objects.filter(pk__in=ids)}
+    return [message_to_dict(m, agents) for m in messages]
 
 
 def message_payload(message: Message) -> dict[str, Any]:

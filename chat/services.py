@@ -77,8 +77,8 @@ _VISITOR_GUARD_SQL = " AND status = 'open'"
 _ADMIN_GUARD_SQL = " AND first_response_at IS NOT NULL"
 _MESSAGE_INSERT_SQL = (
     "INSERT INTO messages (id, thread_id, sender, type, content_text, file_path, created_at, client_id,"
-    " width, height, duration_ms, search_text)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    " width, height, duration_ms, search_text, agent_id)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 )
 
 
@@ -122,6 +122,7 @@ def _insert_message(message: Message, touch_thread: bool) -> bool:
                 message.height,
                 message.duration_ms,
                 message.search_text,
+                message.agent_id,
             ],
         )
     message._state.adding = False  # as save() leaves it
@@ -152,7 +153,7 @@ def _store_slowly(message: Message, is_visitor: bool) -> None:
     message.save(force_insert=True)
 
 
-def _store_message(sender: str, data: MessageInput, via: str) -> tuple[Message, bool]:
+def _store_message(sender: str, data: MessageInput, via: str, agent=None) -> tuple[Message, bool]:
     """Store a message once per (thread, sender, client_id); return it and whether it is new.
 
     Three statements in one transaction, the fewest round trips that keep the rules:
@@ -173,6 +174,7 @@ def _store_message(sender: str, data: MessageInput, via: str) -> tuple[Message, 
         height=data.height,
         duration_ms=data.duration_ms,
         search_text=fold(data.text) if data.text else None,
+        agent=agent,
     )
     is_visitor = sender == Message.Sender.VISITOR
     try:
@@ -184,9 +186,11 @@ def _store_message(sender: str, data: MessageInput, via: str) -> tuple[Message, 
         # A resend of a stored client_id (or two resends racing): the first one won.
         existing = None
         if data.client_id:
-            existing = Message.objects.filter(
-                thread_id=data.thread_id, sender=sender, client_id=data.client_id
-            ).first()
+            existing = (
+                Message.objects.select_related("agent")
+                .filter(thread_id=data.thread_id, sender=sender, client_id=data.client_id)
+                .first()
+            )
         if existing is None:
             if not Thread.objects.filter(id=data.thread_id).exists():
                 raise ThreadNotFound(str(data.thread_id)) from None
@@ -211,10 +215,11 @@ def post_visitor_message(
     return message, created
 
 
-def post_admin_message(data: MessageInput, via: str = "panel") -> tuple[Message, bool]:
+def post_admin_message(data: MessageInput, via: str = "panel", agent=None) -> tuple[Message, bool]:
     """An admin answered (from the panel or Telegram): store it, deliver it to the
-    visitor, and to every admin so other panels stay in sync."""
-    message, created = _store_message(Message.Sender.ADMIN, data, via)
+    visitor, and to every admin so other panels stay in sync. `agent` (accounts.Agent or
+    None) is who wrote it: every payload carries it as `agent`."""
+    message, created = _store_message(Message.Sender.ADMIN, data, via, agent)
     if created:
         payload = message_payload(message)
         payload_for_admins = dict(payload, via=via)

@@ -20,7 +20,7 @@ from chatdesk.refusals import FieldInvalid, UnknownThread
 
 from . import desk, selectors, services
 from .realtime import identity
-from .serializers import message_to_dict, thread_to_dict
+from .serializers import messages_to_dicts, thread_to_dict
 from .validation import parse_thread_id
 
 logger = logging.getLogger("chat.views")
@@ -120,7 +120,7 @@ def api_messages(request: HttpRequest) -> HttpResponse:
     if selectors.get_thread(thread_id) is None:
         raise UnknownThread()
     messages = selectors.message_rows(thread_id, limit, before)
-    response = JsonResponse([message_to_dict(m) for m in messages], safe=False)
+    response = JsonResponse(messages_to_dicts(messages), safe=False)
     if len(messages) == limit:
         response["X-Next-Before"] = str(messages[0].id)
     return response

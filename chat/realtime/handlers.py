@@ -41,7 +41,7 @@ from chatdesk.refusals import (
 
 from .. import blocks, desk, selectors, services
 from ..events import ADMIN_ROOM
-from ..serializers import iso_time, message_payload, message_to_dict
+from ..serializers import iso_time, message_payload, messages_to_dicts
 from ..validation import parse_display_name, parse_message, parse_thread_id, require_mapping
 from . import connection_counts, identity, panel_sockets, payload_json, presence, server
 from .db_worker import run_db
@@ -276,8 +276,7 @@ async def join(sid: str, data: Any) -> dict:
     await server.get().emit("joined", {"thread_id": thread_id}, to=sid)
     history = []
     if resumed:
-        messages = await run_db(selectors.thread_messages, thread.id, settings.MESSAGES_DEFAULT_LIMIT)
-        history = [message_to_dict(m) for m in messages]
+        history = await run_db(_history, thread.id)
     return {
         "ok": True,
         "thread_id": thread_id,
@@ -293,6 +292,12 @@ async def join(sid: str, data: Any) -> dict:
         "email_enabled": settings.EMAIL_ENABLED,
         "email_ask_after_seconds": settings.EMAIL_ASK_AFTER_SECONDS,
     }
+
+
+def _history(thread_id) -> list[dict]:
+    """A resumed thread's messages as the join ack carries them (their agents read here,
+    on the database thread)."""
+    return messages_to_dicts(selectors.thread_messages(thread_id, settings.MESSAGES_DEFAULT_LIMIT))
 
 
 async def _availability(sid: str) -> dict | None:
@@ -341,10 +346,18 @@ async def message_to_admin(sid: str, data: Any) -> dict:
 
 @event("message_to_visitor")
 async def message_to_visitor(sid: str, data: Any) -> dict:
-    await _require_admin(sid, await _rate_limit(sid, "message", settings.SOCKET_MESSAGES_PER_MINUTE))
+    state = await _require_admin(sid, await _rate_limit(sid, "message", settings.SOCKET_MESSAGES_PER_MINUTE))
     message_input = parse_message(data)
-    message, created = await run_db(services.post_admin_message, message_input, "panel")
+    message, created = await run_db(_post_as_agent, state.get("session_key"), message_input)
     return {"ok": True, "message": message_payload(message), "duplicate": not created}
+
+
+def _post_as_agent(session_key: str | None, message_input) -> tuple:
+    """The reply, signed by the session's agent (issue 13), and its payload built here on
+    the database thread (it reads the agent)."""
+    message, created = services.post_admin_message(message_input, "panel", desk.session_agent(session_key))
+    message_payload(message)
+    return message, created
 
 
 @event("typing")
