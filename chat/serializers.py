@@ -149,6 +149,7 @@ def life_cycle(thread, agents: dict | None = None) -> dict[str, Any]:
         "first_response_at": format_time(getattr(thread, "first_response_at", None)),
         "resolved_at": format_time(getattr(thread, "resolved_at", None)),
         "blocked_until": format_time(getattr(thread, "blocked_until", None)),
+        "blocked_until_iso": iso_time(getattr(thread, "blocked_until", None)),
         "state_version": getattr(thread, "state_version", 0),
     }
 

@@ -18,7 +18,7 @@ import * as storage from "./storage.js";
 
 const VIEW_KEY = "chatdesk.admin.view";
 const VIEWS = ["open", "mine", "unassigned", "resolved"];
-export const LIFE_CYCLE_FIELDS = ["status", "assignee", "first_response_at", "resolved_at", "blocked_until", "state_version"];
+export const LIFE_CYCLE_FIELDS = ["status", "assignee", "first_response_at", "resolved_at", "blocked_until", "blocked_until_iso", "state_version"];
 
 export function DeskViews(opts) {
   const viewsBox = document.getElementById("desk-views");
@@ -139,19 +139,11 @@ export function DeskViews(opts) {
       ? interpolate(gettext("%(name)s has this conversation; use Assigned to"), { name: th.assignee.name })
       : gettext("Claim") + " (Alt+C)";
     paintAssignees(th);
-    const blocked = th.blocked_until && th.blocked_until > nowServerStamp();
+    const blocked = !!th.blocked_until_iso && Date.parse(th.blocked_until_iso) > Date.now();
     blockBtn.textContent = blocked ? gettext("Blocked") : gettext("Block");
     blockBtn.disabled = !!blocked;
-    if (blocked) blockBtn.title = interpolate(gettext("Blocked until %(when)s"), { when: th.blocked_until });
+    if (blocked) blockBtn.title = interpolate(gettext("Blocked until %(when)s"), { when: new Date(th.blocked_until_iso).toLocaleString() });
     else blockBtn.title = gettext("Block visitor") + " (Alt+B)";
-  }
-
-  // The server writes "YYYY-MM-DD HH:MM:SS" in its zone; compare as strings with now in the
-  // same shape (the browser's zone: close enough for a button's state, the server decides).
-  function nowServerStamp() {
-    const d = new Date();
-    const p = function (n) { return String(n).padStart(2, "0"); };
-    return d.getFullYear() + "-" + p(d.getMonth() + 1) + "-" + p(d.getDate()) + " " + p(d.getHours()) + ":" + p(d.getMinutes()) + ":" + p(d.getSeconds());
   }
 
   // --- Actions ----------------------------------------------------------------------------------
