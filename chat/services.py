@@ -452,10 +452,15 @@ def mark_read(thread_id: uuid.UUID, agent) -> bool:
     if agent is None:
         return False
     now = timezone.now()
-    with transaction.atomic():
-        if not Thread.objects.filter(id=thread_id).exists():
-            return False
-        ThreadRead.objects.update_or_create(agent=agent, thread_id=thread_id, defaults={"last_read_at": now})
+    if not Thread.objects.filter(id=thread_id).exists():
+        return False
+    marks = ThreadRead.objects.filter(agent=agent, thread_id=thread_id)
+    if not marks.update(last_read_at=now):
+        try:
+            with transaction.atomic():
+                ThreadRead.objects.create(agent=agent, thread_id=thread_id, last_read_at=now)
+        except IntegrityError:  # another tab of the same agent made it just now
+            marks.update(last_read_at=now)
     payload = {"thread_id": str(thread_id), "change": "read", "reader": agent.pk, "unread": 0}
     send_on_commit("thread_updated", payload, ADMIN_ROOM)
     return True
