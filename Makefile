@@ -40,7 +40,6 @@ setup: $(VENV)/.installed-prod
 
 run: export DJANGO_DEBUG ?= 1
 run: setup
-	@echo "chatdesk on http://$(HOST):$(PORT)  (WORKERS=$(WORKERS))"
 	$(BIN)/python -m chatdesk.serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 # Browser tests drive Debian's chromium; install it if it is missing (never a downloaded build).

@@ -33,6 +33,33 @@ def daphne_command(host: str, port: int) -> list[str]:
     ]
 
 
+def banner(host: str, port: int) -> str:
+    """What `make run` prints: where the pages are, and how to sign in on a fresh machine."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    base = f"http://{shown}:{port}"
+    lines = [
+        f"chatdesk on {base}",
+        f"  visitor chat:  {base}/",
+        f"  admin sign-in: {base}/login",
+        f"  admin panel:   {base}/admin",
+    ]
+    debug, telegram = _debug_and_telegram()
+    if debug and not telegram:
+        lines.append("  Telegram is off and debug is on: the sign-in page shows the code it would have sent.")
+    return "\n".join(lines)
+
+
+def _debug_and_telegram() -> tuple[bool, bool]:
+    """DEBUG and whether Telegram is configured, as the settings (and .env) say."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatdesk.settings")
+    try:
+        from django.conf import settings
+
+        return bool(settings.DEBUG), bool(settings.TELEGRAM_BOT_TOKEN and settings.TELEGRAM_CHAT_ID)
+    except Exception:  # settings refuse to load: daphne will say why
+        return False, True
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -43,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error("--workers must be at least 1")
+    print(banner(args.host, args.port), flush=True)
     if args.workers == 1:
         os.execv(sys.executable, daphne_command(args.host, args.port))
     if not os.getenv("REDIS_URL"):
