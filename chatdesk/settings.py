@@ -441,6 +441,7 @@ LOGGING = {
         "chat": {"level": LOG_LEVEL},
         "accounts": {"level": LOG_LEVEL},
         "telegram_bridge": {"level": LOG_LEVEL},
+        "notifications": {"level": LOG_LEVEL},
         # Django's records go through the formatter above only (not also through Django's
         # own debug console handler, which would print each one a second time, unformatted).
         "django": {"handlers": [], "level": "INFO"},
