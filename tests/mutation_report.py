@@ -18,24 +18,35 @@ import subprocess
 import sys
 from collections import Counter, defaultdict
 
-# The core of issue 19's mutation gate: the domain services and validation, keyset paging,
-# upload sniffing and which URLs are ours, the OTP module, the Telegram sender's pacer and
-# ordering, and the inbound reply lookup.
+# The core of issue 19's mutation gate, function by function: the domain services (storing,
+# the last-message guard, clear/delete, events) and validation, keyset paging, upload
+# sniffing and which URLs are ours, the OTP module, the Telegram sender's pacer and
+# ordering rule, and the inbound reply lookup. (Newer functions of those modules, such as
+# the desk life cycle and search, are not in the gate yet: they have no unit tests here.)
+_SERVICES = (
+    "_insert_message _store_message create_thread record_activity post_visitor_message post_admin_message"
+    " link_telegram_message mark_seen clear_thread delete_threads clear_all"
+).split()
+_VALIDATION = (
+    "require_mapping parse_thread_id _without_control_chars _visible_name_chars parse_display_name"
+    " parse_client_id parse_text parse_message"
+).split()
+_SELECTORS = "recent_threads thread_messages thread_rows message_rows get_thread get_message".split()
 MUTANTS = [
-    "chat.services.*",
-    "chat.validation.*",
-    "chat.selectors.*",
+    *(f"chat.services.x_{name}__*" for name in _SERVICES),
+    "chat.services.x*ThreadNotFound*",
+    *(f"chat.validation.x_{name}__*" for name in _VALIDATION),
+    *(f"chat.selectors.x_{name}__*" for name in _SELECTORS),
     "chat.uploads.files.x_sniff_*",
-    "chat.uploads.files.x_check_content*",
-    "chat.uploads.files.x_is_own_upload_url*",
+    "chat.uploads.files.x_check_content__*",
+    "chat.uploads.files.x_is_own_upload_url__*",
     "accounts.otp.*",
     "telegram_bridge.sender.x*Pacer*",
-    "telegram_bridge.sender.x*Sender*step__*",
-    "telegram_bridge.sender.x*Sender*choose__*",
+    # The ordering rule: a failed (retrying) or claimed item holds back the later items of
+    # its chat, and an item is claimed atomically.
     "telegram_bridge.sender.x*Sender*holds__*",
-    "telegram_bridge.sender.x*Sender*lanes__*",
     "telegram_bridge.sender.x*Sender*claim__*",
-    "telegram_bridge.inbound.x_find_thread*",
+    "telegram_bridge.inbound.x_find_thread__*",
 ]
 NOT_PASSING = {"killed", "timeout", "segfault", "caught by type check"}
 
