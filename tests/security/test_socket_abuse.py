@@ -95,10 +95,22 @@ async def test_admin_events_are_refused_and_nothing_leaks_without_an_admin_sessi
     await admin.call("message_to_visitor", {"thread_id": thread_id, "type": "text", "text": "answer"})
     await admin.wait_for("message_from_telegram", lambda d: d["thread_id"] == thread_id)
     await admin.wait_for("thread_created", lambda d: d["id"] == new_thread)
-    await asyncio.sleep(0.2)
+    # Proof by order: each outsider opens a thread of its own and the admin answers there;
+    # that answer reaches the outsider after anything emitted before it.
     for outsider in outsiders:
-        leaked = [name for name, _ in outsider.events if name in ADMIN_ROOM_EVENTS | {"message_from_admin"}]
+        own = await outsider.call("join", {"display_name": "Outsider"})
+        assert own["ok"] is True, own
+        last = {"thread_id": own["thread_id"], "type": "text", "text": "last"}
+        assert (await admin.call("message_to_visitor", last))["ok"] is True
+        await outsider.wait_for("message_from_admin", lambda d, t=own["thread_id"]: d["thread_id"] == t)
+        leaked = [
+            (name, data)
+            for name, data in outsider.events
+            if name in ADMIN_ROOM_EVENTS | {"message_from_admin"}
+            and data.get("thread_id") != own["thread_id"]
+        ]
         assert leaked == [], leaked
+    await victim.wait_for("message_from_admin", lambda d: d["content_text"] == "answer")
     assert victim.received("admin_typing") == [] and victim.received("admin_seen") == []
     assert [m["content_text"] for m in messages(admin_http, thread_id)] == ["secret", "answer"]
     for c in (admin, victim, anonymous, visitor_session, newcomer):
@@ -113,6 +125,7 @@ async def test_a_visitor_never_reads_or_writes_another_thread(server, admin_http
     cookieless = await Recorder(server.url).connect()
     await asyncio.sleep(1.1)  # timestamps have 1 s resolution: a heartbeat would show
 
+    own_thread: dict[Recorder, str] = {}
     for intruder in (attacker, cookieless):
         for target in (victim_thread, str(uuid.uuid4())):
             for event, payload in [
@@ -127,6 +140,7 @@ async def test_a_visitor_never_reads_or_writes_another_thread(server, admin_http
         # Asking to resume the victim's thread opens a fresh one: no history, no room.
         resumed = await intruder.call("join", {"display_name": "Me", "thread_id": victim_thread})
         assert resumed["ok"] is True and resumed["resumed"] is False
+        own_thread[intruder] = resumed["thread_id"]
         assert resumed["thread_id"] != victim_thread and resumed["messages"] == []
         assert messages(admin_http, resumed["thread_id"]) == []
         # The new thread is theirs; the victim's still is not.
@@ -138,9 +152,13 @@ async def test_a_visitor_never_reads_or_writes_another_thread(server, admin_http
     admin = await admin_socket(server.url, admin_http)
     await admin.call("message_to_visitor", {"thread_id": victim_thread, "type": "text", "text": "for victim"})
     await victim.wait_for("message_from_admin", lambda d: d["content_text"] == "for victim")
-    await asyncio.sleep(0.2)
+    # Proof by order: an answer in each intruder's own thread reaches it after "for victim"
+    # would have; only that answer arrived.
     for intruder in (attacker, cookieless):
-        assert intruder.received("message_from_admin") == []
+        mine = {"thread_id": own_thread[intruder], "type": "text", "text": "yours"}
+        assert (await admin.call("message_to_visitor", mine))["ok"] is True
+        await intruder.wait_for("message_from_admin", lambda d: d["content_text"] == "yours")
+        assert [d["content_text"] for d in intruder.received("message_from_admin")] == ["yours"]
     after = thread_row(admin_http, victim_thread)
     assert after["last_activity_at"] == before["last_activity_at"]
     assert [m["content_text"] for m in messages(admin_http, victim_thread)] == ["mine", "for victim"]
