@@ -11,6 +11,7 @@ import { DeskViews } from "./desk_views.js";
 import { gettext, interpolate, ngettext } from "./i18n.js";
 import { MessageList } from "./messages.js";
 import { Outbox } from "./outbox.js";
+import { PanelEmail } from "./panel_email.js";
 import { ThreadSearch } from "./search.js";
 import { parseWhen, shortWhen as localWhen } from "./timefmt.js";
 import { announce, limits, showConnection, toast } from "./page.js";
@@ -94,7 +95,7 @@ function upsertThread(data) {
   let th = threads.get(data.id);
   if (!th) { th = { id: data.id, onlineUntil: 0, typingUntil: 0 }; threads.set(data.id, th); }
   ["display_name", "created_at", "last_activity_at", "last_message", "last_message_time", "last_message_type",
-    "created_iso", "last_activity_iso", "last_message_iso", "visitor_seen_iso"].forEach(function (k) {
+    "created_iso", "last_activity_iso", "last_message_iso", "visitor_seen_iso", "email"].forEach(function (k) {
     if (k in data) th[k] = data[k];
   });
   if (data.online) th.onlineUntil = Math.max(th.onlineUntil, Date.now() + limits.onlineWindowMs);
@@ -234,6 +235,7 @@ function paintConvHead() {
   else status = gettext("Offline");
   convStatus.textContent = status;
   convStatus.classList.toggle("is-online", isOnline(th));
+  panelEmail.paint(th);
   typingBox.hidden = !isTyping(th);
   desk.paintHead();
 }
@@ -323,6 +325,12 @@ outbox.onThreadLost = function (payload, ack) {
 // Signed out (elsewhere, or the session expired): the reply waits in the outbox.
 outbox.onSignedOut = toSignIn;
 
+const panelEmail = PanelEmail({
+  line: document.getElementById("conv-email"),
+  socket: socket,
+  threads: threads,
+  current: function () { return current; },
+});
 const desk = DeskViews({
   threads: threads,
   current: function () { return current; },

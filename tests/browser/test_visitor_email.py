@@ -12,7 +12,7 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import PHONE, send_text, shot
+from tests.browser.conftest import PHONE, send_text, shot, sign_in_admin
 from tests.support.clients import admin_socket, sign_in
 from tests.support.smtp import SMTPServer, links_in, start_email_server, text_of
 
@@ -91,6 +91,12 @@ def test_away_visitor_leaves_an_email_and_the_reply_link_reopens_the_conversatio
     shot(visitor, "visitor-away-email-saved-desktop")
     thread_id = visitor.evaluate("() => localStorage.getItem('chatdesk.thread_id')")
     visitor.close()  # the visitor closed the tab
+
+    # Agents see the address beside the visitor's name.
+    panel = sign_in_admin(open_context(), email_server.url)
+    panel.locator(f".thread[data-id='{thread_id}']").click()
+    expect(panel.locator("#conv-email")).to_have_text(f"Email: {address}")
+    panel.close()
 
     agent_replies(email_server.url, thread_id, ["Yes, it left today.", "Tracking: TR123"])
     [message] = smtp.wait_for(address, 1)
