@@ -12,7 +12,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from chatdesk.clientip import client_ip
-from chatdesk.refusals import Forbidden, InvalidPayload, http_response
+from chatdesk.refusals import Forbidden, InvalidPayload, NestedTooDeep, http_response
 
 from .inbound import record_update
 from .otp import is_configured
@@ -45,4 +45,7 @@ def webhook(request: HttpRequest) -> JsonResponse:
     except (ValueError, UnicodeDecodeError) as exc:
         logger.warning("telegram_webhook_refused reason=not_an_update detail=%r", str(exc))
         return http_response(InvalidPayload(variant="not_telegram_update"))
+    except RecursionError:
+        logger.warning("telegram_webhook_refused reason=nested_too_deep")
+        return http_response(NestedTooDeep())
     return JsonResponse({"success": True, "duplicate": not new})

@@ -3,9 +3,11 @@ admin who sent it is told, the handler does not crash, later updates go on (issu
 
 from __future__ import annotations
 
+import requests
+
 from tests.support.clients import visitor
 
-from .conftest import outbox_empty, post_update, sent
+from .conftest import SECRET, outbox_empty, post_update, sent
 
 
 async def test_a_reply_with_a_malformed_photo_is_refused_with_a_notice_and_the_next_one_delivered(
@@ -42,3 +44,14 @@ async def test_a_reply_with_a_malformed_photo_is_refused_with_a_notice_and_the_n
     for update_id in malformed:
         assert f"telegram_update update_id={update_id} outcome=refused" in log
     await client.close()
+
+
+def test_a_webhook_body_nested_too_deeply_is_a_400_not_a_crash(tg_server):
+    answer = requests.post(
+        tg_server.url + "/telegram/webhook",
+        data="[" * 100_000 + "]" * 100_000,
+        headers={"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"},
+        timeout=10,
+    )
+    assert answer.status_code == 400
+    assert answer.json() == {"success": False, "error": answer.json()["error"], "code": "nested_too_deep"}
