@@ -288,6 +288,9 @@ TELEGRAM_CHAT_ID = os.getenv("TELEGRAM_CHAT_ID", "")
 TELEGRAM_WEBHOOK_SECRET = os.getenv("TELEGRAM_WEBHOOK_SECRET", "")
 TELEGRAM_API_BASE = os.getenv("TELEGRAM_API_BASE", "https://api.telegram.org").rstrip("/")
 TELEGRAM_TOPICS = envbool("TELEGRAM_TOPICS", False)
+# The control card (issue 13): each thread's first message in the admin chat (pinned in
+# its topic) shows its state with Claim / Resolve / Reopen / Block / Open in panel buttons.
+TELEGRAM_CARDS = envbool("TELEGRAM_CARDS", True)
 # The outbox worker's pace per chat (Telegram: about 1 message/s, 20/min in groups)
 # and the first retry delay after a failed send (doubling up to 5 minutes).
 TELEGRAM_SEND_INTERVAL_MS = envint("TELEGRAM_SEND_INTERVAL_MS", 1000)

@@ -21,6 +21,7 @@ class OutboxItem(models.Model):
         MESSAGE = "message"  # forward chat message `message_id` of thread `thread_id`
         NOTICE = "notice"  # a bot answer (hint, /threads); payload: text, reply_to
         DELETE_TOPIC = "delete_topic"  # payload: topic_id
+        CARD = "card"  # send or edit thread `thread_id`'s control card (telegram_bridge/card.py)
 
     class State(models.TextChoices):
         PENDING = "pending"
@@ -112,3 +113,35 @@ class BridgeState(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class ThreadCard(models.Model):
+    """A thread's control card in the admin chat (telegram_bridge/card.py): the bot
+    message with its state and buttons, and the thread state it last showed."""
+
+    thread_id = models.UUIDField(unique=True)
+    chat_id = models.BigIntegerField(null=True, blank=True)
+    message_id = models.BigIntegerField(null=True, blank=True)  # None until sent
+    shown_version = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "telegram_cards"
+
+    def __str__(self) -> str:
+        return f"card {self.chat_id}/{self.message_id} → {self.thread_id}"
+
+
+class HandledCallback(models.Model):
+    """A button press acted on: Telegram may deliver the same callback query again, and
+    it must act once."""
+
+    callback_id = models.CharField(max_length=64, primary_key=True)
+    handled_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "telegram_handled_callbacks"
+        indexes = [models.Index(fields=["handled_at"], name="telegram_callback_time_idx")]
+
+    def __str__(self) -> str:
+        return self.callback_id
