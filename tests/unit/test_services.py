@@ -73,6 +73,34 @@ def test_mark_seen_tells_the_visitor_and_the_admins(published):
     assert told == [(*seen, str(thread.id)), (*seen, ADMIN_ROOM)]
 
 
+def test_mark_seen_stores_the_newest_visitor_message_as_seen(clock, published):
+    from chat.serializers import iso_time
+
+    thread = services.create_thread("Ahmet")
+    other = services.create_thread("Ayşe")
+    clock.advance(1)
+    services.post_visitor_message(text(thread.id, "first"))
+    newest = clock.advance(1)
+    services.post_visitor_message(text(thread.id, "second"))
+    clock.advance(1)
+    services.post_admin_message(text(thread.id, "an answer is not the visitor's"))
+    services.post_visitor_message(text(other.id, "another thread's"))
+    clock.advance(5)
+    published.clear()
+    assert published.commit(services.mark_seen, thread.id) is True
+    assert fresh(thread).admin_seen_at == newest
+    assert fresh(other).admin_seen_at is None
+    assert [data["seen_iso"] for data, _ in published.named("admin_seen")] == [iso_time(newest)] * 2
+
+
+def test_mark_seen_without_visitor_messages_is_now(clock, published):
+    thread = services.create_thread("Ahmet")
+    now = clock.advance(7)
+    assert published.commit(services.mark_seen, thread.id) is True
+    assert fresh(thread).admin_seen_at == now
+    assert [data["seen_iso"] for data, _ in published.named("admin_seen")] == [None, None]
+
+
 def test_mark_seen_of_an_unknown_thread_is_false_and_silent(published):
     assert published.commit(services.mark_seen, uuid.uuid4()) is False
     assert published == []

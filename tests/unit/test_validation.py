@@ -41,6 +41,7 @@ def test_display_name_is_cleaned():
     assert validation.parse_display_name("  Ayşe   Yılmaz \n") == "Ayşe Yılmaz"
     assert validation.parse_display_name("A\x00h\x07met") == "Ahmet"
     assert validation.parse_display_name("tab\there") == "tab here"
+    assert validation.parse_display_name("two\nlines\r\nthree") == "two lines three"
 
 
 def test_display_name_is_required(settings):
