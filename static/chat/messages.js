@@ -10,7 +10,7 @@ import { gettext } from "./i18n.js";
 import { appendLinkified } from "./linkify.js";
 import { openLightbox } from "./page.js";
 import { Pinner } from "./scroll.js";
-import { dayKey, dayLabel, fullDay, paintTime, whenOf } from "./timefmt.js";
+import { clockText, dayKey, dayLabel, fullDay, paintTime, whenOf } from "./timefmt.js";
 import { el, safeUrl } from "./util.js";
 
 const PHOTO_BOX = 260; // px: a photo fits this square (chatdesk.css .photo)
@@ -73,6 +73,12 @@ export function renderMessage(m, mine) {
   li.appendChild(bubble);
   const meta = el("div", "meta");
   const time = el("time", "");
+  // The full date and time: on hover (title), and on a tap for touch screens.
+  time.addEventListener("click", function () {
+    const full = time.dataset.full === "1";
+    time.dataset.full = full ? "" : "1";
+    time.textContent = full ? clockText(new Date(time.dateTime)) : time.title;
+  });
   const when = paintTime(time, m);
   if (when) li.dataset.day = dayKey(when);
   if (m.created_iso) li.dataset.iso = m.created_iso;

@@ -120,6 +120,7 @@ def test_embed_escape_theme_and_unread_badge_across_pages(server, open_context, 
     expect(page.locator("#chatdesk-unread")).to_be_hidden()
     expect(admin.locator("#messages .msg-mine").last).to_have_attribute("data-state", "seen")
     expect(page.frame_locator("#chatdesk-frame").locator(".msg-theirs")).to_have_count(3)
+    shot(page, "embed-open-after-page-change")
 
 
 def test_site_not_allowed_gets_a_console_message_and_no_frame(server, open_context, host_site):

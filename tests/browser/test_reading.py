@@ -140,11 +140,32 @@ def test_new_york_reader_sees_local_times_and_a_yesterday_separator(server, open
     first_time = visitor.locator(".msg-mine").first.locator("time")
     expect(first_time).to_have_text("09:41 AM")
     expect(first_time).to_have_attribute("title", re.compile(r"^\w+day, \w+ \d{1,2}, \d{4} at 9:41 AM$"))
+    # A tap (long-press on phones has no hover) shows the full date and time, another the clock.
+    first_time.click()
+    expect(first_time).to_have_text(re.compile(r"^\w+day, \w+ \d{1,2}, \d{4} at 9:41 AM$"))
+    first_time.click()
+    expect(first_time).to_have_text("09:41 AM")
     today_shown = visitor.locator(".msg-mine").last.locator("time").inner_text()
     iso = visitor.locator(".msg-mine").last.get_attribute("data-iso")
     expected = datetime.fromisoformat(iso).astimezone(ny).strftime("%I:%M %p")
     assert today_shown == expected
     shot(visitor, "reading-new-york-yesterday")
+
+
+def test_turkish_reader_sees_dun_and_bugun_in_istanbul_time(server, open_context):
+    ist = ZoneInfo("Europe/Istanbul")
+    context = open_context(locale="tr-TR", timezone_id="Europe/Istanbul")
+    visitor = start_visitor(context, server.url, "Ayşe")
+    send_text(visitor, "dün yazdım")
+    send_text(visitor, "bugün yazdım https://example.com/sipariş")
+    expect(visitor.locator(".msg-mine[data-id]")).to_have_count(2)
+    first_id = visitor.locator(".msg-mine").first.get_attribute("data-id")
+    _backdate(server, first_id, datetime.now(ist).replace(hour=21, minute=5) - timedelta(days=1))
+    visitor.reload()
+    expect(visitor.locator("#messages .day-sep")).to_have_text(["Dün", "Bugün"])
+    expect(visitor.locator(".msg-mine").first.locator("time")).to_have_text("21:05")
+    expect(visitor.locator(".msg-mine").last.locator("a")).to_have_text("https://example.com/sipariş")
+    shot(visitor, "reading-turkish-dun-bugun")
 
 
 def test_clear_everything_empties_an_open_visitor_page_at_once(make_server, open_context):
@@ -158,6 +179,11 @@ def test_clear_everything_empties_an_open_visitor_page_at_once(make_server, open
     admin.click("#clear-all")
     admin.click("#confirm-ok")
     expect(visitor.locator("#messages .msg")).to_have_count(0, timeout=1000)
+    # The panel's empty-list text sits under the search box, not at the sidebar's bottom.
+    empty = admin.locator("#threads-empty")
+    expect(empty).to_be_visible()
+    assert empty.bounding_box()["y"] < admin.locator("#filter").bounding_box()["y"] + 200
+    shot(admin, "reading-admin-empty-list")
     notice = visitor.locator("#messages .notice-line.closed")
     expect(notice).to_have_text("This conversation was closed by support. Write again to start a new one.")
     shot(visitor, "reading-closed-by-support")
