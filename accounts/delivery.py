@@ -7,6 +7,7 @@ else the development backend under DEBUG, else the operator backend.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -19,18 +20,43 @@ class DeliveryError(Exception):
     """The backend could not hand the code over; the admin cannot receive it now."""
 
 
+@dataclass
+class PendingCode:
+    """What a backend knows about the code it delivers: the browser session that asked,
+    its address (shown beside "Approve"), the agent it is for (None: whoever presses
+    "Sign in as me") and the server-side id its buttons carry."""
+
+    session_key: str
+    ip: str = ""
+    agent: Any = None
+    ref: str | None = None
+
+
 class CodeDelivery:
     """Delivers a freshly issued code, or raises DeliveryError.
 
     `issues_codes = False` means /request-otp makes no code at all (someone else hands
     codes out). `deliver` returns the extra fields of the /request-otp answer.
+    `choose_agent` picks the agent a code is for from the request's optional `agent`
+    (raising accounts.refusals.AgentUnreachable when the code cannot reach them).
     """
 
     name = "base"
     issues_codes = True
 
-    def deliver(self, code: str) -> dict[str, Any]:
+    def deliver(self, code: str, pending: PendingCode | None = None) -> dict[str, Any]:
         raise NotImplementedError
+
+    def choose_agent(self, handle: str | None):
+        from .agents import find
+        from .refusals import AgentUnreachable
+
+        if not handle:
+            return None
+        agent = find(handle)
+        if agent is None:
+            raise AgentUnreachable()
+        return agent
 
     def answer_without_code(self) -> dict[str, Any]:
         return {}
@@ -48,8 +74,16 @@ class DevelopmentDelivery(CodeDelivery):
                 "it only works with DJANGO_DEBUG=1."
             )
 
-    def deliver(self, code: str) -> dict[str, Any]:
+    def deliver(self, code: str, pending: PendingCode | None = None) -> dict[str, Any]:
         return {"otp": code, "message": _("Telegram is not configured: development code shown.")}
+
+    def choose_agent(self, handle: str | None):
+        """Development: the named agent (created on first use), else "Admin"."""
+        from .agents import default_agent, find, named
+
+        if not handle:
+            return default_agent()
+        return find(handle) or named(handle.lstrip("@"))
 
 
 class OperatorDelivery(CodeDelivery):

@@ -16,6 +16,7 @@ import enum
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -59,11 +60,27 @@ def _prune() -> None:
     OneTimeCode.objects.filter(expires_at__lt=timezone.now() - timedelta(hours=1)).delete()
 
 
-def issue_code(session_key: str) -> str:
-    """A new code for this session, replacing the one it had."""
+def _new_ref() -> str:
+    """The server-side id a code message's buttons carry (callback_data, ≤ 64 bytes)."""
+    return secrets.token_urlsafe(16)
+
+
+def issue_code(session_key: str, agent=None) -> str:
+    """A new code for this session, replacing the one it had; `agent` (or None: whoever
+    presses "Sign in as me") is who the browser signs in as."""
     code, digest = _new_code()
     owner = owner_of(session_key)
-    fresh = {"code_hash": digest, "expires_at": _expiry(), "attempts": 0, "created_at": timezone.now()}
+    fresh = {
+        "code_hash": digest,
+        "expires_at": _expiry(),
+        "attempts": 0,
+        "created_at": timezone.now(),
+        "agent": agent,
+        "ref": _new_ref(),
+        "telegram_chat_id": None,
+        "telegram_message_id": None,
+        "approved_at": None,
+    }
     with transaction.atomic():
         if not OneTimeCode.objects.filter(owner=owner).update(**fresh):
             try:
@@ -80,10 +97,78 @@ def withdraw_code(session_key: str) -> None:
     OneTimeCode.objects.filter(owner=owner_of(session_key)).delete()
 
 
-def issue_operator_code() -> str:
-    """A code bound to no session, for `manage.py issue_login_code`."""
+def pending_code(session_key: str | None) -> OneTimeCode | None:
+    """This session's code row (live or not), with its agent."""
+    if not session_key:
+        return None
+    return OneTimeCode.objects.select_related("agent").filter(owner=owner_of(session_key)).first()
+
+
+def remember_message(session_key: str, chat_id: int, message_id: int) -> None:
+    """Where the code's Telegram message is, to edit it once the code is used."""
+    OneTimeCode.objects.filter(owner=owner_of(session_key)).update(
+        telegram_chat_id=chat_id, telegram_message_id=message_id
+    )
+
+
+class Press(enum.Enum):
+    """What pressing a code message's button did (telegram_bridge.callbacks)."""
+
+    CLAIMED = "claimed"  # "Sign in as me": the code now signs in the presser's agent
+    APPROVED = "approved"  # "Approve": the waiting browser may sign in without the code
+    TAKEN = "taken"  # another agent's code: nothing changed
+    GONE = "gone"  # used, expired or replaced
+
+
+def press(ref: str, agent, approve: bool) -> tuple[Press, OneTimeCode | None]:
+    """A button of the code message `ref` pressed by `agent`: the code becomes theirs (it
+    had nobody's, or theirs already), and with `approve` its browser may sign in at once."""
+    now = timezone.now()
+    with transaction.atomic():
+        row = (
+            OneTimeCode.objects.select_for_update()
+            .filter(ref=ref, expires_at__gt=now, attempts__lt=settings.OTP_MAX_ATTEMPTS)
+            .first()
+        )
+        if row is None:
+            return Press.GONE, None
+        if row.agent_id is not None and row.agent_id != agent.pk:
+            return Press.TAKEN, row
+        row.agent = agent
+        fields = ["agent"]
+        if approve:
+            if row.owner is None:  # an operator's code has no waiting browser to approve
+                return Press.CLAIMED, row
+            row.approved_at = now
+            fields.append("approved_at")
+        row.save(update_fields=fields)
+    return (Press.APPROVED if approve else Press.CLAIMED), row
+
+
+def take_approval(session_key: str | None) -> OneTimeCode | None:
+    """This session's approved code, used up now (single use); None while it is not
+    approved (or expired, or gone)."""
+    if not session_key:
+        return None
+    with transaction.atomic():
+        row = (
+            OneTimeCode.objects.select_for_update()
+            .select_related("agent")
+            .filter(owner=owner_of(session_key), approved_at__isnull=False, expires_at__gt=timezone.now())
+            .first()
+        )
+        if row is None:
+            return None
+        row.delete()
+    return row
+
+
+def issue_operator_code(agent=None) -> str:
+    """A code bound to no session, for `manage.py issue_login_code` (signs in `agent`)."""
     code, digest = _new_code()
-    OneTimeCode.objects.create(code_hash=digest, owner=None, expires_at=_expiry())
+    OneTimeCode.objects.create(
+        code_hash=digest, owner=None, expires_at=_expiry(), agent=agent, ref=_new_ref()
+    )
     _prune()
     return code
 
@@ -93,7 +178,21 @@ def has_code(session_key: str | None) -> bool:
     return bool(session_key) and OneTimeCode.objects.filter(owner=owner_of(session_key)).exists()
 
 
+@dataclass
+class Used:
+    """The code a successful guess used: who it signs in, where its message is."""
+
+    agent_id: int | None = None
+    telegram_chat_id: int | None = None
+    telegram_message_id: int | None = None
+
+
 def verify_code(session_key: str | None, code: str) -> Verdict:
+    """verify() without the used code's details."""
+    return verify(session_key, code)[0]
+
+
+def verify(session_key: str | None, code: str) -> tuple[Verdict, Used | None]:
     """Check a guess against this session's code and the live operator codes.
 
     A wrong guess spends one try of the session's code and of each live operator code.
@@ -118,18 +217,19 @@ def verify_code(session_key: str | None, code: str) -> Verdict:
         operator_matches = [c for c in operator_codes if hmac.compare_digest(c.code_hash, digest)]
         if own_match or operator_matches:
             used = [c.pk for c in operator_matches[:1]] + ([own.pk] if own is not None else [])
+            hit = own if own_match else operator_matches[0]
             OneTimeCode.objects.filter(pk__in=used).delete()
-            return Verdict.OK
+            return Verdict.OK, Used(hit.agent_id, hit.telegram_chat_id, hit.telegram_message_id)
         if operator_codes:
             OneTimeCode.objects.filter(pk__in=[c.pk for c in operator_codes]).update(
                 attempts=F("attempts") + 1
             )
         if own is None:
-            return Verdict.NOT_REQUESTED
+            return Verdict.NOT_REQUESTED, None
         if own.expires_at <= now:
             own.delete()
-            return Verdict.EXPIRED
+            return Verdict.EXPIRED, None
         if own.attempts >= limit:
-            return Verdict.TOO_MANY_ATTEMPTS
+            return Verdict.TOO_MANY_ATTEMPTS, None
         OneTimeCode.objects.filter(pk=own.pk).update(attempts=F("attempts") + 1)
-        return Verdict.TOO_MANY_ATTEMPTS if own.attempts + 1 >= limit else Verdict.WRONG
+        return (Verdict.TOO_MANY_ATTEMPTS if own.attempts + 1 >= limit else Verdict.WRONG), None

@@ -7,6 +7,8 @@ from django.utils.translation import gettext_lazy as _
 from chatdesk.refusals import RateLimited, Refusal
 
 __all__ = [
+    "AgentInvalid",
+    "AgentUnreachable",
     "CodeExpired",
     "CodeInvalid",
     "CodeNotRequested",
@@ -58,3 +60,21 @@ class DeliveryFailed(Refusal):
     code = "delivery_failed"
     status = 502
     message = _("Could not send the code; try again shortly.")
+
+
+class AgentUnreachable(Refusal):
+    """`/request-otp` with `{"agent": ...}`: no active agent by that name whom the code can
+    reach (for Telegram: who has sent /start to the bot in private). The same answer for
+    a name nobody has, so it tells nothing the admin chat does not already know."""
+
+    code = "agent_unreachable"
+    status = 409
+    message = _(
+        "The code cannot be sent to that agent: check the name, and that they have sent "
+        "/start to the bot in a private chat."
+    )
+
+
+class AgentInvalid(Refusal):
+    code = "agent_invalid"
+    message = _("Give an agent as @username or name, up to 80 characters.")

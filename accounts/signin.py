@@ -26,6 +26,11 @@ AGENT_SESSION_KEY = "agent_id"
 # close what the session opened (the chat app closes its panel sockets).
 admin_signed_out = Signal()
 
+# Sent after a sign-in code (typed, or approved) was used, with `agent` (or None),
+# `chat_id` and `message_id` of the code's Telegram message: the bridge edits it to
+# "Signed in: <name>".
+code_used = Signal()
+
 
 def _session_store():
     return import_module(settings.SESSION_ENGINE).SessionStore

@@ -17,8 +17,10 @@ from chatdesk.http import json_body
 from chatdesk.refusals import Refusal, http_response
 
 from . import otp, signin
-from .delivery import DeliveryError, get_backend
+from .delivery import DeliveryError, PendingCode, get_backend
+from .models import Agent
 from .refusals import (
+    AgentInvalid,
     CodeExpired,
     CodeInvalid,
     CodeNotRequested,
@@ -79,20 +81,44 @@ def request_otp(request: HttpRequest) -> HttpResponse:
     if refusal is not None:
         logger.warning("otp_request_refused ip=%s reason=rate_limited", ip)
         return http_response(refusal)
+    try:
+        handle = _agent_handle(json_body(request))
+    except Refusal as exc:
+        return http_response(exc)
     backend = get_backend()
     if not backend.issues_codes:
         logger.info("otp_requested ip=%s delivery=%s", ip, backend.name)
         return JsonResponse({"success": True, **backend.answer_without_code()})
-    code = otp.issue_code(session_key)
     try:
-        answer = backend.deliver(code)
+        agent = backend.choose_agent(handle)
+    except Refusal as exc:
+        logger.warning("otp_request_refused ip=%s reason=%s", ip, exc.code)
+        return http_response(exc)
+    code = otp.issue_code(session_key, agent)
+    pending = otp.pending_code(session_key)
+    try:
+        answer = backend.deliver(code, PendingCode(session_key, ip, agent, pending.ref if pending else None))
+    except Refusal as exc:  # the backend found the agent unreachable after all
+        otp.withdraw_code(session_key)
+        return http_response(exc)
     except DeliveryError as exc:
         # A code nobody received must never work.
         otp.withdraw_code(session_key)
         logger.error("otp_delivery_failed ip=%s delivery=%s error=%r", ip, backend.name, str(exc))
         return http_response(DeliveryFailed())
-    logger.info("otp_requested ip=%s delivery=%s", ip, backend.name)
+    logger.info("otp_requested ip=%s delivery=%s agent=%s", ip, backend.name, agent.pk if agent else "-")
+    # Additive: `approvable` (Telegram): the login page polls /login/approval ("Approve").
     return JsonResponse({"success": True, **answer})
+
+
+def _agent_handle(body: dict) -> str | None:
+    """The optional `agent` of /request-otp: "@username" or a display name."""
+    handle = body.get("agent")
+    if handle is None or handle == "":
+        return None
+    if not isinstance(handle, str) or not handle.strip() or len(handle.strip()) > 81:
+        raise AgentInvalid()
+    return handle.strip()
 
 
 @require_POST
@@ -122,16 +148,42 @@ def verify_otp(request: HttpRequest) -> HttpResponse:
         return http_response(
             SignInRateLimited(variant="wrong_codes", retry_after=ratelimit.retry_after(window))
         )
-    verdict = otp.verify_code(session_key, code.strip())
+    verdict, used = otp.verify(session_key, code.strip())
     if verdict is not otp.Verdict.OK:
         ratelimit.hit("otp-fail", ip, settings.OTP_VERIFY_FAILURES_PER_IP, window)
         if not own_code:
             ratelimit.hit("otp-fail-all", "all", settings.OTP_VERIFY_FAILURES_GLOBAL, window)
         logger.warning("signin_failed ip=%s reason=%s", ip, verdict.value)
         return http_response(VERDICT_REFUSALS[verdict]())
-    signin.sign_in(request)
-    logger.info("signin_success ip=%s", ip)
-    return JsonResponse({"success": True, "redirect": "/admin"})
+    agent = Agent.objects.filter(pk=used.agent_id, is_active=True).first() if used.agent_id else None
+    return _signed_in(request, ip, agent, used.telegram_chat_id, used.telegram_message_id, "code")
+
+
+def _signed_in(request: HttpRequest, ip: str, agent, chat_id, message_id, how: str) -> JsonResponse:
+    signin.sign_in(request, agent)
+    logger.info("signin_success ip=%s agent=%s via=%s", ip, agent.pk if agent else "-", how)
+    if chat_id and message_id:
+        signin.code_used.send(sender=Agent, agent=agent, chat_id=chat_id, message_id=message_id)
+    return JsonResponse({"success": True, "redirect": "/admin", "agent": agent.to_dict() if agent else None})
+
+
+@require_POST
+def approval_status(request: HttpRequest) -> HttpResponse:
+    """POST /login/approval, polled by the login page after "Send me a code": signs this
+    browser in once an agent pressed "Approve" on its code's message (bound to this
+    session's pending code: single use, within the code's lifetime). Until then
+    {"success": true, "approved": false}; without a pending code, code_not_requested."""
+    session_key = request.session.session_key
+    used = otp.take_approval(session_key)
+    if used is None:
+        if not otp.has_code(session_key):
+            return http_response(CodeNotRequested())
+        return JsonResponse({"success": True, "approved": False})
+    agent = used.agent if used.agent is not None and used.agent.is_active else None
+    answer = _signed_in(
+        request, client_ip(request.META), agent, used.telegram_chat_id, used.telegram_message_id, "approve"
+    )
+    return answer
 
 
 @require_http_methods(["GET", "POST"])

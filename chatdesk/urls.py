@@ -31,6 +31,7 @@ urlpatterns = [
     # 6.2 sign-in
     path("request-otp", accounts_views.request_otp, name="request-otp"),
     path("verify-otp", accounts_views.verify_otp, name="verify-otp"),
+    path("login/approval", accounts_views.approval_status, name="login-approval"),
     path("admin", chat_views.admin_page, name="admin-panel"),
     path("logout", accounts_views.logout, name="logout"),
     # 6.3 API

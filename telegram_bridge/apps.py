@@ -6,6 +6,10 @@ class TelegramBridgeConfig(AppConfig):
     verbose_name = "Telegram bridge"
 
     def ready(self) -> None:
-        from . import outbox
+        from accounts.signin import code_used
+
+        from . import otp, outbox
 
         outbox.connect()
+        # The sign-in code's message says who signed in (issue 13).
+        code_used.connect(otp.on_code_used, dispatch_uid="telegram_code_used")

@@ -24,7 +24,7 @@ from chat.uploads.files import StorageFailed, store_file
 from chat.validation import MessageInput, parse_text
 from chatdesk.refusals import FileTooLarge, MalformedTelegramMessage, Refusal
 
-from . import bot_commands, outbox
+from . import agent_chats, bot_commands, callbacks, outbox
 from .client import TelegramClient, TelegramError
 from .messages import esc
 from .models import InboundUpdate, Topic
@@ -113,10 +113,16 @@ class Receiver:
     # --- one update ----------------------------------------------------------------------
 
     def handle(self, update: dict) -> str:
+        if "callback_query" in update:  # an inline button pressed (issue 13)
+            return callbacks.dispatch(update["callback_query"], self.client)
         message = update.get("message")
         if not isinstance(message, dict):
             return "ignored:not_a_message"
         chat_id = (message.get("chat") or {}).get("id")
+        if (message.get("chat") or {}).get("type") == "private" and str(chat_id) != str(
+            settings.TELEGRAM_CHAT_ID
+        ):
+            return agent_chats.handle_private(message, self.client)
         if str(chat_id) != str(settings.TELEGRAM_CHAT_ID):
             logger.warning("telegram_update_ignored reason=other_chat chat_id=%s", chat_id)
             return "ignored:other_chat"
@@ -148,7 +154,7 @@ class Receiver:
             outbox.notice(UNSUPPORTED, reply_to=message.get("message_id"), topic_id=topic_id)
             return "unsupported"
         try:
-            stored, created = services.post_admin_message(data, via="telegram")
+            stored, created = services.post_admin_message(data, via="telegram", agent=author(message))
         except services.ThreadNotFound:
             outbox.notice(
                 "That conversation was deleted.", reply_to=message.get("message_id"), topic_id=topic_id
@@ -197,6 +203,17 @@ class Receiver:
         # Telegram's own path names nothing useful; a document keeps the name it was sent with.
         original = file.get("file_name") or "telegram" + posixpath.splitext(file_path)[1]
         return store_file(kind, data, str(original))
+
+
+def author(message: dict):
+    """The agent of the admin-chat member who wrote `message` (created on first use; their
+    writing in the admin chat shows they are a member); None without a sender."""
+    from accounts import agents
+
+    user = message.get("from")
+    if not isinstance(user, dict) or not isinstance(user.get("id"), int) or user.get("is_bot"):
+        return None
+    return agents.for_telegram_user(user)
 
 
 def find_thread(chat_id: int, message: dict):

@@ -28,7 +28,9 @@ def header(thread: Thread, message: Message, in_topic: bool) -> str:
     name = f"<b>{esc(thread.display_name)}</b>"
     where = "" if in_topic else f" · <code>#{short_id(thread.id)}</code>"
     if message.sender == Message.Sender.ADMIN:
-        return f"↩️ <i>Admin (panel) to</i> {name}{where}"
+        # Who answered in the panel (issue 13); "Admin" for replies without an agent.
+        author = esc(message.agent.name) if message.agent_id else "Admin"
+        return f"↩️ <i>{author} (panel) to</i> {name}{where}"
     return f"{name}{where}"
 
 

@@ -50,7 +50,10 @@ def test_request_and_verify_in_development(server):
     assert len(answer["otp"]) == 6 and answer["otp"].isdigit()
     assert answer["message"]
     result = http.post("/verify-otp", json={"otp": answer["otp"]})
-    assert result.json() == {"success": True, "redirect": "/admin"}
+    # Additive (issue 13): the agent signed in; in development without a name, "Admin".
+    agent = result.json()["agent"]
+    assert result.json() == {"success": True, "redirect": "/admin", "agent": agent}
+    assert agent["name"] == "Admin" and agent["avatar_url"] is None
     assert is_admin(http)
 
 

@@ -60,7 +60,8 @@ def test_the_code_goes_to_telegram_not_into_the_answer(tg_server, fake):
     before = len(sent_codes(fake))
     answer = http.post("/request-otp", json={})
     assert answer.status_code == 200
-    assert answer.json() == {"success": True, "message": "OTP Telegram'a gönderildi"}
+    # The contract's answer, plus (issue 13) `approvable`: the page may wait for "Approve".
+    assert answer.json() == {"success": True, "message": "OTP Telegram'a gönderildi", "approvable": True}
     accepted, code = sent_codes(fake)[before]
     assert accepted is True
     assert http.post("/verify-otp", json={"otp": code}).status_code == 200

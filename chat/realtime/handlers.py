@@ -57,7 +57,7 @@ _handlers: dict[str, Callable[..., Awaitable[Any]]] = {}
 def register(sio) -> None:
     """Attach every event handler of this module (and of desk_handlers) to `sio`."""
     # Modules whose events register here: the desk's life cycle, set_email.
-    from . import desk_handlers, email_handlers  # noqa: F401
+    from . import agent_handlers, desk_handlers, email_handlers  # noqa: F401
 
     for name, handler in _handlers.items():
         sio.on(name, handler)
@@ -239,6 +239,10 @@ async def disconnect(sid: str, reason: Any = None) -> None:
         return
     await _uncount(state["ip"], sid)
     await _panel_closed(sid)
+    if state.get("viewing") and state.get("agent"):
+        from .agent_handlers import stop_viewing
+
+        await stop_viewing(sid, state)
     if state.get("admin") and state.get("session_key"):
         try:
             await run_db(panel_sockets.unregister, state["session_key"], sid)
@@ -318,6 +322,8 @@ async def unreadable_payload(sid: str, data: Any) -> dict:
 async def admin_join(sid: str, data: Any) -> dict:
     state = await _require_admin(sid, await _rate_limit(sid, "join", settings.SOCKET_JOINS_PER_MINUTE))
     await server.get().enter_room(sid, ADMIN_ROOM)
+    # Who this panel is, for the agent_typing / agent_viewing events others see (issue 13).
+    state["agent"] = await run_db(_agent_dict, state.get("session_key"))
     await _panel_opened(sid)
     await run_db(panel_sockets.register, state["session_key"], sid)
     return {"ok": True}
@@ -372,6 +378,11 @@ async def typing(sid: str, data: Any) -> dict:
     elif state.get("admin"):
         await _require_admin(sid, state)
         await server.get().emit("admin_typing", payload, room=str(thread_id))
+        # The other panels see who is replying ("Mert is replying…"), additive.
+        if state.get("agent"):
+            await server.get().emit(
+                "agent_typing", {**payload, "agent": state["agent"]}, room=ADMIN_ROOM, skip_sid=sid
+            )
     else:
         raise NotYourThread()
     return {"ok": True}
@@ -394,6 +405,11 @@ async def mark_seen(sid: str, data: Any) -> dict:
     # The agent's own unread count of this thread is 0 now, on all their browsers.
     await run_db(_mark_read, state.get("session_key"), thread_id)
     return {"ok": True}
+
+
+def _agent_dict(session_key: str | None) -> dict | None:
+    agent = desk.session_agent(session_key)
+    return agent.to_dict() if agent is not None else None
 
 
 def _mark_read(session_key: str | None, thread_id: uuid.UUID) -> None:
