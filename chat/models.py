@@ -102,6 +102,9 @@ class Message(models.Model):
     agent = models.ForeignKey(
         "accounts.Agent", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
     )
+    # When an admin last corrected the text (issue 15; None: never). The earlier texts are
+    # kept in MessageEdit.
+    edited_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "messages"
@@ -120,6 +123,25 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sender} {self.type} in {self.thread_id}"
+
+
+class MessageEdit(models.Model):
+    """An admin corrected a reply (in the panel or in Telegram): the text it had before."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="edits")
+    previous_text = models.TextField(null=True, blank=True)
+    edited_at = models.DateTimeField(default=timezone.now)
+    via = models.CharField(max_length=16)  # "panel" or "telegram"
+    agent = models.ForeignKey(
+        "accounts.Agent", null=True, blank=True, on_delete=models.SET_NULL, related_name="message_edits"
+    )
+
+    class Meta:
+        db_table = "message_edits"
+        indexes = [models.Index(fields=["message", "edited_at"], name="message_edit_time_idx")]
+
+    def __str__(self) -> str:
+        return f"edit of {self.message_id} at {self.edited_at:%Y-%m-%d %H:%M:%S}"
 
 
 class TelegramLink(models.Model):

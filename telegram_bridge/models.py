@@ -21,6 +21,7 @@ class OutboxItem(models.Model):
         MESSAGE = "message"  # forward chat message `message_id` of thread `thread_id`
         NOTICE = "notice"  # a bot answer (hint, /threads); payload: text, reply_to
         DELETE_TOPIC = "delete_topic"  # payload: topic_id
+        EDIT = "edit"  # mirror the edit of chat message `message_id` (editMessageText/Caption)
         CARD = "card"  # send or edit thread `thread_id`'s control card (telegram_bridge/card.py)
 
     class State(models.TextChoices):
@@ -50,6 +51,11 @@ class OutboxItem(models.Model):
     # Set while a worker sends it; a claim older than TELEGRAM_CLAIM_TIMEOUT_SECONDS is considered dead.
     claimed_at = models.DateTimeField(null=True, blank=True)
     claimed_by = models.CharField(max_length=64, blank=True, default="")
+    # An item that takes several calls (a long text in parts, a photo and its caption's
+    # overflow): how many are made, so a retry resumes with the next one and never sends a
+    # part twice. {"done": n, "topic_id": ..., "sent": [telegram message ids]}.
+    parts_done = models.PositiveSmallIntegerField(default=0)
+    progress = models.JSONField(default=dict, blank=True)
 
     class Meta:
         db_table = "telegram_outbox"
@@ -145,3 +151,28 @@ class HandledCallback(models.Model):
 
     def __str__(self) -> str:
         return self.callback_id
+
+
+class SentPart(models.Model):
+    """A Telegram message the bridge sent for a chat message (one per part), so an edit of
+    that message in the panel can be mirrored with editMessageText / editMessageCaption."""
+
+    class Kind(models.TextChoices):
+        TEXT = "text"
+        CAPTION = "caption"
+
+    message_id = models.UUIDField()  # chat.Message id (a plain id, like the outbox's)
+    part = models.PositiveSmallIntegerField()
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    chat_id = models.BigIntegerField()
+    telegram_message_id = models.BigIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "telegram_sent_parts"
+        constraints = [
+            models.UniqueConstraint(fields=["message_id", "part"], name="telegram_sent_part_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"part {self.part} of {self.message_id} → {self.telegram_message_id}"
