@@ -64,6 +64,8 @@ class Thread(models.Model):
                 fields=["status", "-has_messages", "-sorted_at", "-id"], name="thread_status_order_idx"
             ),
             models.Index(fields=["last_activity_at"], name="thread_last_activity_idx"),
+            # Insights (chat/insights.py): every aggregate ranges over when threads started.
+            models.Index(fields=["created_at"], name="thread_created_idx"),
         ]
 
     def __str__(self) -> str:
