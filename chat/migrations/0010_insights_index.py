@@ -5,7 +5,6 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0005_avatar_url_any_url"),
         ("chat", "0009_message_edits"),
     ]
 
