@@ -51,6 +51,7 @@ MESSAGE_FIELDS = (
     "height",
     "duration_ms",
     "agent_id",
+    "edited_at",
 )
 
 

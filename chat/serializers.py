@@ -58,6 +58,10 @@ def message_to_dict(message: Message, agents: dict | None = None) -> dict[str, A
     duration_ms = getattr(message, "duration_ms", None)
     if duration_ms is not None:
         data["duration"] = round(duration_ms / 1000, 1)
+    edited_at = getattr(message, "edited_at", None)
+    if edited_at is not None:
+        # Additive (issue 15): an admin corrected the text; the pages mark it "edited".
+        data["edited_iso"] = iso_time(edited_at)
     if message.sender == Message.Sender.ADMIN:
         # Additive (issue 13): who answered, {id, name, avatar_url}; None for older replies.
         data["agent"] = agent_to_dict(_message_agent(message, agents))

@@ -483,3 +483,65 @@ def set_visitor_email(thread_id: uuid.UUID, email: str) -> Thread:
 def set_email_language(thread_id: uuid.UUID, language: str) -> None:
     """The language the visitor's page is in (at join): their emails are written in it."""
     Thread.objects.filter(id=thread_id).exclude(email_language=language).update(email_language=language)
+
+
+# --- Edits (issue 15) --------------------------------------------------------------------
+
+# How long an agent may correct a reply in the panel: Telegram lets a bot edit its
+# messages for 48 hours, so a later edit could not be mirrored there.
+EDIT_WINDOW_HOURS = 48
+
+
+def edit_message(message_id: uuid.UUID, text: str | None, via: str, agent=None) -> tuple[Message, bool]:
+    """An admin corrected a reply: store the new text (the old one stays in MessageEdit),
+    tell the visitor's page and the panels (`message_edited`) and, through the
+    `message_edited` signal, the Telegram bridge (which mirrors edits not made there).
+
+    From the panel (`via="panel"`) only the agent's own replies of the last
+    EDIT_WINDOW_HOURS; from Telegram any reply it delivered (the caller found it). A text
+    message needs text; a photo's or voice note's caption may become empty. Returns the
+    message and whether it changed (the same text again changes nothing)."""
+    from datetime import timedelta
+
+    from chatdesk.refusals import NotEditable, NotYourMessage, UnknownMessage
+
+    from .models import MessageEdit
+
+    with transaction.atomic():
+        message = Message.objects.select_for_update().filter(id=message_id).first()
+        if message is None:
+            raise UnknownMessage()
+        if message.sender != Message.Sender.ADMIN:
+            raise NotYourMessage()
+        if via == "panel":
+            if agent is None or message.agent_id != agent.pk:
+                raise NotYourMessage()
+            if timezone.now() - message.created_at > timedelta(hours=EDIT_WINDOW_HOURS):
+                raise NotEditable()
+        if message.type == Message.Type.TEXT and not text:
+            raise NotEditable()
+        if (message.content_text or "") == (text or ""):
+            return message, False
+        now = timezone.now()
+        MessageEdit.objects.create(
+            message=message, previous_text=message.content_text, edited_at=now, via=via, agent=agent
+        )
+        message.content_text = text or None
+        message.search_text = fold(text) if text else None
+        message.edited_at = now
+        message.save(update_fields=["content_text", "search_text", "edited_at"])
+        # The thread list shows the newest message's text: keep it true when that one changed.
+        Thread.objects.filter(id=message.thread_id, last_message_at=message.created_at).update(
+            last_message_text=message.content_text
+        )
+        signals.message_edited.send(Message, message=message, via=via)
+        payload = {
+            "id": str(message.id),
+            "thread_id": str(message.thread_id),
+            "content_text": message.content_text,
+            "edited_iso": iso_time(now),
+            "via": via,
+        }
+        send_on_commit("message_edited", payload, thread_room(message.thread_id))
+        send_on_commit("message_edited", payload, ADMIN_ROOM)
+    return message, True

@@ -18,3 +18,6 @@ all_cleared = Signal()
 # "resolved", "reopened", "blocked", "unblocked"), by (the Agent, or None). Sent inside the
 # transaction of the change.
 thread_updated = Signal()
+# kwargs: message (after the change), via ("panel", "telegram"). Sent inside the
+# transaction of chat.services.edit_message.
+message_edited = Signal()

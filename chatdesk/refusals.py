@@ -394,3 +394,31 @@ class EmailUnavailable(Refusal):
     code = "email_unavailable"
     status = 503
     message = _("This chat does not send emails.")
+
+
+# --- Edits (issue 15) --------------------------------------------------------------------
+
+
+class UnknownMessage(Refusal):
+    """No message with that id (deleted with its thread, or never existed)."""
+
+    code = "unknown_message"
+    status = 404
+    message = _("Unknown message.")
+
+
+class NotYourMessage(Refusal):
+    """An agent may edit only their own replies (not a visitor's, not a colleague's)."""
+
+    code = "not_your_message"
+    status = 403
+    message = _("You can only edit your own replies.")
+
+
+class NotEditable(Refusal):
+    """Only text can be edited: a reply's text, or a photo's or voice note's caption,
+    within the edit window."""
+
+    code = "not_editable"
+    status = 409
+    message = _("This message can no longer be edited.")

@@ -364,6 +364,9 @@ AVAILABILITY_MEDIAN_CACHE_SECONDS = envint("AVAILABILITY_MEDIAN_CACHE_SECONDS", 
 CLOUDINARY_URL = os.getenv("CLOUDINARY_URL", "")
 # Where the Cloudinary SDK sends API calls (tests point it at a local fake); unset: Cloudinary.
 CLOUDINARY_UPLOAD_PREFIX = os.getenv("CLOUDINARY_UPLOAD_PREFIX", "")
+# Where stored files are downloaded from (the Telegram bridge uploads them to Telegram);
+# unset: Cloudinary's delivery host. Tests point it at the fake.
+CLOUDINARY_DOWNLOAD_PREFIX = os.getenv("CLOUDINARY_DOWNLOAD_PREFIX", "")
 # Seconds one Cloudinary call may take before the upload fails with 502.
 CLOUDINARY_TIMEOUT = envint("CLOUDINARY_TIMEOUT", 30)
 # Threads that parse and store uploads, apart from the threads of other requests.

@@ -11,6 +11,8 @@ from django.core.files.storage import default_storage
 from chat.models import Message, Thread
 from chat.uploads.files import LOCAL_FILENAME_RE, LOCAL_FOLDERS
 
+from . import media
+
 TEXT_LIMIT = 4096  # Telegram's limit for a message, after entity parsing
 CAPTION_LIMIT = 1024
 
@@ -52,24 +54,47 @@ def extension(url: str) -> str:
     return posixpath.splitext(urlparse(url).path)[1].lstrip(".").lower()
 
 
-def media_method(message: Message) -> tuple[str, str]:
-    """The Bot API method and its file field for an image or audio message.
+def parts(head: str, message: Message) -> list[tuple[str, str]]:
+    """The calls one chat message takes, in order, as (kind, HTML text): ("text", ...)
+    for a sendMessage, ("caption", ...) for the file's call. A long text goes in parts of
+    at most 4096 characters; a caption longer than 1024 continues in text messages. Each
+    part starts with `head` (who wrote, which thread). The same message always gives the
+    same parts, so a retry can resume with the part that failed."""
+    if message.type == Message.Type.TEXT:
+        budget = TEXT_LIMIT - len(head) - 1
+        return [("text", f"{head}\n{piece}") for piece in split_text(message.content_text or "", budget)]
+    caption_budget = CAPTION_LIMIT - len(head) - 1
+    pieces = split_text(message.content_text or "", caption_budget)
+    first = f"{head}\n{pieces[0]}" if pieces[0] else head
+    return [("caption", first)] + [("text", f"{head}\n{piece}") for piece in pieces[1:]]
 
-    Voice notes must be OGG/Opus; sendAudio plays MP3 and M4A; anything else (WebM, WAV)
-    goes as a document, which every Telegram app can download and open.
+
+def media_method(message: Message) -> tuple[str, str]:
+    """The Bot API method and its file field for an image or audio message, by its name
+    (for a file only reachable by URL; stored files are chosen by content, media.py).
+
+    Telegram plays OGG/Opus, M4A and MP3 as voice notes; a WebM recording becomes one
+    once remuxed (media.py); WAV goes as a document, which every Telegram app opens.
     """
     if message.type == Message.Type.IMAGE:
         return "sendPhoto", "photo"
     ext = extension(message.file_path or "")
-    if ext == "ogg":
+    if ext in ("ogg", "m4a"):
         return "sendVoice", "voice"
-    if ext in ("mp3", "m4a"):
+    if ext == "mp3":
         return "sendAudio", "audio"
     return "sendDocument", "document"
 
 
 def storage_name(url: str) -> str | None:
-    """The default_storage name of one of our local upload URLs, else None."""
+    """The default_storage name of one of our upload URLs (local disk, a storage whose
+    URLs are its names under one prefix, or Cloudinary), else None."""
+    is_own_url = getattr(default_storage, "is_own_url", None)
+    if is_own_url is not None:  # Cloudinary: the name is the URL after the cloud's base
+        base = default_storage.base
+        if url.startswith(base) and (is_own_url(url, "image") or is_own_url(url, "audio")):
+            return url[len(base) :]
+        return None
     for folder in LOCAL_FOLDERS.values():
         probe = default_storage.url(f"{folder}/probe")
         prefix = probe[: -len("probe")]
@@ -81,12 +106,26 @@ def storage_name(url: str) -> str | None:
 
 
 def file_source(url: str) -> str | tuple[str, bytes]:
-    """What to give Telegram for a stored file: its public http(s) URL (Cloudinary), or
-    the bytes themselves, read through the storage (a local URL may be localhost)."""
-    if url.startswith(("https://", "http://")) and not storage_name(url):
-        return url
+    """What to give Telegram for a stored file: the bytes, read through the storage (a
+    local URL may be localhost; Cloudinary's by-URL limits are narrower than uploads'),
+    uploaded multipart. Only a URL no storage of ours names is handed over as it is."""
     name = storage_name(url)
     if name is None:
+        if url.startswith(("https://", "http://")):
+            return url
         raise FileNotFoundError(url)
     with default_storage.open(name, "rb") as handle:
         return posixpath.basename(name), handle.read()
+
+
+def media_upload(message: Message) -> media.Upload:
+    """The call for a message's file: chosen by the file's content (a voice bubble for
+    recordings Telegram can play, WebM remuxed to OGG; an animation for a moving GIF)."""
+    source = file_source(message.file_path or "")
+    if isinstance(source, str):
+        method, field = media_method(message)
+        return media.Upload(method, field, "", b"", url=source)
+    filename, data = source
+    if message.type == Message.Type.IMAGE:
+        return media.for_image(filename, data)
+    return media.for_audio(filename, data)

@@ -57,7 +57,7 @@ _handlers: dict[str, Callable[..., Awaitable[Any]]] = {}
 def register(sio) -> None:
     """Attach every event handler of this module (and of desk_handlers) to `sio`."""
     # Modules whose events register here: the desk's life cycle, set_email.
-    from . import agent_handlers, desk_handlers, email_handlers  # noqa: F401
+    from . import agent_handlers, desk_handlers, edit_handlers, email_handlers  # noqa: F401
 
     for name, handler in _handlers.items():
         sio.on(name, handler)

@@ -20,7 +20,9 @@ from urllib.parse import parse_qs, unquote, urlparse
 import cloudinary
 import cloudinary.api
 import cloudinary.uploader
+import requests
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.core.files.storage import Storage
 from django.utils.deconstruct import deconstructible
 
@@ -88,6 +90,28 @@ class CloudinaryStorage(Storage):
 
     def url(self, name: str) -> str:
         return self.base + name
+
+    def _open(self, name: str, mode: str = "rb"):
+        """The stored file's bytes, downloaded from Cloudinary (the Telegram bridge uploads
+        them to Telegram rather than handing over the URL, whose by-URL limits are narrower).
+        At most UPLOAD_MAX_BYTES; any failure raises StorageFailed."""
+        self._parse_name(name)  # only our own names
+        prefix = (settings.CLOUDINARY_DOWNLOAD_PREFIX or DELIVERY_BASE).rstrip("/")
+        url = f"{prefix}/{self.cloud}/{name}"
+        limit = settings.UPLOAD_MAX_BYTES
+        try:
+            with requests.get(url, stream=True, timeout=self.timeout) as response:
+                if response.status_code != 200:
+                    raise StorageFailed(f"Cloudinary download of {name}: HTTP {response.status_code}")
+                chunks, size = [], 0
+                for chunk in response.iter_content(64 * 1024):
+                    size += len(chunk)
+                    if size > limit:
+                        raise StorageFailed(f"Cloudinary download of {name}: larger than the upload limit")
+                    chunks.append(chunk)
+        except requests.RequestException as exc:
+            raise StorageFailed(f"Cloudinary download of {name}: {type(exc).__name__}") from None
+        return ContentFile(b"".join(chunks), name=name)
 
     def exists(self, name: str) -> bool:
         # New names are UUIDs, so Django never needs to pick another one.

@@ -1,8 +1,9 @@
 """A fake Cloudinary API on 127.0.0.1 for the tests (the SDK's upload_prefix points here).
 
 It answers what chatdesk calls: the Upload API's `upload` and `destroy`
-(POST /v1_1/<cloud>/<resource_type>/upload|destroy, multipart) and the Admin API's
-resource listing (GET /v1_1/<cloud>/resources/<resource_type>/upload?prefix=...).
+(POST /v1_1/<cloud>/<resource_type>/upload|destroy, multipart), the Admin API's
+resource listing (GET /v1_1/<cloud>/resources/<resource_type>/upload?prefix=...), and
+delivery of a stored file (GET /<cloud>/<image|video>/upload/v123/<folder>/<id>.<ext>).
 Every upload is recorded (cloud, resource type, folder, public id, file bytes) and kept
 as a resource until destroyed. `fail_uploads` / `fail_admin` make uploads / listings
 answer a Cloudinary error; `delay` makes every answer slow; `hold()` keeps every call
@@ -38,6 +39,7 @@ class Upload:
 class FakeCloudinary:
     uploads: list[Upload] = field(default_factory=list)
     destroyed: list[tuple[str, str]] = field(default_factory=list)
+    downloads: list[str] = field(default_factory=list)  # delivery paths fetched (GET)
     fail_uploads: bool = False
     fail_admin: bool = False
     delay: float = 0.0
@@ -96,6 +98,16 @@ class FakeCloudinary:
                 fields, _ = self._form(request)
                 self.destroyed.append((parts[2], fields.get("public_id", "")))
                 status, answer = 200, {"result": "ok"}
+            elif (
+                method == "GET"
+                and len(parts) >= 5
+                and parts[2] == "upload"
+                and parts[1] in ("image", "video")
+            ):
+                # Delivery (res.cloudinary.com/<cloud>/<type>/upload/v123/<folder>/<id>.<ext>):
+                # the stored bytes, for code that downloads a file (CLOUDINARY_DOWNLOAD_PREFIX).
+                self._deliver(request, parsed.path)
+                return
             elif method == "GET" and len(parts) == 5 and parts[2] == "resources" and self.fail_admin:
                 status, answer = 500, {"error": {"message": "General Error (fake outage)"}}
             elif method == "GET" and len(parts) == 5 and parts[2] == "resources":
@@ -107,6 +119,16 @@ class FakeCloudinary:
         body = json.dumps(answer).encode()
         request.send_response(status)
         request.send_header("Content-Type", "application/json")
+        request.send_header("Content-Length", str(len(body)))
+        request.end_headers()
+        request.wfile.write(body)
+
+    def _deliver(self, request, path: str) -> None:
+        found = next((u for u in self.resources() if u.secure_url.endswith(path)), None)
+        self.downloads.append(path)
+        body = found.data if found is not None else b"not found"
+        request.send_response(200 if found is not None else 404)
+        request.send_header("Content-Type", "application/octet-stream")
         request.send_header("Content-Length", str(len(body)))
         request.end_headers()
         request.wfile.write(body)

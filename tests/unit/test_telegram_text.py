@@ -65,7 +65,7 @@ def test_header_names_the_visitor_and_the_thread():
         ("audio", "/uploads/audio/x.ogg", ("sendVoice", "voice")),
         ("audio", "https://res.cloudinary.com/c/video/upload/v1/chat_audio/x.OGG", ("sendVoice", "voice")),
         ("audio", "/uploads/audio/x.mp3", ("sendAudio", "audio")),
-        ("audio", "/uploads/audio/x.m4a", ("sendAudio", "audio")),
+        ("audio", "/uploads/audio/x.m4a", ("sendVoice", "voice")),
         ("audio", "/uploads/audio/x.webm", ("sendDocument", "document")),
         ("audio", "/uploads/audio/x.wav", ("sendDocument", "document")),
         ("audio", None, ("sendDocument", "document")),
