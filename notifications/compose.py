@@ -14,13 +14,9 @@ from . import links
 
 
 def author_name(message: Message) -> str | None:
-    """The agent who wrote `message`, when the desk knows agents by name."""
-    agent = getattr(message, "agent", None)
-    for attribute in ("display_name", "name"):
-        value = getattr(agent, attribute, None) if agent is not None else None
-        if value:
-            return str(value)
-    return getattr(message, "agent_name", None) or None
+    """The agent who wrote `message` (None: a reply from before agents had names)."""
+    agent = message.agent if message.agent_id else None
+    return agent.name if agent is not None and agent.name else None
 
 
 def _entry(message: Message) -> dict:

@@ -134,7 +134,7 @@ def unseen_replies(thread: Thread) -> list[Message]:
     if last is not None:
         marks.append(last.covered_until)
     since = max((mark for mark in marks if mark is not None), default=None)
-    replies = Message.objects.filter(thread_id=thread.id, sender=Message.Sender.ADMIN)
+    replies = Message.objects.filter(thread_id=thread.id, sender=Message.Sender.ADMIN).select_related("agent")
     if since is not None:
         replies = replies.filter(created_at__gt=since)
     return list(replies.order_by("created_at", "id")[: settings.MESSAGES_DEFAULT_LIMIT])
@@ -150,7 +150,11 @@ def process(item: EmailOutboxItem) -> None:
         _finish(item, State.SKIPPED, "no_address")
         return
     if item.kind == Kind.TRANSCRIPT:
-        messages = list(thread.messages.order_by("created_at", "id")[: settings.MESSAGES_DEFAULT_LIMIT])
+        messages = list(
+            thread.messages.select_related("agent").order_by("created_at", "id")[
+                : settings.MESSAGES_DEFAULT_LIMIT
+            ]
+        )
         _send(item, compose.transcript_email(thread, messages, address), address, messages_sent=len(messages))
         return
     if outbox.is_unsubscribed(address):

@@ -62,7 +62,7 @@ async def test_two_replies_to_a_visitor_who_left_make_one_email_that_reopens_the
 
     [message] = await smtp.arrived(address, 1)
     assert message["From"] == "Support <support@chatdesk.test>"
-    assert message["Subject"] == "New reply to your message"
+    assert message["Subject"] == "Admin replied to your message"  # the agent signed in as "Admin"
     assert message["List-Unsubscribe"].strip().startswith(f"<{email_server.url}/email/unsubscribe/")
     text, html = text_of(message), html_of(message)
     assert "First answer" in text and "Second answer" in text and "Hello?" not in text
@@ -136,7 +136,7 @@ async def test_an_smtp_outage_delays_the_email_but_neither_loses_nor_doubles_it(
     asked = page.post("/api/email/transcript", json={"thread_id": thread_id})
     assert asked.status_code == 202, asked.text
     emails = await smtp.arrived(address, 2)
-    assert [m["Subject"] for m in emails] == ["New reply to your message", "Your conversation with us"]
+    assert [m["Subject"] for m in emails] == ["Admin replied to your message", "Your conversation with us"]
     assert email_health(email_server)["retrying"] == 0
     await admin.close()
 
@@ -216,4 +216,38 @@ async def test_clearing_the_thread_revokes_its_links(email_server, smtp):
     assert cleared.status_code == 200, cleared.text
     assert Browserish(email_server.url).get(path).status_code == 410
     assert Browserish(email_server.url).get(path[:-3] + "abc").status_code == 410  # tampered
+    await admin.close()
+
+
+async def test_the_email_is_in_the_visitors_language_with_photos_as_links(email_server, smtp):
+    from tests.browser.media import png
+
+    address = new_address()
+    admin_http = sign_in(email_server.url)
+    admin = await admin_socket(email_server.url, admin_http)
+    page = Browserish(email_server.url)
+    page.get("/", headers={"Accept-Language": "tr-TR,tr;q=0.9"})
+    visitor = await Recorder(email_server.url, page.cookie_header()).connect(
+        headers={"Accept-Language": "tr"}
+    )
+    ack = await visitor.call("join", {"display_name": "Ayşe"})
+    thread_id = ack["thread_id"]
+    assert (await visitor.call("set_email", {"thread_id": thread_id, "email": address}))["ok"] is True
+    await visitor.close()
+
+    uploaded = admin_http.post("/api/upload/image", files={"file": ("kargo.png", png(), "image/png")})
+    assert uploaded.status_code == 200, uploaded.text
+    photo = uploaded.json()["url"]
+    ack = await admin.call("message_to_visitor", {"thread_id": thread_id, "type": "image", "file_url": photo})
+    assert ack["ok"] is True, ack
+    await reply(admin, thread_id, "Kargonuz yolda.")
+
+    [message] = await smtp.arrived(address, 1)
+    assert message["Subject"] == "Admin mesajınızı yanıtladı"
+    text = text_of(message)
+    assert text.startswith("Merhaba Ayşe,")
+    assert f"Fotoğraf: {email_server.url}{photo}" in text
+    assert "Admin (" in text  # the agent's name, not "Destek"
+    assert "Kargonuz yolda." in text and "Sohbete devam etmek için:" in text
+    assert f'href="{email_server.url}{photo}"' in html_of(message)
     await admin.close()

@@ -38,7 +38,7 @@ async def test_each_email_is_sent_once_by_one_of_two_processes(smtp):
         sent = [line for line in (first.log() + second.log()).splitlines() if "email_sent" in line]
         assert len(sent) == len(addresses), sent
         for address in addresses:
-            assert [m["Subject"] for m in smtp.to(address)] == ["New reply to your message"]
+            assert [m["Subject"] for m in smtp.to(address)] == ["Admin replied to your message"]
     finally:
         first.cleanup()
         second.cleanup()

@@ -51,7 +51,7 @@ class SMTPServer:
         with self._lock:
             return [m for m in self.messages if address in str(m["To"])]
 
-    def wait_for(self, address: str, count: int, timeout: float = 20) -> list[EmailMessage]:
+    def wait_for(self, address: str, count: int, timeout: float = 45) -> list[EmailMessage]:
         """Wait until `address` has received `count` emails; return them (exactly those)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -61,7 +61,7 @@ class SMTPServer:
             time.sleep(0.05)
         raise AssertionError(f"{address} got {len(self.to(address))} emails, not {count}, within {timeout}s")
 
-    async def arrived(self, address: str, count: int, timeout: float = 20) -> list[EmailMessage]:
+    async def arrived(self, address: str, count: int, timeout: float = 45) -> list[EmailMessage]:
         """wait_for() for async tests: the event loop keeps serving their sockets."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
