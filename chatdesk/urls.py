@@ -3,7 +3,7 @@ from django.urls import include, path, re_path
 from django.views.i18n import JavaScriptCatalog
 
 from accounts import views as accounts_views
-from chat import desk_api
+from chat import desk_api, insights_views
 from chat import views as chat_views
 from chat import widget as chat_widget
 from chat.uploads import views as upload_views
@@ -46,6 +46,9 @@ urlpatterns = [
     path("api/canned", desk_api.api_canned),
     path("api/canned/<int:reply_id>", desk_api.api_canned_update),
     path("api/canned/<int:reply_id>/delete", desk_api.api_canned_delete),
+    # Insights (issue 13): the desk's numbers over a range of days.
+    path("admin/insights", insights_views.insights_page, name="insights"),
+    path("api/insights", insights_views.api_insights, name="api-insights"),
     # Visitors' emails (issue 14): reopen a conversation, unsubscribe, ask for the transcript.
     path("c/<str:token>", email_views.resume, name="email-resume"),
     path("email/unsubscribe/<str:token>", email_views.unsubscribe, name="email-unsubscribe"),

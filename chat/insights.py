@@ -1,0 +1,216 @@
+"""Insights (issue 13): how the desk is doing over a range of days.
+
+Conversations per day, the median and 90th percentile of first response time and of
+resolution time, the busiest hours of the week, and per-agent counts. Everything is an SQL
+aggregate over threads that started in the range (thread_created_idx), in the desk's time
+zone, and runs on PostgreSQL and SQLite:
+
+- percentiles: PostgreSQL's percentile_cont; on SQLite the same interpolation from the two
+  rows around the rank (ORDER BY the duration, LIMIT 2 OFFSET k), after a COUNT;
+- days, weekdays and hours: Django's Trunc/Extract with the time zone, which each database
+  computes itself.
+
+A first response time is from the thread's start to the first agent reply
+(Thread.first_response_at); a resolution time is from the start to `resolved_at`, for the
+threads that are resolved.
+"""
+
+from __future__ import annotations
+
+import math
+import zoneinfo
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Count, Q
+from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, TruncDate
+
+from accounts.models import Agent
+from chatdesk.refusals import FieldInvalid
+
+from .models import Message, Thread
+
+DEFAULT_DAYS = 30
+MAX_DAYS = 366
+PERCENTILES = (0.5, 0.9)
+
+
+@dataclass(frozen=True)
+class Range:
+    first: date  # inclusive, in the desk's time zone
+    last: date  # inclusive
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+
+    @property
+    def start(self) -> datetime:
+        return datetime.combine(self.first, time.min, tzinfo=self.zone)
+
+    @property
+    def end(self) -> datetime:  # exclusive
+        return datetime.combine(self.last + timedelta(days=1), time.min, tzinfo=self.zone)
+
+    def days(self) -> list[date]:
+        return [self.first + timedelta(days=n) for n in range((self.last - self.first).days + 1)]
+
+
+def parse_range(first: str | None, last: str | None, today: date | None = None) -> Range:
+    """`from` and `to` (YYYY-MM-DD, both inclusive); the last 30 days by default."""
+    today = today or datetime.now(zoneinfo.ZoneInfo(settings.TIME_ZONE)).date()
+
+    def day(value: str | None, field: str, default: date) -> date:
+        if value in (None, ""):
+            return default
+        try:
+            return date.fromisoformat(str(value))
+        except ValueError:
+            raise FieldInvalid(field) from None
+
+    end = day(last, "to", today)
+    start = day(first, "from", end - timedelta(days=DEFAULT_DAYS - 1))
+    if start > end or (end - start).days >= MAX_DAYS:
+        raise FieldInvalid("from")
+    return Range(start, end)
+
+
+def _threads(span: Range):
+    return Thread.objects.filter(created_at__gte=span.start, created_at__lt=span.end)
+
+
+def _seconds_sql(later: str, earlier: str) -> str:
+    if connection.vendor == "postgresql":
+        return f"EXTRACT(EPOCH FROM ({later} - {earlier}))"
+    return f"((julianday({later}) - julianday({earlier})) * 86400.0)"
+
+
+def percentiles(span: Range, column: str) -> dict[str, float | None]:
+    """The median and 90th percentile, in seconds, of `column` - created_at over the
+    range's threads that have `column` (percentile_cont: interpolated between ranks)."""
+    assert column in ("first_response_at", "resolved_at")
+    table = Thread._meta.db_table
+    seconds = _seconds_sql(column, "created_at")
+    where = f"created_at >= %s AND created_at < %s AND {column} IS NOT NULL"
+    if column == "resolved_at":
+        where += " AND status = 'resolved'"
+    adapt = connection.ops.adapt_datetimefield_value
+    params = [adapt(span.start), adapt(span.end)]
+    names = {0.5: "median", 0.9: "p90"}
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            parts = ", ".join(f"percentile_cont({p}) WITHIN GROUP (ORDER BY {seconds})" for p in PERCENTILES)
+            cursor.execute(f"SELECT COUNT(*), {parts} FROM {table} WHERE {where}", params)
+            row = cursor.fetchone()
+            return {
+                "count": row[0],
+                **{
+                    names[p]: (float(v) if v is not None else None)
+                    for p, v in zip(PERCENTILES, row[1:], strict=True)
+                },
+            }
+        cursor.execute(f"SELECT COUNT(*) FROM {table} WHERE {where}", params)
+        count = cursor.fetchone()[0]
+        result: dict[str, float | None] = {"count": count}
+        for p in PERCENTILES:
+            if not count:
+                result[names[p]] = None
+                continue
+            rank = p * (count - 1)
+            below = math.floor(rank)
+            cursor.execute(
+                f"SELECT {seconds} AS s FROM {table} WHERE {where} ORDER BY s LIMIT 2 OFFSET %s",
+                [*params, below],
+            )
+            values = [row[0] for row in cursor.fetchall()]
+            low = values[0]
+            high = values[1] if len(values) > 1 else low
+            result[names[p]] = low + (high - low) * (rank - below)
+        return result
+
+
+def per_day(span: Range) -> list[dict]:
+    rows = (
+        _threads(span)
+        .annotate(day=TruncDate("created_at", tzinfo=span.zone))
+        .values("day")
+        .annotate(count=Count("pk"))
+        .order_by()
+    )
+    counts = {row["day"]: row["count"] for row in rows}
+    return [{"date": day.isoformat(), "count": counts.get(day, 0)} for day in span.days()]
+
+
+def heatmap(span: Range) -> list[list[int]]:
+    """Conversations started per weekday (0 = Monday) and hour (0–23), desk time."""
+    rows = (
+        _threads(span)
+        .annotate(
+            weekday=ExtractIsoWeekDay("created_at", tzinfo=span.zone),
+            hour=ExtractHour("created_at", tzinfo=span.zone),
+        )
+        .values("weekday", "hour")
+        .annotate(count=Count("pk"))
+        .order_by()
+    )
+    grid = [[0] * 24 for _ in range(7)]
+    for row in rows:
+        grid[row["weekday"] - 1][row["hour"]] = row["count"]
+    return grid
+
+
+def per_agent(span: Range) -> list[dict]:
+    """Per agent: conversations of the range assigned to them, and resolved among those,
+    and the replies they wrote in the range."""
+    assigned = (
+        _threads(span)
+        .filter(assignee__isnull=False)
+        .values("assignee")
+        .annotate(assigned=Count("pk"), resolved=Count("pk", filter=Q(status=Thread.Status.RESOLVED)))
+        .order_by()
+    )
+    replies = (
+        Message.objects.filter(
+            created_at__gte=span.start,
+            created_at__lt=span.end,
+            sender=Message.Sender.ADMIN,
+            agent__isnull=False,
+        )
+        .values("agent")
+        .annotate(replies=Count("pk"))
+        .order_by()
+    )
+    table: dict[int, dict] = {}
+    for row in assigned:
+        table.setdefault(row["assignee"], {"assigned": 0, "resolved": 0, "replies": 0}).update(
+            assigned=row["assigned"], resolved=row["resolved"]
+        )
+    for row in replies:
+        table.setdefault(row["agent"], {"assigned": 0, "resolved": 0, "replies": 0})["replies"] = row[
+            "replies"
+        ]
+    names = dict(Agent.objects.filter(pk__in=list(table)).values_list("pk", "name"))
+    result = [{"id": pk, "name": names.get(pk, "?"), **counts} for pk, counts in table.items()]
+    return sorted(result, key=lambda row: (-row["assigned"], -row["replies"], row["name"]))
+
+
+def summary(span: Range) -> dict:
+    """Everything the insights page shows, as JSON."""
+    totals = _threads(span).aggregate(
+        conversations=Count("pk"),
+        resolved=Count("pk", filter=Q(status=Thread.Status.RESOLVED)),
+        answered=Count("pk", filter=Q(first_response_at__isnull=False)),
+    )
+    return {
+        "from": span.first.isoformat(),
+        "to": span.last.isoformat(),
+        "time_zone": settings.TIME_ZONE,
+        "totals": totals,
+        "per_day": per_day(span),
+        "first_response": percentiles(span, "first_response_at"),
+        "resolution": percentiles(span, "resolved_at"),
+        "heatmap": heatmap(span),
+        "agents": per_agent(span),
+    }
