@@ -47,8 +47,9 @@ class Agent(models.Model):
     them) or from the Telegram admin chat (their Telegram user maps to them)."""
 
     name = models.CharField(max_length=80)
-    # A URL of our own upload storage (an uploaded picture) or any https URL.
-    avatar_url = models.URLField(max_length=500, blank=True, default="")
+    # A URL of our own upload storage (an uploaded picture, possibly a path like
+    # /uploads/images/...) or any http(s) URL; checked by accounts.admin's form.
+    avatar_url = models.CharField(max_length=500, blank=True, default="")
     telegram_user_id = models.BigIntegerField(null=True, blank=True, unique=True)
     telegram_username = models.CharField(max_length=64, blank=True, default="", db_index=True)
     # Learned when the agent sends /start to the bot in a private chat; sign-in codes for

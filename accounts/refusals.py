@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from chatdesk.refusals import RateLimited, Refusal
 
 __all__ = [
+    "AgentInactive",
     "AgentInvalid",
     "AgentUnreachable",
     "CodeExpired",
@@ -78,3 +79,11 @@ class AgentUnreachable(Refusal):
 class AgentInvalid(Refusal):
     code = "agent_invalid"
     message = _("Give an agent as @username or name, up to 80 characters.")
+
+
+class AgentInactive(Refusal):
+    """The code belongs to an agent who was deactivated since: it signs nobody in."""
+
+    code = "agent_inactive"
+    status = 403
+    message = _("This agent was deactivated; ask a colleague to reactivate you.")

@@ -36,15 +36,32 @@ def _session_store():
     return import_module(settings.SESSION_ENGINE).SessionStore
 
 
+def _agent_allowed(agent_id) -> bool:
+    """A session signed in as an agent stays an admin while that agent is active (a
+    deactivated agent is out at once, in every process, whatever sessions' caches hold).
+    Sessions from before agents existed have no agent and stay admins."""
+    if agent_id is None:
+        return True
+    from .models import Agent
+
+    return Agent.objects.filter(pk=agent_id, is_active=True).exists()
+
+
 def is_admin(request: HttpRequest) -> bool:
-    return request.session.get(ADMIN_SESSION_KEY) is True
+    if request.session.get(ADMIN_SESSION_KEY) is not True:
+        return False
+    allowed = getattr(request, "_chatdesk_agent_allowed", None)
+    if allowed is None:
+        allowed = request._chatdesk_agent_allowed = _agent_allowed(request.session.get(AGENT_SESSION_KEY))
+    return allowed
 
 
 def session_is_admin(session_key: str | None) -> bool:
     """Is this session (still) signed in as admin? For sockets, which carry only the key."""
     if not session_key:
         return False
-    return _session_store()(session_key=session_key).get(ADMIN_SESSION_KEY) is True
+    session = _session_store()(session_key=session_key)
+    return session.get(ADMIN_SESSION_KEY) is True and _agent_allowed(session.get(AGENT_SESSION_KEY))
 
 
 def sign_in(request: HttpRequest, agent=None) -> None:
@@ -52,6 +69,7 @@ def sign_in(request: HttpRequest, agent=None) -> None:
     session key and a new CSRF token, so whatever key or token someone planted before
     sign-in is worthless."""
     request.session.cycle_key()
+    request.__dict__.pop("_chatdesk_agent_allowed", None)
     request.session[ADMIN_SESSION_KEY] = True
     if agent is not None:
         request.session[AGENT_SESSION_KEY] = agent.pk
@@ -97,3 +115,20 @@ def sign_out(request: HttpRequest) -> bool:
     if was_admin and session_key:
         admin_signed_out.send(sender=sign_out, session_key=session_key)
     return was_admin
+
+
+def sign_out_agent(agent) -> int:
+    """End every panel session of `agent` (deactivated): their sockets are closed like at
+    sign-out. Scans the live sessions (an ops action, rare); returns how many ended."""
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    ended = 0
+    store = _session_store()
+    for row in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+        data = row.get_decoded()
+        if data.get(ADMIN_SESSION_KEY) is True and data.get(AGENT_SESSION_KEY) == agent.pk:
+            store(session_key=row.session_key).delete(row.session_key)
+            admin_signed_out.send(sender=sign_out_agent, session_key=row.session_key)
+            ended += 1
+    return ended

@@ -20,6 +20,7 @@ from . import otp, signin
 from .delivery import DeliveryError, PendingCode, get_backend
 from .models import Agent
 from .refusals import (
+    AgentInactive,
     AgentInvalid,
     CodeExpired,
     CodeInvalid,
@@ -155,7 +156,10 @@ def verify_otp(request: HttpRequest) -> HttpResponse:
             ratelimit.hit("otp-fail-all", "all", settings.OTP_VERIFY_FAILURES_GLOBAL, window)
         logger.warning("signin_failed ip=%s reason=%s", ip, verdict.value)
         return http_response(VERDICT_REFUSALS[verdict]())
-    agent = Agent.objects.filter(pk=used.agent_id, is_active=True).first() if used.agent_id else None
+    agent = Agent.objects.filter(pk=used.agent_id).first() if used.agent_id else None
+    if agent is not None and not agent.is_active:
+        logger.warning("signin_refused ip=%s reason=agent_inactive", ip)
+        return http_response(AgentInactive())
     return _signed_in(request, ip, agent, used.telegram_chat_id, used.telegram_message_id, "code")
 
 
@@ -179,7 +183,9 @@ def approval_status(request: HttpRequest) -> HttpResponse:
         if not otp.has_code(session_key):
             return http_response(CodeNotRequested())
         return JsonResponse({"success": True, "approved": False})
-    agent = used.agent if used.agent is not None and used.agent.is_active else None
+    agent = used.agent
+    if agent is not None and not agent.is_active:
+        return http_response(AgentInactive())
     answer = _signed_in(
         request, client_ip(request.META), agent, used.telegram_chat_id, used.telegram_message_id, "approve"
     )

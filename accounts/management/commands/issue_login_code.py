@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from accounts import otp
+from accounts import agents, otp
 
 logger = logging.getLogger("accounts")
 
@@ -19,11 +19,26 @@ class Command(BaseCommand):
         "backend): the sign-in page's 'send code' then delivers nothing, and an operator "
         "with shell access hands out the code instead. The code belongs to no browser: "
         "the first browser that enters it signs in. It is single use, valid for "
-        "OTP_TTL_SECONDS (default 5 minutes) and allows OTP_MAX_ATTEMPTS wrong tries."
+        "OTP_TTL_SECONDS (default 5 minutes) and allows OTP_MAX_ATTEMPTS wrong tries. "
+        "With --agent the browser signs in as that agent (replies carry their name). "
+        "Exit codes: 0 done, 1 no such active agent, 2 usage error."
     )
 
-    def handle(self, *args, **options):
-        code = otp.issue_operator_code()
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--agent",
+            help="The agent the code signs in: @username or exact name (see `manage.py agents list`).",
+        )
+
+    def handle(self, *args, agent=None, **options):
+        found = None
+        if agent:
+            found = agents.find(agent)
+            if found is None:
+                raise CommandError(
+                    f"No single active agent {agent!r}; add one with `manage.py agents add NAME`."
+                )
+        code = otp.issue_operator_code(found)
         # The code itself never goes to the log, only the fact that one was issued.
         logger.info("otp_issued delivery=command")
         self.stdout.write(code)

@@ -77,6 +77,10 @@ class Command(BaseCommand):
             .exclude(file_path="")
             .values_list("file_path", flat=True)
         )
+        # Agents' pictures uploaded in the Django admin are stored as uploads too.
+        from accounts.models import Agent
+
+        referenced.update(Agent.objects.exclude(avatar_url="").values_list("avatar_url", flat=True))
         cutoff = timezone.now() - timedelta(hours=hours)
         verb = "would delete" if options["dry_run"] else "delete"
         kept = recent = deleted = failed = 0
