@@ -118,10 +118,39 @@ def test_away_visitor_leaves_an_email_and_the_reply_link_reopens_the_conversatio
     assert len(smtp.to(address)) == 1
 
 
+def test_an_email_left_in_the_name_step_is_kept_and_editable_in_turkish(email_server, open_context):
+    page = open_context(locale="tr-TR", viewport=PHONE, phone=True).new_page()
+    page.goto(email_server.url + "/")
+    expect(page.locator("label[for=start-email]")).to_have_text("E-posta (isteğe bağlı)")
+    page.fill("#name", "Ayşe")
+    page.fill("#start-email", "ayse@example.com")
+    page.click("#start")
+    expect(page.locator("#availability")).to_have_text("Şu an burada değiliz — e-postayla yanıtlarız")
+    card = page.locator("#email-card")
+    expect(card.locator(".email-card-address")).to_have_text(
+        "Yanıtlar ayse@example.com adresine de gönderilecek."
+    )
+    card.locator(".email-card-change").click()
+    card.locator("input[type=email]").fill("ayse@ornek.com.tr")
+    card.locator("button[type=submit]").click()
+    expect(card.locator(".email-card-address")).to_have_text(
+        "Yanıtlar ayse@ornek.com.tr adresine de gönderilecek."
+    )
+    shot(page, "visitor-email-saved-tr-phone")
+
+    # A reload keeps the stored address (from the join ack).
+    page.reload()
+    expect(page.locator("#email-card .email-card-address")).to_have_text(
+        "Yanıtlar ayse@ornek.com.tr adresine de gönderilecek."
+    )
+
+
 def test_the_away_card_in_turkish(email_server, open_context):
     page = open_context(locale="tr-TR", viewport=PHONE, phone=True).new_page()
     page.goto(email_server.url + "/")
     page.fill("#name", "Ayşe")
     page.click("#start")
-    expect(page.locator("#email-card")).to_be_visible()
+    expect(page.locator("#email-card .email-card-prompt")).to_have_text(
+        "Şu an burada değiliz. E-postanızı bırakın, yanıtımızı oraya gönderelim."
+    )
     shot(page, "visitor-away-email-card-tr-phone")
