@@ -42,6 +42,7 @@ TELEGRAM_KEYS = (
     "failed",
     "oldest_pending_seconds",
     "behind",
+    "refusal",
 )
 
 
@@ -161,7 +162,10 @@ def _public(check: dict) -> dict:
 def _telegram_public(report: dict) -> dict:
     if not report.get("configured"):
         return {"configured": False}
-    return {"configured": True, "ok": "error" not in report and not report.get("behind", False)}
+    return {
+        "configured": True,
+        "ok": "error" not in report and not report.get("behind", False) and not report.get("refusal"),
+    }
 
 
 @never_cache
@@ -202,6 +206,9 @@ def api_status(request: HttpRequest) -> JsonResponse:
         "last_error": report.get("last_error"),
         "last_error_at": report.get("last_error_at"),
         "last_ok_at": report.get("last_ok_at"),
+        # Telegram refuses the bot for good (removed from the chat, bad token): {"code",
+        # "reason", "since"}, else null.
+        "refusal": report.get("refusal"),
     }
     if "error" in report:
         telegram["error"] = report["error"]

@@ -1,7 +1,11 @@
-"""Staff can see what did not reach Telegram (and why) in the Django admin."""
+"""Staff can see what did not reach Telegram (and why) in the Django admin, and send
+failed items again once the cause is fixed (the bot added back, the chat id corrected)."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
+from . import outbox
 from .models import OutboxItem
 
 
@@ -12,6 +16,7 @@ class OutboxItemAdmin(admin.ModelAdmin):
         "kind",
         "priority",
         "state",
+        "chat_id",
         "attempts",
         "next_attempt_at",
         "last_error",
@@ -19,9 +24,23 @@ class OutboxItemAdmin(admin.ModelAdmin):
     )
     list_filter = ("state", "kind", "priority")
     readonly_fields = [field.name for field in OutboxItem._meta.fields]
+    actions = ["requeue"]
 
     def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_requeue_permission(self, request):
+        return request.user.has_perm("telegram_bridge.change_outboxitem")
+
+    @admin.action(description=_("Send the selected failed items again"), permissions=["requeue"])
+    def requeue(self, request, queryset):
+        count = outbox.requeue(queryset)
+        self.message_user(
+            request,
+            ngettext("%(n)d failed item will be sent again.", "%(n)d failed items will be sent again.", count)
+            % {"n": count},
+            messages.SUCCESS if count else messages.WARNING,
+        )

@@ -19,9 +19,11 @@ HELP = (
     "<b>chatdesk</b> — visitor messages arrive here.\n"
     "• <b>Reply</b> to a visitor's message to answer them (text, photo or voice note){topics}.\n"
     "• /threads [n] — the n most recent conversations (10 by default)\n"
+    "• /open [n], /mine [n] — the open conversations, and those assigned to you\n"
     "• /thread &lt;id&gt; — a conversation's last messages; reply to that to answer it\n"
     "• /help — this text"
 )
+THREADS_LIMIT = 4000  # characters of a /threads answer (Telegram takes 4096)
 COMMAND_RE = re.compile(r"^/([A-Za-z_]+)(?:@\S+)?(?:\s+(.*))?$", re.S)
 
 
@@ -33,6 +35,16 @@ def run(message: dict, topic_id: int | None) -> str:
     if name in ("threads", "list"):
         outbox.notice(threads_text(argument), reply_to=reply_to, topic_id=topic_id)
         return "command:threads"
+    if name in ("open", "mine"):  # issue 13: the open conversations, or the writer's own
+        within = Thread.objects.filter(status=Thread.Status.OPEN)
+        title = "Open conversations"
+        if name == "mine":
+            agent = _writer_agent(message)
+            within = within.filter(assignee=agent) if agent is not None else within.none()
+            title = "Your open conversations"
+        text = threads_text(argument, within=within, title=title, empty=f"{title}: none.")
+        outbox.notice(text, reply_to=reply_to, topic_id=topic_id)
+        return f"command:{name}"
     if name == "thread":
         text, thread_id = thread_text(argument)
         outbox.notice(text, reply_to=reply_to, topic_id=topic_id, thread_id=thread_id)
@@ -53,24 +65,45 @@ def _last(thread: Thread, limit: int = 60) -> str:
     return esc(text[:limit] + ("…" if len(text) > limit else "")) or "<i>no messages</i>"
 
 
-def threads_text(argument: str) -> str:
+def _writer_agent(message: dict):
+    """The agent of the admin-chat member who sent the command (None: no such user)."""
+    from accounts import agents
+
+    user = message.get("from")
+    if not isinstance(user, dict) or not isinstance(user.get("id"), int) or user.get("is_bot"):
+        return None
+    return agents.for_telegram_user(user)
+
+
+def threads_text(
+    argument: str, within=None, title: str = "Recent conversations", empty: str = "No conversations yet."
+) -> str:
     count = int(argument) if argument.isdigit() else 10
-    threads = selectors.recent_threads(max(1, min(count, 30)))
+    threads = selectors.recent_threads(max(1, min(count, 30)), within=within)
     if not threads:
-        return "No conversations yet."
+        return empty
     topics = dict(
         Topic.objects.filter(thread_id__in=[t.id for t in threads]).values_list("thread_id", "topic_id")
     )
-    lines = [f"<b>Recent conversations</b> ({len(threads)})"]
+    footer = "\n/thread &lt;id&gt; shows a conversation; reply to it to answer."
+    lines = []
     for number, thread in enumerate(threads, 1):
         dot = "🟢" if is_online(thread) else "⚪"
         topic = " · topic" if thread.id in topics else ""
-        lines.append(
+        line = (
             f"{number}. {dot} <b>{esc(thread.display_name)}</b> <code>#{short_id(thread.id)}</code>{topic}\n"
             f"    {_last(thread)} · {_when(thread.last_message_at or thread.created_at)}"
         )
-    lines.append("\n/thread &lt;id&gt; shows a conversation; reply to it to answer.")
-    return "\n".join(lines)
+        # Telegram refuses a message over 4096 characters: the newest conversations fit.
+        if sum(len(existing) + 1 for existing in lines) + len(line) + len(footer) + 100 > THREADS_LIMIT:
+            break
+        lines.append(line)
+    head = (
+        f"<b>{title}</b> ({len(lines)} of {len(threads)})"
+        if len(lines) < len(threads)
+        else (f"<b>{title}</b> ({len(threads)})")
+    )
+    return "\n".join([head, *lines, footer])
 
 
 def thread_text(argument: str) -> tuple[str, object]:

@@ -13,18 +13,55 @@ class TelegramError(Exception):
     """The Bot API refused a call or could not be reached.
 
     `status` is the HTTP status (None when Telegram was unreachable); `retry_after` is
-    Telegram's flood-control wait in seconds (429). The text never contains the token.
+    Telegram's flood-control wait in seconds (429); `migrate_to_chat_id` the supergroup a
+    basic group became (400 "group chat was upgraded to a supergroup chat"). The text
+    never contains the token.
     """
 
-    def __init__(self, message: str, status: int | None = None, retry_after: int | None = None):
+    def __init__(
+        self,
+        message: str,
+        status: int | None = None,
+        retry_after: int | None = None,
+        migrate_to_chat_id: int | None = None,
+    ):
         super().__init__(message)
         self.status = status
         self.retry_after = retry_after
+        self.migrate_to_chat_id = migrate_to_chat_id
+
+    @property
+    def lasting(self) -> str | None:
+        """The refusal code (admin_chat.REASONS) of a refusal that retrying will not heal:
+        the bot kicked, blocked or not a member, the chat gone, the token refused."""
+        text = str(self).lower()
+        if self.status == 401:
+            return "unauthorized"
+        if self.status == 403:
+            if "blocked by the user" in text:
+                return "bot_blocked"
+            if "user is deactivated" in text:
+                return "user_deactivated"
+            if "kicked" in text or "not a member" in text or "bot was" in text:
+                return "bot_removed"
+        if self.status == 400 and "chat not found" in text:
+            return "chat_not_found"
+        return None
+
+    @property
+    def topic_closed(self) -> bool:
+        return self.status == 400 and "topic_closed" in str(self).lower()
 
     @property
     def permanent(self) -> bool:
         """A refusal that will not change by retrying soon (bad request, bot kicked...)."""
         return self.status is not None and 400 <= self.status < 500 and self.status != 429
+
+
+# The update kinds the bridge handles (getUpdates and setWebhook `allowed_updates`):
+# messages and their edits, inline-button presses, and the bot's own membership in a
+# chat (removed from the admin chat, added back, its rights changed).
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 
 
 class TelegramClient:
@@ -62,11 +99,14 @@ class TelegramClient:
             ) from None
         if not isinstance(body, dict) or not body.get("ok"):
             body = body if isinstance(body, dict) else {}
-            retry_after = (body.get("parameters") or {}).get("retry_after")
+            parameters = body.get("parameters") if isinstance(body.get("parameters"), dict) else {}
+            retry_after = parameters.get("retry_after")
+            migrate_to = parameters.get("migrate_to_chat_id")
             raise TelegramError(
                 f"{method}: HTTP {response.status_code} {body.get('description', 'error')}",
                 status=response.status_code,
                 retry_after=retry_after if isinstance(retry_after, int) else None,
+                migrate_to_chat_id=migrate_to if isinstance(migrate_to, int) else None,
             )
         return body.get("result")
 

@@ -24,7 +24,7 @@ from chat.uploads.files import StorageFailed, store_file
 from chat.validation import MessageInput, parse_text
 from chatdesk.refusals import FileTooLarge, MalformedTelegramMessage, Refusal
 
-from . import agent_chats, bot_commands, callbacks, outbox
+from . import admin_chat, agent_chats, bot_commands, callbacks, outbox
 from .client import TelegramClient, TelegramError
 from .messages import esc
 from .models import InboundUpdate, Topic
@@ -115,18 +115,21 @@ class Receiver:
     def handle(self, update: dict) -> str:
         if "callback_query" in update:  # an inline button pressed (issue 13)
             return callbacks.dispatch(update["callback_query"], self.client)
+        if "my_chat_member" in update:  # the bot removed from / added back to a chat
+            return membership_changed(update["my_chat_member"])
         message = update.get("message")
         if not isinstance(message, dict):
             return "ignored:not_a_message"
         chat_id = (message.get("chat") or {}).get("id")
-        if (message.get("chat") or {}).get("type") == "private" and str(chat_id) != str(
-            settings.TELEGRAM_CHAT_ID
-        ):
+        migrated = follow_migration(message)
+        if migrated:
+            return migrated
+        if (message.get("chat") or {}).get("type") == "private" and not admin_chat.is_admin_chat(chat_id):
             return agent_chats.handle_private(message, self.client)
-        if str(chat_id) != str(settings.TELEGRAM_CHAT_ID):
+        if not admin_chat.is_admin_chat(chat_id):
             logger.warning("telegram_update_ignored reason=other_chat chat_id=%s", chat_id)
             return "ignored:other_chat"
-        if (message.get("from") or {}).get("is_bot"):
+        if (message.get("from") or {}).get("is_bot") and not is_anonymous_admin(message):
             return "ignored:bot"
         if not any(key in message for key in CONTENT_KEYS):
             return "ignored:service"
@@ -138,6 +141,10 @@ class Receiver:
             return bot_commands.run(message, topic_id)
         thread_id = find_thread(chat_id, message)
         if thread_id is None:
+            # Admins also talk among themselves: hint each person once in a while only.
+            person = (message.get("from") or {}).get("id")
+            if message["chat"].get("type") != "private" and not admin_chat.hint_due(person):
+                return "no_target"
             topics = " or write in a visitor's topic" if settings.TELEGRAM_TOPICS else ""
             outbox.notice(HINT.format(topics=topics), reply_to=message.get("message_id"), topic_id=topic_id)
             return "hint"
@@ -216,15 +223,70 @@ def author(message: dict):
     return agents.for_telegram_user(user)
 
 
+def is_anonymous_admin(message: dict) -> bool:
+    """An admin who writes anonymously writes as the group itself: `sender_chat` is the
+    admin chat (and `from` is GroupAnonymousBot, a bot)."""
+    sender_chat = message.get("sender_chat")
+    return isinstance(sender_chat, dict) and admin_chat.is_admin_chat(sender_chat.get("id"))
+
+
+def follow_migration(message: dict) -> str | None:
+    """The service messages of a group upgraded to a supergroup: "migrate_to_chat_id" in
+    the old group, "migrate_from_chat_id" in the new one. Either makes the new chat the
+    admin chat."""
+    chat_id = (message.get("chat") or {}).get("id")
+    new_id, old_id = message.get("migrate_to_chat_id"), message.get("migrate_from_chat_id")
+    if isinstance(new_id, int) and admin_chat.is_admin_chat(chat_id):
+        admin_chat.follow_migration(chat_id, new_id, via="migrate_to_chat_id")
+        return "migrated"
+    if isinstance(old_id, int) and isinstance(chat_id, int) and admin_chat.is_admin_chat(old_id):
+        admin_chat.follow_migration(old_id, chat_id, via="migrate_from_chat_id")
+        return "migrated"
+    return None
+
+
+def membership_changed(update: dict) -> str:
+    """my_chat_member: the bot was removed from the admin chat (say so in /healthz and the
+    panel, fail its items at once) or is back (send again; topics may work again)."""
+    if not isinstance(update, dict):
+        return "ignored:bad_member_update"
+    chat_id = (update.get("chat") or {}).get("id")
+    if not admin_chat.is_admin_chat(chat_id):
+        return "ignored:other_chat"
+    new = update.get("new_chat_member") if isinstance(update.get("new_chat_member"), dict) else {}
+    status = new.get("status")
+    if status in ("left", "kicked") or (status == "restricted" and not new.get("is_member")):
+        admin_chat.refuse(chat_id, "bot_removed", f"my_chat_member: {status}")
+        return "bot_removed"
+    admin_chat.clear_refusal(chat_id, why=f"my_chat_member: {status}")
+    if status in ("administrator", "creator") and new.get("can_manage_topics", True):
+        admin_chat.topics_allowed_again(chat_id)
+    logger.warning("telegram_bot_membership chat_id=%s status=%s", chat_id, status)
+    return "bot_member"
+
+
 def find_thread(chat_id: int, message: dict):
-    """The thread an admin's message answers: its topic's, or the replied-to message's."""
+    """The thread an admin's message answers: its topic's, or the replied-to message's
+    (also one sent before Telegram upgraded the admin group: an external reply to it)."""
     if settings.TELEGRAM_TOPICS and message.get("is_topic_message") and message.get("message_thread_id"):
         topic = Topic.objects.filter(chat_id=chat_id, topic_id=message["message_thread_id"]).first()
         if topic is not None and Thread.objects.filter(id=topic.thread_id).exists():
             return topic.thread_id
     reply = message.get("reply_to_message")
-    if isinstance(reply, dict) and isinstance(reply.get("message_id"), int):
+    # A message in a topic "replies" to the topic's creation message: no real reply.
+    if (
+        isinstance(reply, dict)
+        and isinstance(reply.get("message_id"), int)
+        and "forum_topic_created" not in reply
+    ):
         link = TelegramLink.objects.filter(chat_id=chat_id, message_id=reply["message_id"]).first()
         if link is not None:
             return link.thread_id
+    external = message.get("external_reply")
+    if isinstance(external, dict) and isinstance(external.get("message_id"), int):
+        old_chat = (external.get("chat") or {}).get("id")
+        if isinstance(old_chat, int) and str(old_chat) in admin_chat.previous_ids():
+            link = TelegramLink.objects.filter(chat_id=old_chat, message_id=external["message_id"]).first()
+            if link is not None:
+                return link.thread_id
     return None

@@ -10,12 +10,13 @@ from __future__ import annotations
 import threading
 import uuid
 
-from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from chat import signals
 from chat.models import Message
 
+from . import admin_chat
 from .models import OutboxItem, Topic
 from .otp import is_configured
 
@@ -38,7 +39,7 @@ def enqueue(
     item = OutboxItem.objects.create(
         kind=kind,
         priority=priority,
-        chat_id=str(chat_id if chat_id is not None else settings.TELEGRAM_CHAT_ID),
+        chat_id=str(chat_id if chat_id is not None else admin_chat.current()),
         thread_id=thread_id,
         message_id=message_id,
         payload=payload or {},
@@ -60,6 +61,29 @@ def notice(
     (priority SIGN_IN) ahead of everything."""
     payload = {"text": text_html, "reply_to": reply_to, "topic_id": topic_id}
     return enqueue(OutboxItem.Kind.NOTICE, thread_id=thread_id, payload=payload, priority=priority)
+
+
+def requeue(items) -> int:
+    """Send failed items (a queryset) again, from now, with fresh attempts: staff fixed
+    what refused them (re-added the bot, corrected the chat id). A standing refusal is
+    lifted (the next send shows whether it holds), and items for a chat Telegram upgraded
+    go to the chat it became. Returns how many were requeued."""
+    current = admin_chat.current()
+    previous = admin_chat.previous_ids()
+    ids = list(items.filter(state=OutboxItem.State.FAILED).values_list("id", flat=True))
+    with transaction.atomic():
+        OutboxItem.objects.filter(id__in=ids, chat_id__in=previous).update(chat_id=current)
+        count = OutboxItem.objects.filter(id__in=ids, state=OutboxItem.State.FAILED).update(
+            state=OutboxItem.State.PENDING,
+            attempts=0,
+            next_attempt_at=timezone.now(),
+            claimed_at=None,
+            claimed_by="",
+        )
+    if count:
+        admin_chat.clear_refusal(why="requeued")
+        wakeup.set()
+    return count
 
 
 def on_message_posted(sender, message: Message, via: str, **kwargs) -> None:
@@ -102,7 +126,16 @@ def on_all_cleared(sender, **kwargs) -> None:
         _drop_topics(list(Topic.objects.all()))
 
 
+def on_message_edited(sender, message: Message, via: str, **kwargs) -> None:
+    """An agent corrected a reply in the panel: correct its copy in the admin chat too
+    (editMessageText / editMessageCaption, after the message's own item in its thread's
+    order). Edits made in Telegram are there already."""
+    if is_configured() and via != "telegram":
+        enqueue(OutboxItem.Kind.EDIT, thread_id=message.thread_id, message_id=message.id)
+
+
 def connect() -> None:
+    signals.message_edited.connect(on_message_edited, dispatch_uid="telegram_bridge.message_edited")
     signals.message_posted.connect(on_message_posted, dispatch_uid="telegram_bridge.message_posted")
     signals.thread_cleared.connect(on_thread_cleared, dispatch_uid="telegram_bridge.thread_cleared")
     signals.threads_deleted.connect(on_threads_deleted, dispatch_uid="telegram_bridge.threads_deleted")

@@ -27,9 +27,9 @@ from django.utils import timezone
 from chat import services
 from chat.models import Message, Thread
 
-from . import messages, state
+from . import admin_chat, media, messages, state
 from .client import TelegramClient, TelegramError
-from .models import OutboxItem, Topic
+from .models import OutboxItem, SentPart, Topic
 
 logger = logging.getLogger("telegram_bridge.sender")
 
@@ -122,7 +122,8 @@ class Lane:
     priority: int
     thread_id: uuid.UUID | None
     head: int  # the id of its oldest pending item: the only one that may go next
-    retrying: bool  # its head failed before: it goes first once its retry is due
+    # its head failed before, or is partly sent: it goes first once its retry is due
+    retrying: bool
 
 
 class Sender:
@@ -199,7 +200,7 @@ class Sender:
             OutboxItem.objects.filter(state=OutboxItem.State.PENDING)
             .exclude(chat_id__in=list(exclude))
             .values("chat_id", "priority", "thread_id")
-            .annotate(head=Min("id"), attempts=Max("attempts"))
+            .annotate(head=Min("id"), attempts=Max("attempts"), started=Max("parts_done"))
             .order_by()
         )
         merged: dict[tuple[str, int, uuid.UUID | None], Lane] = {}
@@ -212,7 +213,7 @@ class Sender:
                 row["priority"],
                 thread_id,
                 min(row["head"], known.head) if known else row["head"],
-                row["attempts"] > 0 or (known is not None and known.retrying),
+                row["attempts"] > 0 or row["started"] > 0 or (known is not None and known.retrying),
             )
         by_chat: dict[str, list[Lane]] = {}
         for (chat_id, _, _), lane in merged.items():
@@ -252,23 +253,44 @@ class Sender:
             OutboxItem.Kind.MESSAGE: self.send_chat_message,
             OutboxItem.Kind.NOTICE: self.send_notice,
             OutboxItem.Kind.DELETE_TOPIC: self.delete_topic,
+            OutboxItem.Kind.EDIT: self.send_edit,
+            OutboxItem.Kind.CARD: self.send_card,
         }
+        refused = admin_chat.refused_now(item.chat_id)
+        if refused is not None:
+            # Telegram refused this chat for good a moment ago: no call, no day of retries.
+            self.failed(item, TelegramError(f"not sent: {refused['reason']}", status=403), give_up=True)
+            return False
         try:
-            handlers[item.kind](item)
+            finished = handlers[item.kind](item)
         except TelegramError as exc:
-            self.failed(item, exc)
+            if exc.migrate_to_chat_id and admin_chat.follow_migration(
+                item.chat_id, exc.migrate_to_chat_id, via="send"
+            ):
+                return False  # re-targeted with the rest of the chat's items: sent next
+            if exc.lasting:
+                chat = admin_chat.ALL_CHATS if exc.lasting == "unauthorized" else item.chat_id
+                admin_chat.refuse(chat, exc.lasting, str(exc))
+            self.failed(item, exc, give_up=exc.lasting is not None)
             return False
         except Exception as exc:  # our own bug or the storage: keep the item, say why
             logger.exception("telegram_send_crashed item=%s kind=%s", item.pk, item.kind)
             self.failed(item, TelegramError(f"{item.kind}: {type(exc).__name__}", status=400))
             return False
+        if finished is False:
+            # Parts are left (progress stored): the item goes again at the chat's next
+            # turn, paced like any other message, ahead of the chat's other lanes.
+            OutboxItem.objects.filter(pk=item.pk).update(claimed_at=None, claimed_by="")
+            state.record_ok()
+            return False
         OutboxItem.objects.filter(pk=item.pk).delete()
         self.delivered += 1
         state.record_ok()
+        admin_chat.clear_refusal(item.chat_id, why="sent")
         logger.info("telegram_sent item=%s kind=%s attempts=%s", item.pk, item.kind, item.attempts + 1)
         return True
 
-    def failed(self, item: OutboxItem, exc: TelegramError) -> None:
+    def failed(self, item: OutboxItem, exc: TelegramError, give_up: bool = False) -> None:
         attempts = item.attempts + 1
         base = settings.TELEGRAM_RETRY_BASE_MS / 1000
         if exc.retry_after is not None:
@@ -277,8 +299,10 @@ class Sender:
             delay = min(settings.TELEGRAM_RETRY_MAX_SECONDS, base * 2 ** (attempts - 1)) * random.uniform(
                 1.0, 1.2
             )
-        give_up = (exc.permanent and attempts >= MAX_REFUSED_ATTEMPTS) or (
-            timezone.now() - item.created_at > GIVE_UP_AFTER
+        give_up = (
+            give_up
+            or (exc.permanent and attempts >= MAX_REFUSED_ATTEMPTS)
+            or (timezone.now() - item.created_at > GIVE_UP_AFTER)
         )
         OutboxItem.objects.filter(pk=item.pk).update(
             attempts=attempts,
@@ -307,68 +331,189 @@ class Sender:
         self.pacer.record(chat_id)
         return self.client.call(method, chat_id=chat_id, **params)
 
-    def send_chat_message(self, item: OutboxItem) -> None:
-        message = Message.objects.select_related("thread").filter(id=item.message_id).first()
+    def send_chat_message(self, item: OutboxItem) -> bool:
+        """Make the message's next call (issue 15, partial sends): a long text goes in
+        parts, a file with its caption's overflow after it. Each call's result is stored
+        as the item's progress before the next call, so a failure mid-item resumes with the
+        part that failed and never sends one twice; the parts are paced as items are (one
+        call per step). True when its last part is sent (or there is nothing to send)."""
+        message = Message.objects.select_related("thread", "agent").filter(id=item.message_id).first()
         if message is None:
-            return  # cleared or deleted before it could be sent: nothing to forward
+            return True  # cleared or deleted before it could be sent: nothing to forward
         thread = message.thread
-        topic_id = self.topic_for(thread, item.chat_id) if settings.TELEGRAM_TOPICS else None
+        done = item.parts_done
+        if done:  # the rest goes where the first parts went
+            topic_id = (item.progress or {}).get("topic_id")
+        else:
+            topic_id = self.topic_for(thread, item.chat_id) if settings.TELEGRAM_TOPICS else None
         try:
-            sent = self.send_content(item.chat_id, thread, message, topic_id)
+            kind, result, total = self.send_part(item.chat_id, thread, message, topic_id, done)
         except TelegramError as exc:
-            if topic_id is None or not _topic_gone(exc):
+            if topic_id is None or not (_topic_gone(exc) or exc.topic_closed):
                 raise
-            # An admin deleted the topic in Telegram: open a new one and send there.
-            Topic.objects.filter(thread_id=thread.id).delete()
-            sent = self.send_content(item.chat_id, thread, message, self.topic_for(thread, item.chat_id))
-        for result in sent:
-            services.link_telegram_message(thread.id, result["chat"]["id"], result["message_id"])
+            if not (exc.topic_closed and self.reopen_topic(item.chat_id, topic_id)):
+                # An admin deleted the topic (or closed it, and we may not reopen it): open
+                # a new one and send there.
+                Topic.objects.filter(thread_id=thread.id).delete()
+                topic_id = self.topic_for(thread, item.chat_id)
+            kind, result, total = self.send_part(item.chat_id, thread, message, topic_id, done)
+        services.link_telegram_message(thread.id, result["chat"]["id"], result["message_id"])
+        self.record_part(item, message.id, done, kind, result, topic_id)
+        return done + 1 >= total
 
-    def send_content(
-        self, chat_id: str, thread: Thread, message: Message, topic_id: int | None
-    ) -> list[dict]:
+    def send_part(
+        self, chat_id: str, thread: Thread, message: Message, topic_id: int | None, index: int
+    ) -> tuple[str, dict, int]:
+        """Send part `index` of the message; (its kind, Telegram's message, how many parts)."""
         head = messages.header(thread, message, in_topic=topic_id is not None)
         where = {"message_thread_id": topic_id, "parse_mode": "HTML"}
-        if message.type == Message.Type.TEXT:
-            budget = messages.TEXT_LIMIT - len(head) - 1
-            return [
-                self.call(chat_id, "sendMessage", text=f"{head}\n{piece}", **where)
-                for piece in messages.split_text(message.content_text or "", budget)
-            ]
-        method, field = messages.media_method(message)
-        caption_budget = messages.CAPTION_LIMIT - len(head) - 1
-        pieces = messages.split_text(message.content_text or "", caption_budget)
-        caption = f"{head}\n{pieces[0]}" if pieces[0] else head
-        source = messages.file_source(message.file_path or "")
+        parts = messages.parts(head, message)
+        kind, text = parts[min(index, len(parts) - 1)]
+        if kind == "text":
+            return kind, self.call(chat_id, "sendMessage", text=text, **NO_PREVIEW, **where), len(parts)
+        upload = messages.media_upload(message)
         try:
-            sent = [self.call(chat_id, method, caption=caption, **_file(field, source), **where)]
+            result = self.call(
+                chat_id, upload.method, caption=text, **upload.params, **upload.file_params(), **where
+            )
         except TelegramError as exc:
-            if method == "sendDocument" or not exc.permanent or (topic_id and _topic_gone(exc)):
+            if (
+                upload.method == "sendDocument"
+                or not _content_refused(exc)
+                or (topic_id and _topic_gone(exc))
+            ):
                 raise
             # Telegram would not take it as a photo / voice (size, codec): a file it is.
-            sent = [self.call(chat_id, "sendDocument", caption=caption, **_file("document", source), **where)]
-        for piece in pieces[1:]:
-            sent.append(self.call(chat_id, "sendMessage", text=f"{head}\n{piece}", **where))
-        return sent
+            document = media.Upload("sendDocument", "document", upload.filename, upload.data, url=upload.url)
+            result = self.call(chat_id, "sendDocument", caption=text, **document.file_params(), **where)
+        return kind, result, len(parts)
+
+    def record_part(
+        self, item: OutboxItem, message_id, index: int, kind: str, result: dict, topic_id: int | None
+    ) -> None:
+        """Store that part `index` is sent: the item resumes after it, and an edit of the
+        message can find the Telegram message (SentPart)."""
+        sent = [*(item.progress or {}).get("sent", []), result["message_id"]]
+        item.parts_done, item.progress = index + 1, {"topic_id": topic_id, "sent": sent}
+        OutboxItem.objects.filter(pk=item.pk).update(parts_done=item.parts_done, progress=item.progress)
+        SentPart.objects.update_or_create(
+            message_id=message_id,
+            part=index,
+            defaults={
+                "kind": kind,
+                "chat_id": int(result["chat"]["id"]),
+                "telegram_message_id": int(result["message_id"]),
+            },
+        )
 
     def topic_for(self, thread: Thread, chat_id: str) -> int | None:
-        """The thread's forum topic, created (named after the visitor) on first use."""
+        """The thread's forum topic, created (named after the visitor) on first use; None
+        while the chat is known not to take topics (admin_chat.TOPICS_RETRY)."""
         topic = Topic.objects.filter(thread_id=thread.id).first()
         if topic is not None:
             return topic.topic_id
+        if admin_chat.topics_unavailable(chat_id):
+            return None
         name = thread.display_name[:120] or "Visitor"
         try:
             created = self.call(chat_id, "createForumTopic", name=f"{name} · {messages.short_id(thread.id)}")
         except TelegramError as exc:
-            if not exc.permanent:
+            if not exc.permanent or exc.lasting or exc.migrate_to_chat_id:
                 raise
-            # Not a forum, or the bot may not manage topics: the message still goes out.
+            # Not a forum, or the bot may not manage topics: the message still goes out,
+            # and the next ones do not try first.
             state.record_error(str(exc))
-            logger.error("telegram_topic_failed thread=%s error=%r", thread.id, str(exc))
+            admin_chat.remember_no_topics(chat_id, str(exc))
             return None
         topic_id = created["message_thread_id"]
         Topic.objects.create(thread_id=thread.id, chat_id=int(chat_id), topic_id=topic_id, name=name)
         return topic_id
+
+    def reopen_topic(self, chat_id: str, topic_id: int) -> bool:
+        """Reopen a topic an admin closed (400 TOPIC_CLOSED); False when we may not."""
+        try:
+            self.client.call("reopenForumTopic", chat_id=chat_id, message_thread_id=topic_id)
+        except TelegramError as exc:
+            if not exc.permanent or exc.lasting or exc.migrate_to_chat_id:
+                raise
+            logger.warning("telegram_topic_reopen_refused topic=%s error=%r", topic_id, str(exc))
+            return False
+        logger.warning("telegram_topic_reopened chat_id=%s topic=%s", chat_id, topic_id)
+        return True
+
+    def send_edit(self, item: OutboxItem) -> bool:
+        """Mirror an agent's edit of a reply (issue 15): each Telegram message of it gets
+        its new part (editMessageText, or editMessageCaption for the file's caption); parts
+        the new text no longer needs are deleted, parts it needs more are sent. One call per
+        step, with progress, like a message's parts. True when done."""
+        message = Message.objects.select_related("thread", "agent").filter(id=item.message_id).first()
+        sent = {part.part: part for part in SentPart.objects.filter(message_id=item.message_id)}
+        if message is None or not sent:
+            return True  # gone, or not forwarded yet: its own item sends the new text
+        thread = message.thread
+        in_topic = bool(settings.TELEGRAM_TOPICS) and Topic.objects.filter(thread_id=thread.id).exists()
+        parts = messages.parts(messages.header(thread, message, in_topic=in_topic), message)
+        index = item.parts_done
+        progress = dict(item.progress or {})
+        total = progress.setdefault("total", max(len(parts), max(sent) + 1))
+        if index >= total:
+            return True
+        old = sent.get(index)
+        if old is None and index < len(parts):
+            first = sent[min(sent)]
+            topic_id = Topic.objects.filter(thread_id=thread.id).values_list("topic_id", flat=True).first()
+            result = self.call(
+                str(first.chat_id),
+                "sendMessage",
+                text=parts[index][1],
+                parse_mode="HTML",
+                message_thread_id=topic_id if in_topic else None,
+                **NO_PREVIEW,
+            )
+            services.link_telegram_message(thread.id, result["chat"]["id"], result["message_id"])
+            SentPart.objects.update_or_create(
+                message_id=message.id,
+                part=index,
+                defaults={
+                    "kind": "text",
+                    "chat_id": result["chat"]["id"],
+                    "telegram_message_id": result["message_id"],
+                },
+            )
+        elif old is not None:
+            target = {"message_id": old.telegram_message_id}
+            try:
+                if index >= len(parts):
+                    self.call(str(old.chat_id), "deleteMessage", **target)
+                elif old.kind == SentPart.Kind.CAPTION:
+                    self.call(
+                        str(old.chat_id),
+                        "editMessageCaption",
+                        caption=parts[index][1],
+                        parse_mode="HTML",
+                        **target,
+                    )
+                else:
+                    self.call(
+                        str(old.chat_id),
+                        "editMessageText",
+                        text=parts[index][1],
+                        parse_mode="HTML",
+                        **NO_PREVIEW,
+                        **target,
+                    )
+            except TelegramError as exc:
+                if not _edit_moot(exc):
+                    raise
+                logger.warning(
+                    "telegram_edit_skipped message=%s part=%s error=%r", message.id, index, str(exc)
+                )
+            if index >= len(parts):
+                old.delete()
+        item.parts_done = index + 1
+        item.progress = progress
+        OutboxItem.objects.filter(pk=item.pk).update(parts_done=item.parts_done, progress=progress)
+        return item.parts_done >= total
 
     def send_notice(self, item: OutboxItem) -> None:
         payload = item.payload or {}
@@ -381,6 +526,12 @@ class Sender:
         result = self.call(item.chat_id, "sendMessage", text=payload.get("text") or "", **params)
         if item.thread_id:
             services.link_telegram_message(item.thread_id, result["chat"]["id"], result["message_id"])
+
+    def send_card(self, item: OutboxItem) -> None:
+        """A thread's control card, sent or re-drawn (telegram_bridge/card.py)."""
+        from . import card
+
+        card.deliver(self, item)
 
     def delete_topic(self, item: OutboxItem) -> None:
         try:
@@ -395,6 +546,31 @@ def _file(field: str, source: str | tuple[str, bytes]) -> dict:
     if isinstance(source, str):
         return {field: source}
     return {"files": {field: source}}
+
+
+# A visitor's links get no preview card in the admin chat (Telegram would fetch them).
+NO_PREVIEW = {"link_preview_options": {"is_disabled": True}}
+
+
+def _content_refused(exc: TelegramError) -> bool:
+    """Telegram refused the file itself (not the chat, the topic or the pace)."""
+    return exc.permanent and not (exc.lasting or exc.migrate_to_chat_id or exc.topic_closed)
+
+
+def _edit_moot(exc: TelegramError) -> bool:
+    """An edit Telegram refuses because there is nothing to do: the same text already, the
+    message deleted by an admin, or too old for a bot to edit (48 hours)."""
+    text = str(exc).lower()
+    return exc.permanent and any(
+        reason in text
+        for reason in (
+            "message is not modified",
+            "message to edit not found",
+            "message to delete not found",
+            "message can't be edited",
+            "message can't be deleted",
+        )
+    )
 
 
 def _topic_gone(exc: TelegramError) -> bool:

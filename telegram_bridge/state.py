@@ -100,4 +100,15 @@ def status() -> dict:
         "failed": OutboxItem.objects.filter(state=OutboxItem.State.FAILED).count(),
         "oldest_pending_seconds": age,
         "behind": oldest is not None and age >= settings.TELEGRAM_BEHIND_SECONDS,
+        "refusal": _public_refusal(),
     }
+
+
+def _public_refusal() -> dict | None:
+    """Telegram's lasting refusal of the bot ({"code", "reason", "since"}), or None."""
+    from .admin_chat import refusal
+
+    found = refusal()
+    if found is None:
+        return None
+    return {"code": found.get("code"), "reason": found.get("reason"), "since": _time(found.get("since", ""))}

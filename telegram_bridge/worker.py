@@ -15,7 +15,7 @@ import time
 
 from django.db import close_old_connections
 
-from . import inbound, outbox, state
+from . import code_messages, inbound, outbox, state
 from .otp import is_configured
 
 logger = logging.getLogger("telegram_bridge.worker")
@@ -56,7 +56,7 @@ def _run_sender() -> None:
 
 def _run_receiver() -> None:
     receiver = inbound.Receiver()
-    last_prune = 0.0
+    last_prune = last_sweep = 0.0
     while not stop_event.is_set():
         busy = False
         inbound.wakeup.clear()
@@ -66,6 +66,9 @@ def _run_receiver() -> None:
             if time.monotonic() - last_prune > PRUNE_EVERY:
                 receiver.prune()
                 last_prune = time.monotonic()
+            if time.monotonic() - last_sweep > code_messages.SWEEP_SECONDS:
+                code_messages.delete_expired(receiver.client)
+                last_sweep = time.monotonic()
         except Exception:
             logger.exception("telegram_receiver_iteration_failed")
             time.sleep(5.0)

@@ -466,6 +466,16 @@ paintToggles();
 
 // --- Telegram's state: a banner while forwarding to Telegram is behind -----------------------------
 const behindBanner = document.getElementById("tg-behind");
+// Telegram refuses the bot for good (issue 15): the reason by its code, until it heals.
+function telegramRefusalText(code) {
+  switch (code) {
+    case "bot_removed": return gettext("Telegram: the bot was removed from the admin chat. Add it back to receive messages there.");
+    case "bot_blocked": return gettext("Telegram: the bot was blocked in the admin chat.");
+    case "chat_not_found": return gettext("Telegram: the admin chat was not found. Check TELEGRAM_CHAT_ID.");
+    case "unauthorized": return gettext("Telegram: the bot token is not accepted. Check TELEGRAM_BOT_TOKEN.");
+    default: return gettext("Telegram refuses to deliver messages to the admin chat.");
+  }
+}
 function checkTelegram() {
   if (document.visibilityState === "hidden") return;
   fetch("/api/status", { credentials: "same-origin" })
@@ -477,11 +487,12 @@ function checkTelegram() {
       const tg = d && d.telegram;
       if (!tg) return;
       const behind = !!(tg.configured && tg.behind);
+      const refused = tg.configured && tg.refusal ? telegramRefusalText(tg.refusal.code) : "";
       const n = Number(tg.pending) || 0;
-      behindBanner.hidden = !behind;
-      behindBanner.textContent = behind ? interpolate(ngettext(
+      behindBanner.hidden = !behind && !refused;
+      behindBanner.textContent = refused || (behind ? interpolate(ngettext(
         "Telegram is behind: %(n)s message is waiting to be forwarded.",
-        "Telegram is behind: %(n)s messages are waiting to be forwarded.", n), { n: n }) : "";
+        "Telegram is behind: %(n)s messages are waiting to be forwarded.", n), { n: n }) : "");
     })
     .catch(function () { /* offline: the next check tells */ });
 }

@@ -142,6 +142,7 @@ async def test_a_message_that_replies_to_nothing_known_goes_nowhere_and_gets_a_h
     )
     assert "went to nobody" in hint.params["text"]
     unknown_reply = updates.message(reply_to=1, text="to a message the bot never sent")
+    unknown_reply["message"]["from"]["id"] += 1  # another admin: hints go once per person
     post_update(tg_server.url, unknown_reply)
     await sent(
         fake,
@@ -262,3 +263,24 @@ def test_status_names_no_secret(tg_admin):
     assert report["configured"] is True
     assert "s3cret" not in str(report) and "123:abc" not in str(report)
     assert isinstance(report["pending"], int)
+
+
+async def test_the_hint_goes_to_each_person_once_an_hour_in_a_group(tg_server, fake, updates):
+    """Admins talking among themselves in the group get one hint each, not one per message."""
+    first = updates.message(text="morning all")
+    second = updates.message(text="coffee?")
+    other = updates.message(text="yes please")
+    other["message"]["from"] = {"id": updates.user["id"] + 1, "is_bot": False, "first_name": "Can"}
+    for update in (first, second, other):
+        post_update(tg_server.url, update)
+
+    def hint_for(update):
+        return lambda c: (
+            c.method == "sendMessage"
+            and c.params.get("reply_parameters", {}).get("message_id") == update["message"]["message_id"]
+        )
+
+    # Updates are handled in order: once Can's hint is out, a hint for "coffee?" would be too.
+    await sent(fake, hint_for(other))
+    await sent(fake, hint_for(first))
+    assert [c for c in fake.sent("sendMessage") if hint_for(second)(c)] == []

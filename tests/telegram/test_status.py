@@ -24,6 +24,7 @@ DETAIL_KEYS = {
     "failed",
     "oldest_pending_seconds",
     "behind",
+    "refusal",
 }
 STATUS_KEYS = {
     "configured",
@@ -34,6 +35,7 @@ STATUS_KEYS = {
     "last_error",
     "last_error_at",
     "last_ok_at",
+    "refusal",
 }
 
 
@@ -144,6 +146,7 @@ async def test_when_telegram_is_down_the_panel_and_healthz_say_it_is_behind(stri
         "last_error": None,
         "last_error_at": None,
         "last_ok_at": None,
+        "refusal": None,
     }
     own_fake.fail("sendMessage", 1000, status=500)
     client, thread_id = await visitor(strict_server.url, "Waiting")

@@ -7,7 +7,7 @@ import pytest
 from tests.support.clients import visitor
 from tests.support.server import LiveServer
 
-from .conftest import outbox_empty, post_update, sent, sign_in_with_telegram, telegram_env
+from .conftest import CHAT_ID, outbox_empty, post_update, sent, sign_in_with_telegram, telegram_env
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +49,8 @@ async def test_each_thread_gets_a_topic_that_admins_answer_in(topics_server, fak
 
 
 async def test_a_message_in_an_unknown_topic_gets_a_hint_in_that_topic(topics_server, fake, updates):
-    update = updates.message(text="who is this for?", message_thread_id=4242, is_topic_message=True)
+    fake.topic(CHAT_ID, 4242, created_by_bot=False)  # a topic an admin opened in the app
+    update = updates.in_topic(4242, text="who is this for?")
     post_update(topics_server.url, update)
     hint = await sent(
         fake,

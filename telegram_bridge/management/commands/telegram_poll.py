@@ -5,17 +5,18 @@ from __future__ import annotations
 import signal
 import time
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections
 
-from telegram_bridge import state, worker
-from telegram_bridge.client import TelegramClient, TelegramError
+from telegram_bridge import admin_chat, state, worker
+from telegram_bridge.client import ALLOWED_UPDATES, TelegramClient, TelegramError
 from telegram_bridge.inbound import Receiver, record_update
 from telegram_bridge.otp import is_configured
 from telegram_bridge.sender import LEASE, WORKER_ID, Sender
 
-OFFSET_KEY = "poll_offset"
+# The offset belongs to one bot: its key carries the bot's id (getMe), so a new token
+# (another bot) starts from its own first update, not from the old bot's number.
+OFFSET_KEY = "poll_offset:{bot_id}"
 
 
 class Command(BaseCommand):
@@ -48,6 +49,7 @@ class Command(BaseCommand):
         client = TelegramClient.from_settings()
         try:
             client.call("deleteWebhook", drop_pending_updates=False)
+            self.offset_key = OFFSET_KEY.format(bot_id=int(client.call("getMe")["id"]))
         except TelegramError as exc:
             raise CommandError(f"Could not remove the webhook: {exc}") from None
         state.set_value("mode", "polling")
@@ -60,7 +62,7 @@ class Command(BaseCommand):
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stopping.append(True))
         worker.start_in_background()
-        self.stdout.write(f"Polling Telegram (chat {settings.TELEGRAM_CHAT_ID}); Ctrl-C to stop.")
+        self.stdout.write(f"Polling Telegram (chat {admin_chat.current()}); Ctrl-C to stop.")
         failures = 0
         while not stopping:
             try:
@@ -78,13 +80,13 @@ class Command(BaseCommand):
 
     def fetch(self, client: TelegramClient, poll_timeout: int) -> int:
         """One getUpdates: record each update, then store the next offset."""
-        offset = int(state.get_value(OFFSET_KEY) or 0)
+        offset = int(state.get_value(self.offset_key) or 0)
         updates = (
             client.call(
                 "getUpdates",
                 offset=offset or None,
                 timeout=poll_timeout,
-                allowed_updates=["message"],
+                allowed_updates=ALLOWED_UPDATES,
                 http_timeout=poll_timeout + 15,
             )
             or []
@@ -99,7 +101,7 @@ class Command(BaseCommand):
         if newest is not None:
             # Recorded first, then confirmed: a crash in between re-fetches, and the
             # update_id key makes the second copy a no-op.
-            state.set_value(OFFSET_KEY, str(newest + 1))
+            state.set_value(self.offset_key, str(newest + 1))
         return len(updates)
 
     def drain(self) -> None:

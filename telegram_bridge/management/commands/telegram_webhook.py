@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from telegram_bridge import state
-from telegram_bridge.client import TelegramClient, TelegramError
+from telegram_bridge.client import ALLOWED_UPDATES, TelegramClient, TelegramError
 from telegram_bridge.otp import is_configured
 
 
@@ -52,7 +52,7 @@ class Command(BaseCommand):
             "setWebhook",
             url=url,
             secret_token=settings.TELEGRAM_WEBHOOK_SECRET,
-            allowed_updates=["message"],
+            allowed_updates=ALLOWED_UPDATES,
             drop_pending_updates=drop_pending or None,
         )
         state.set_value("mode", "webhook")
