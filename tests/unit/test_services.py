@@ -27,6 +27,7 @@ def posted(monkeypatch):
     seen: list[tuple[str, str]] = []
 
     def receiver(sender, message, via, **kwargs):
+        assert sender is Message
         seen.append((message.content_text, via))
 
     signals.message_posted.connect(receiver, dispatch_uid="unit-test-posted")
@@ -185,8 +186,9 @@ def test_messages_without_client_id_are_all_stored():
 @pytest.mark.parametrize("client_id", [None, "c-1"])
 def test_a_message_to_an_unknown_thread_is_refused(post, client_id, published, posted):
     missing = uuid.uuid4()
-    with pytest.raises(services.ThreadNotFound):
+    with pytest.raises(services.ThreadNotFound) as caught:
         published.commit(post, text(missing, "hello?", client_id))
+    assert caught.value.thread_id == str(missing)
     assert Message.objects.count() == 0
     assert published == []
     assert posted == []
@@ -277,12 +279,15 @@ def cleared_signals():
     seen: list[tuple[str, object]] = []
 
     def on_cleared(sender, thread_id, **kwargs):
+        assert sender is Thread
         seen.append(("thread_cleared", thread_id))
 
     def on_deleted(sender, thread_ids, **kwargs):
+        assert sender is Thread
         seen.append(("threads_deleted", sorted(thread_ids)))
 
     def on_all(sender, **kwargs):
+        assert sender is Thread
         seen.append(("all_cleared", None))
 
     signals.thread_cleared.connect(on_cleared, dispatch_uid="unit-cleared")
@@ -314,9 +319,18 @@ def test_clear_thread_deletes_its_messages_and_keeps_the_thread(clock, published
     assert cleared_signals == [("thread_cleared", thread.id)]
 
 
+def test_thread_not_found_is_the_unknown_thread_refusal():
+    assert services.ThreadNotFound().thread_id == ""
+    missing = services.ThreadNotFound("2b1f3c4d")
+    assert (missing.thread_id, missing.code, missing.status) == ("2b1f3c4d", "unknown_thread", 404)
+    assert isinstance(missing, LookupError)
+
+
 def test_clear_an_unknown_thread_is_refused(published, cleared_signals):
-    with pytest.raises(services.ThreadNotFound):
-        published.commit(services.clear_thread, uuid.uuid4())
+    missing = uuid.uuid4()
+    with pytest.raises(services.ThreadNotFound) as caught:
+        published.commit(services.clear_thread, missing)
+    assert caught.value.thread_id == str(missing)
     assert published == []
     assert cleared_signals == []
 
