@@ -29,7 +29,7 @@ _SERVICES = (
 ).split()
 _VALIDATION = (
     "require_mapping parse_thread_id _without_control_chars _visible_name_chars parse_display_name"
-    " parse_client_id parse_text parse_message"
+    " parse_client_id parse_text parse_message _number _pixels _duration_ms"
 ).split()
 _SELECTORS = "recent_threads thread_messages thread_rows message_rows get_thread get_message".split()
 MUTANTS = [

@@ -139,3 +139,27 @@ def test_file_messages_need_our_own_upload_of_that_kind(local_uploads):
     refused(validation.parse_message, {"thread_id": THREAD, "type": "image", "file_url": audio})
     # A caption is checked like any text.
     refused(validation.parse_message, {"thread_id": THREAD, "type": "image", "file_url": image, "text": 5})
+
+
+def test_a_photos_size_and_a_voice_notes_length(local_uploads):
+    image = store_file("image", samples.png(), "kedi.png")
+    audio = store_file("audio", OGG)
+    base = {"thread_id": THREAD, "type": "image", "file_url": image}
+    assert validation.parse_message({**base, "width": 640, "height": 480.0}).width == 640
+    parsed = validation.parse_message({**base, "width": 1, "height": 100_000})
+    assert (parsed.width, parsed.height, parsed.duration_ms) == (1, 100_000, None)
+    # Both or neither: one side alone says nothing about the box.
+    parsed = validation.parse_message({**base, "width": 640})
+    assert (parsed.width, parsed.height) == (None, None)
+    for bad in (0, -1, 100_001, 1.5, "640", True, float("nan")):
+        refused(validation.parse_message, {**base, "width": bad, "height": 480})
+        refused(validation.parse_message, {**base, "width": 640, "height": bad})
+    voice = {"thread_id": THREAD, "type": "audio", "file_url": audio}
+    assert validation.parse_message({**voice, "duration": 2.5}).duration_ms == 2500
+    assert validation.parse_message({**voice, "duration": 0}).duration_ms == 0
+    assert validation.parse_message({**voice, "duration": 86_400}).duration_ms == 86_400_000
+    assert validation.parse_message({**voice, "duration": 0.0004}).duration_ms == 0
+    parsed = validation.parse_message({**voice, "width": 1, "height": 1})
+    assert (parsed.width, parsed.height, parsed.duration_ms) == (None, None, None)
+    for bad in (-0.001, 86_400.001, "2", False, float("nan")):
+        refused(validation.parse_message, {**voice, "duration": bad})
