@@ -24,7 +24,7 @@ from chat.uploads.files import StorageFailed, store_file
 from chat.validation import MessageInput, parse_text
 from chatdesk.refusals import FileTooLarge, MalformedTelegramMessage, Refusal
 
-from . import admin_chat, agent_chats, bot_commands, callbacks, outbox
+from . import admin_chat, agent_chats, bot_commands, callbacks, edits, outbox
 from .client import TelegramClient, TelegramError
 from .messages import esc
 from .models import InboundUpdate, Topic
@@ -117,6 +117,8 @@ class Receiver:
             return callbacks.dispatch(update["callback_query"], self.client)
         if "my_chat_member" in update:  # the bot removed from / added back to a chat
             return membership_changed(update["my_chat_member"])
+        if "edited_message" in update:  # an admin corrected a reply (issue 15)
+            return edits.handle(update["edited_message"])
         message = update.get("message")
         if not isinstance(message, dict):
             return "ignored:not_a_message"

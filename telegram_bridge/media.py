@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 import logging
-import math
 from dataclasses import dataclass, field
 
 logger = logging.getLogger("telegram_bridge.media")
@@ -63,22 +62,22 @@ def _audio_stream(data: bytes):
 
 
 def duration_seconds(data: bytes) -> int | None:
-    """The recording's length in whole seconds (rounded up), from the container; None when
+    """The recording's length in whole seconds (at least 1), from the container; None when
     the file does not say or does not open."""
     try:
         import av
 
         with av.open(io.BytesIO(data)) as source:
             if source.duration:
-                return max(1, math.ceil(source.duration / av.time_base))
+                return max(1, round(source.duration / av.time_base))
             stream = source.streams.audio[0]
             if stream.duration and stream.time_base:
-                return max(1, math.ceil(float(stream.duration * stream.time_base)))
+                return max(1, round(float(stream.duration * stream.time_base)))
             last = 0.0
             for packet in source.demux(stream):
                 if packet.pts is not None and packet.time_base:
                     last = max(last, float((packet.pts + (packet.duration or 0)) * packet.time_base))
-            return max(1, math.ceil(last)) if last else None
+            return max(1, round(last)) if last else None
     except Exception:
         return None
 

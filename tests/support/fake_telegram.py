@@ -629,6 +629,24 @@ class FakeTelegram:
             raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
         return {"message_id": message_id, "date": int(time.time()), "chat": chat.as_chat(), "text": text}
 
+    def _m_editMessageCaption(self, params, files):
+        chat = self._target(params)
+        message_id = int(params.get("message_id") or 0)
+        if (
+            message_id > self.message_ids.get(chat.id, self.FIRST_MESSAGE_ID - 1)
+            or (chat.id, message_id) in self.deleted_messages
+        ):
+            raise ApiError(400, "Bad Request: message to edit not found")
+        caption = str(params.get("caption") or "")
+        if len(parse_entities(caption, params.get("parse_mode"))) > CAPTION_LIMIT:
+            raise ApiError(400, "Bad Request: message caption is too long")
+        return {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "chat": chat.as_chat(),
+            "caption": caption,
+        }
+
     def _m_getFile(self, params, files):
         file_id = params.get("file_id", "")
         path = next((p for p in self.files if p.rsplit("/", 1)[-1].startswith(file_id)), None)
