@@ -85,7 +85,9 @@ def test_two_agents_follow_each_other_live(make_server, open_context, problems):
     expect(view(ayse, "resolved").locator(".view-count")).to_have_text("0")
 
 
-def test_canned_reply_and_blocking_in_the_panel(server, open_context, problems):
+def test_canned_reply_and_blocking_in_the_panel(make_server, open_context, problems):
+    # Its own server: the block covers the browsers' address (127.0.0.1) for a day.
+    server = make_server()
     tag = uuid.uuid4().hex[:6]
     visitor = start_visitor(open_context(), server.url, f"Buyer {tag}")
     send_text(visitor, "Hello")
