@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from .models import BusinessHours, DeskActivity, Message, Thread
@@ -73,29 +74,35 @@ def telegram_active(now: datetime | None = None) -> bool:
     return DeskActivity.objects.filter(key=TELEGRAM, at__gte=since).exists()
 
 
+# Conversations the measure looks at, newest first: enough for a median, bounded work.
+MEDIAN_SAMPLE = 2000
+
+
 def _first_responses(since: datetime, schedule: BusinessHours | None) -> list[float]:
-    """Per thread of the period: seconds from its first visitor message (inside business
-    hours) to the first agent message after it."""
-    delays = []
-    threads = Thread.objects.filter(created_at__gte=since - timedelta(days=1), has_messages=True)
-    for thread_id in threads.values_list("id", flat=True).iterator():
-        first = (
-            Message.objects.filter(thread_id=thread_id, sender=Message.Sender.VISITOR, created_at__gte=since)
-            .order_by("created_at")
-            .values_list("created_at", flat=True)
-            .first()
+    """Per conversation of the period: seconds from its first visitor message (inside
+    business hours) to the first agent message after it. One query."""
+    first_visitor = (
+        Message.objects.filter(thread=OuterRef("pk"), sender=Message.Sender.VISITOR, created_at__gte=since)
+        .order_by("created_at")
+        .values("created_at")[:1]
+    )
+    first_answer = (
+        Message.objects.filter(
+            thread=OuterRef("pk"), sender=Message.Sender.ADMIN, created_at__gte=OuterRef("asked")
         )
-        if first is None or not is_open(schedule, first):
-            continue
-        answer = (
-            Message.objects.filter(thread_id=thread_id, sender=Message.Sender.ADMIN, created_at__gte=first)
-            .order_by("created_at")
-            .values_list("created_at", flat=True)
-            .first()
-        )
-        if answer is not None:
-            delays.append((answer - first).total_seconds())
-    return delays
+        .order_by("created_at")
+        .values("created_at")[:1]
+    )
+    rows = (
+        Thread.objects.filter(has_messages=True, sorted_at__gte=since)
+        .order_by("-sorted_at")
+        .annotate(asked=Subquery(first_visitor))
+        .exclude(asked=None)
+        .annotate(answered=Subquery(first_answer))
+        .exclude(answered=None)
+        .values_list("asked", "answered")[:MEDIAN_SAMPLE]
+    )
+    return [(answered - asked).total_seconds() for asked, answered in rows if is_open(schedule, asked)]
 
 
 def median_first_response_seconds() -> int | None:

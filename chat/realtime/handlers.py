@@ -306,7 +306,7 @@ def _history(thread_id) -> list[dict]:
 
 async def _availability(sid: str) -> dict | None:
     try:
-        return await presence.check(skip_sid=sid)
+        return await presence.check(skip_sid=sid, fresh=False)
     except Exception:  # never fail a join for it; the next check tells the visitor
         logger.warning("availability_check_failed", exc_info=True)
         return None

@@ -109,14 +109,28 @@ async def agents_online() -> int:
         return await MemoryPresence.count(get())
 
 
-async def check(skip_sid: str | None = None) -> dict:
+# Joins reuse a state computed this recently (with the same number of open panels), so a
+# burst of visitors costs one look at the database; the watcher always looks afresh.
+REUSE_SECONDS = 1.0
+_computed: tuple[float, int, dict] | None = None
+
+
+async def check(skip_sid: str | None = None, fresh: bool = True) -> dict:
     """Availability now; visitors of this process are told when it changed (except
     `skip_sid`, a visitor that gets it in its join ack)."""
-    global _last_sent, _check_lock
+    global _last_sent, _check_lock, _computed
     if _check_lock is None:
         _check_lock = asyncio.Lock()
     async with _check_lock:
-        state = await run_db(availability.current, await agents_online())
+        agents = await agents_online()
+        reusable = _computed is not None and _computed[1] == agents
+        # (Never staler than the measured reply time may be: tests set that to 0.)
+        window = min(REUSE_SECONDS, settings.AVAILABILITY_MEDIAN_CACHE_SECONDS)
+        if not fresh and reusable and time.monotonic() - _computed[0] < window:
+            state = _computed[2]
+        else:
+            state = await run_db(availability.current, agents)
+            _computed = (time.monotonic(), agents, state)
         if state != _last_sent:
             _last_sent = state
             await server.get().emit(
