@@ -5,6 +5,7 @@
  * has no notion of "read by this admin".
  */
 
+import { Peers } from "./agents.js";
 import { CannedReplies } from "./canned.js";
 import { Composer } from "./composer.js";
 import { DeskViews } from "./desk_views.js";
@@ -260,9 +261,19 @@ function markSeen(id) {
   if (socket.connected) socket.emit("mark_seen", { thread_id: id });
 }
 
+// Other agents viewing or replying to the open thread (issue 13).
+const peers = new Peers(document.getElementById("agent-peers"));
+function tellViewing() {
+  peers.open(current);
+  if (socket.connected) socket.emit("viewing", { thread_id: current });
+}
+socket.on("agent_viewing", function (d) { peers.onViewing(d); });
+socket.on("agent_typing", function (d) { peers.onTyping(d); });
+
 function openThread(id) {
   if (!threads.has(id)) return;
   current = id;
+  tellViewing();
   convEmpty.hidden = true;
   conv.hidden = false;
   panel.classList.add("show-conv");
@@ -277,6 +288,7 @@ function openThread(id) {
 
 function closeThread() {
   current = null;
+  tellViewing();
   conv.hidden = true;
   convEmpty.hidden = false;
   panel.classList.remove("show-conv");
@@ -510,6 +522,7 @@ function joinAdminRoom() {
       return;
     }
     desk.load();
+    tellViewing();
     loadThreads(false).then(function () {
       if (current && threads.has(current)) { loadMessages(current); markSeen(current); }
       else if (current) closeThread();

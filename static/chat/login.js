@@ -20,6 +20,36 @@ const devCode = document.getElementById("dev-code");
 const devValue = document.getElementById("dev-code-value");
 const otp = document.getElementById("otp");
 const verifyBtn = document.getElementById("verify");
+const agentInput = document.getElementById("agent");
+const approvalBox = document.getElementById("approval");
+
+/* "Approve" in Telegram signs this browser in: ask the server every few seconds while the
+ * code lives (the answer is bound to this browser's pending code, and used once). */
+const APPROVAL_EVERY_MS = 2500;
+const APPROVAL_FOR_MS = 5 * 60 * 1000;
+let approvalTimer = null;
+function stopWaitingForApproval() {
+  clearTimeout(approvalTimer);
+  approvalTimer = null;
+  approvalBox.hidden = true;
+}
+function waitForApproval() {
+  stopWaitingForApproval();
+  const until = Date.now() + APPROVAL_FOR_MS;
+  approvalBox.hidden = false;
+  const ask = function () {
+    if (Date.now() > until) { stopWaitingForApproval(); return; }
+    post("/login/approval", {}).then(function (d) {
+      if (d.success && d.redirect) { window.location.assign(d.redirect); return; }
+      if (d.success || d.code === "network" || d.code === "rate_limited") {
+        approvalTimer = setTimeout(ask, APPROVAL_EVERY_MS);
+        return;
+      }
+      stopWaitingForApproval(); // the code is gone (used, replaced, expired)
+    });
+  };
+  approvalTimer = setTimeout(ask, APPROVAL_EVERY_MS);
+}
 
 function post(url, body) {
   return fetch(url, {
@@ -68,10 +98,12 @@ function askForNewCode() {
 requestBtn.addEventListener("click", function () {
   requestBtn.disabled = true;
   showError("");
-  post("/request-otp", {}).then(function (d) {
+  const agent = agentInput.value.trim();
+  post("/request-otp", agent ? { agent: agent } : {}).then(function (d) {
     requestBtn.disabled = false;
     if (!d.success) {
       showStatus("");
+      if (d.code === "agent_unreachable" || d.code === "agent_invalid") agentInput.focus();
       showError(refusalText(d, gettext("The code could not be sent.")));
       if (d.code === "rate_limited") waitOn(requestBtn, retryAfter(d, 60));
       return;
@@ -79,6 +111,7 @@ requestBtn.addEventListener("click", function () {
     requestBtn.textContent = gettext("Send a new code");
     showStatus(d.message || gettext("Code sent."));
     if (d.otp) { devValue.textContent = d.otp; devCode.hidden = false; }
+    if (d.approvable) waitForApproval(); else stopWaitingForApproval();
     otp.focus();
   });
 });

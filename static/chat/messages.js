@@ -6,6 +6,7 @@
  * with textContent (never innerHTML).
  */
 
+import { addAuthor } from "./agents.js";
 import { gettext } from "./i18n.js";
 import { appendLinkified } from "./linkify.js";
 import { openLightbox } from "./page.js";
@@ -85,6 +86,7 @@ export function renderMessage(m, mine) {
   meta.appendChild(time);
   if (mine) meta.appendChild(el("span", "status"));
   li.appendChild(meta);
+  addAuthor(li, m); // who answered (issue 13)
   return li;
 }
 
@@ -162,6 +164,7 @@ export class MessageList {
     const time = li.querySelector("time");
     if (time && (message.created_iso || message.created_at)) paintTime(time, message);
     if (message.created_iso) li.dataset.iso = message.created_iso;
+    addAuthor(li, message);
     if (li.dataset.state !== "seen") this.setStatus(li, "sent");
   }
 
