@@ -10,7 +10,8 @@ import { CannedReplies } from "./canned.js";
 import { Composer } from "./composer.js";
 import { DeskViews } from "./desk_views.js";
 import { gettext, interpolate, ngettext } from "./i18n.js";
-import { MessageList } from "./messages.js";
+import { applyEdit, editButtons } from "./edits.js";
+import { MessageList, setDecorator } from "./messages.js";
 import { Outbox } from "./outbox.js";
 import { PanelEmail } from "./panel_email.js";
 import { ThreadSearch } from "./search.js";
@@ -68,6 +69,17 @@ const socket = connectSocket(function (state) {
   if (state !== "online") outbox.setReady(false);
 });
 outbox.socket = socket;
+// Corrected replies (issue 15): "Edit" on the agent's own, and edits made anywhere shown live.
+setDecorator(editButtons(messages, socket));
+socket.on("message_edited", function (d) {
+  if (!d || d.thread_id !== current || !applyEdit(messages, d)) return;
+  // The list's preview shows the newest message: correct it when that one was edited.
+  const all = messages.el.querySelectorAll(".msg");
+  if (all.length && all[all.length - 1].dataset.id === d.id && threads.has(d.thread_id)) {
+    upsertThread({ id: d.thread_id, last_message: d.content_text });
+    renderList();
+  }
+});
 
 function saveUnread() { storage.setJSON(KEYS.unread, unread); }
 

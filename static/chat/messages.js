@@ -7,6 +7,7 @@
  */
 
 import { addAuthor } from "./agents.js";
+import { markEdited } from "./edits.js";
 import { gettext } from "./i18n.js";
 import { appendLinkified } from "./linkify.js";
 import { openLightbox } from "./page.js";
@@ -87,8 +88,14 @@ export function renderMessage(m, mine) {
   if (mine) meta.appendChild(el("span", "status"));
   li.appendChild(meta);
   addAuthor(li, m); // who answered (issue 13)
+  if (m.edited_iso) markEdited(li, m.edited_iso); // corrected (issue 15)
+  if (decorate) decorate(li, m, mine);
   return li;
 }
+
+/* A page's own additions to every bubble (the panel's "Edit", edits.js). */
+let decorate = null;
+export function setDecorator(fn) { decorate = fn; }
 
 /* The message an outbox entry stands for, until the server has stored it. */
 export function pendingMessage(payload, sender) {

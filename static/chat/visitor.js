@@ -11,6 +11,7 @@ import { Availability } from "./availability.js";
 import { Composer } from "./composer.js";
 import { EmailCard } from "./email_card.js";
 import { gettext, interpolate } from "./i18n.js";
+import { applyEdit } from "./edits.js";
 import { MessageList, pendingMessage } from "./messages.js";
 import { Outbox } from "./outbox.js";
 import { announce, limits, showConnection } from "./page.js";
@@ -254,6 +255,8 @@ socket.on("message_from_admin", function (m) {
   }
 });
 socket.on("admin_typing", function (d) { if (d && d.thread_id === threadId) setTyping(!!d.typing); });
+// Support corrected a reply (issue 15): the bubble shows the new text, marked "edited".
+socket.on("message_edited", function (d) { if (d && d.thread_id === threadId) applyEdit(list, d); });
 socket.on("admin_seen", function (d) { if (d && d.thread_id === threadId) list.seen(); });
 
 /* Support cleared or deleted the conversation: say so; writing again starts anew. */
