@@ -514,7 +514,9 @@ def edit_message(message_id: uuid.UUID, text: str | None, via: str, agent=None) 
         if message.sender != Message.Sender.ADMIN:
             raise NotYourMessage()
         if via == "panel":
-            if agent is None or message.agent_id != agent.pk:
+            # Own replies: the agent's; a session without an agent (signed in before agents
+            # existed) is the one "Admin" of replies without an agent.
+            if message.agent_id != (agent.pk if agent is not None else None):
                 raise NotYourMessage()
             if timezone.now() - message.created_at > timedelta(hours=EDIT_WINDOW_HOURS):
                 raise NotEditable()
