@@ -25,6 +25,9 @@ BASE_ENV = {
     "TELEGRAM_BOT_TOKEN": "",
     "TELEGRAM_CHAT_ID": "",
     "TELEGRAM_WEBHOOK_SECRET": "",
+    # The control card (issue 13) is one more bot message per thread: off unless a test
+    # is about it (tests/telegram/test_card.py), so other tests' exact call lists hold.
+    "TELEGRAM_CARDS": "0",
     "CLOUDINARY_URL": "",
     "REDIS_URL": "",
     "OTP_REQUESTS_PER_WINDOW": "10000",

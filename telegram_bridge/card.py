@@ -1,0 +1,315 @@
+"""The control card (issue 13): each thread's first message in the admin chat (pinned in
+its forum topic) shows the visitor, the status, the assignee and what else is known, with
+the buttons Claim, Resolve / Reopen, Block and Open in panel.
+
+- Sending and editing go through the outbox (kind "card"): the card is queued in the
+  thread's lane ahead of the message that opened it, and re-drawn (editMessageText) from
+  the thread's current state whenever `chat.signals.thread_updated` says it changed,
+  whoever changed it (a button here, the panel, a visitor's message reopening it).
+- A press (`callback_query`, prefix "card") is answered at once (answerCallbackQuery,
+  not queued), after doing the same domain operation as the panel (chat.services) as the
+  presser's agent; presses by non-members of the admin chat are refused.
+- Callback data is "card:<action>:<card id>:<state version>:<signature>" (under 64
+  bytes): the card is looked up server-side, the HMAC stops made-up data, and a press
+  whose version is older than the thread's state answers "This conversation has changed"
+  and does nothing. A callback query delivered twice acts once (HandledCallback).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import ipaddress
+import logging
+import uuid
+from datetime import timedelta
+from urllib.parse import urlparse
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from chat import services, signals
+from chat.models import Message, Thread
+from chatdesk.refusals import Refusal
+
+from . import callbacks, outbox
+from .client import TelegramError
+from .messages import esc, short_id
+from .models import HandledCallback, OutboxItem, ThreadCard
+from .otp import is_configured
+
+logger = logging.getLogger("telegram_bridge.card")
+
+PREFIX = "card"
+ACTIONS = {"c": "claim", "r": "resolve", "o": "reopen", "b": "block"}
+BLOCK_DURATION = "24h"
+KEEP_HANDLED = timedelta(days=2)
+CHANGED = "This conversation has changed."
+
+
+def enabled() -> bool:
+    return bool(settings.TELEGRAM_CARDS) and is_configured()
+
+
+# --- callback data -----------------------------------------------------------------------
+
+
+def _signature(action: str, card_id: int, version: int) -> str:
+    mac = hmac.new(
+        settings.SECRET_KEY.encode(), f"telegram-card:{action}:{card_id}:{version}".encode(), hashlib.sha256
+    )
+    return base64.urlsafe_b64encode(mac.digest()[:8]).decode().rstrip("=")
+
+
+def callback_data(action: str, card_id: int, version: int) -> str:
+    return f"{PREFIX}:{action}:{card_id}:{version}:{_signature(action, card_id, version)}"
+
+
+def parse_data(data: str) -> tuple[str, int, int] | None:
+    """(action, card id, version) of a press's data after "card:", None when not ours."""
+    parts = data.split(":")
+    if len(parts) != 4 or parts[0] not in ACTIONS or not parts[1].isdigit() or not parts[2].isdigit():
+        return None
+    action, card_id, version = parts[0], int(parts[1]), int(parts[2])
+    if not hmac.compare_digest(parts[3], _signature(action, card_id, version)):
+        return None
+    return action, card_id, version
+
+
+# --- what the card shows -------------------------------------------------------------------
+
+
+def panel_url(thread_id) -> str | None:
+    """The panel with the thread open, or None when SITE_URL is not a public address
+    (Telegram refuses URL buttons to localhost)."""
+    base = settings.SITE_URL or ""
+    parsed = urlparse(base)
+    host = parsed.hostname or ""
+    if parsed.scheme not in ("http", "https") or not host or host == "localhost":
+        return None
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return None
+    except ValueError:
+        pass
+    return f"{base}/admin?thread={thread_id}"
+
+
+def _when(value) -> str:
+    return timezone.localtime(value).strftime("%d.%m.%Y %H:%M")
+
+
+def render(thread: Thread, card: ThreadCard) -> tuple[str, dict]:
+    """The card's text (HTML) and inline keyboard for the thread as it is now."""
+    resolved = thread.status == Thread.Status.RESOLVED
+    status = "✅ Resolved" if resolved else "🟢 Open"
+    assignee = esc(thread.assignee.name) if thread.assignee_id and thread.assignee else "nobody"
+    lines = [
+        f"🗂 <b>{esc(thread.display_name)}</b> · <code>#{short_id(thread.id)}</code>",
+        f"Status: {status}",
+        f"Assigned to: {assignee}",
+    ]
+    page = getattr(thread, "page_url", "") or ""  # visitor context (issue 14), when known
+    if page:
+        lines.append(f"Page: {esc(page[:300])}")
+    if thread.email:
+        lines.append(f"Email: {esc(thread.email)}")
+    blocked = thread.blocked_until is not None and thread.blocked_until > timezone.now()
+    if blocked:
+        lines.append(f"⛔ Blocked until {_when(thread.blocked_until)}")
+    lines.append(f"Started {_when(thread.created_at)}")
+    version = thread.state_version
+    first_row = []
+    if not thread.assignee_id and not resolved:
+        first_row.append({"text": "🙋 Claim", "callback_data": callback_data("c", card.pk, version)})
+    if resolved:
+        first_row.append({"text": "↩️ Reopen", "callback_data": callback_data("o", card.pk, version)})
+    else:
+        first_row.append({"text": "✅ Resolve", "callback_data": callback_data("r", card.pk, version)})
+    second_row = []
+    if not blocked:
+        second_row.append({"text": "⛔ Block 24 h", "callback_data": callback_data("b", card.pk, version)})
+    url = panel_url(thread.id)
+    if url:
+        second_row.append({"text": "Open in panel", "url": url})
+    keyboard = [row for row in (first_row, second_row) if row]
+    return "\n".join(lines), {"inline_keyboard": keyboard}
+
+
+# --- following the chat ------------------------------------------------------------------
+
+
+def on_message_posted(sender, message: Message, via: str, **kwargs) -> None:
+    """A thread's first message in the admin chat: queue its card first, in the thread's
+    lane (connected before the outbox's own receiver, so the card's item comes first)."""
+    if not enabled():
+        return
+    if message.sender == Message.Sender.ADMIN and via == "telegram":
+        return  # not mirrored: the chat does not see it
+    if ThreadCard.objects.filter(thread_id=message.thread_id).exists():
+        return
+    try:
+        with transaction.atomic():
+            ThreadCard.objects.create(thread_id=message.thread_id)
+    except IntegrityError:  # the thread's other message made it just now
+        return
+    outbox.enqueue(OutboxItem.Kind.CARD, thread_id=message.thread_id, payload={"action": "send"})
+
+
+def on_thread_updated(sender, thread: Thread, change: str, by=None, **kwargs) -> None:
+    """Re-draw the card (ahead of chat traffic); one queued edit is enough, since it draws
+    the state at the time it goes out."""
+    if not enabled() or not ThreadCard.objects.filter(thread_id=thread.id).exists():
+        return
+    queued = OutboxItem.objects.filter(
+        kind=OutboxItem.Kind.CARD,
+        thread_id=thread.id,
+        state=OutboxItem.State.PENDING,
+        claimed_at__isnull=True,
+        payload__action="edit",
+    )
+    if queued.exists():
+        return
+    outbox.enqueue(
+        OutboxItem.Kind.CARD,
+        thread_id=thread.id,
+        payload={"action": "edit"},
+        priority=OutboxItem.Priority.NOTICE,
+    )
+
+
+def on_threads_deleted(sender, thread_ids, **kwargs) -> None:
+    ThreadCard.objects.filter(thread_id__in=list(thread_ids)).delete()
+
+
+def on_all_cleared(sender, **kwargs) -> None:
+    ThreadCard.objects.all().delete()
+
+
+def connect() -> None:
+    """Connect before outbox.connect(): receivers run in the order they were connected."""
+    signals.message_posted.connect(on_message_posted, dispatch_uid="telegram_bridge.card.message_posted")
+    signals.thread_updated.connect(on_thread_updated, dispatch_uid="telegram_bridge.card.thread_updated")
+    signals.threads_deleted.connect(on_threads_deleted, dispatch_uid="telegram_bridge.card.threads_deleted")
+    signals.all_cleared.connect(on_all_cleared, dispatch_uid="telegram_bridge.card.all_cleared")
+
+
+# --- sending (called by the outbox worker) -----------------------------------------------
+
+
+def deliver(sender, item: OutboxItem) -> None:
+    """Send the card (the first time) or edit it to the thread's current state."""
+    card = ThreadCard.objects.filter(thread_id=item.thread_id).first()
+    thread = Thread.objects.select_related("assignee").filter(id=item.thread_id).first()
+    if card is None or thread is None:
+        return  # deleted meanwhile
+    text, markup = render(thread, card)
+    if card.message_id is None:
+        if (item.payload or {}).get("action") != "send":
+            return  # not sent yet: the send draws the state it finds
+        topic_id = sender.topic_for(thread, item.chat_id) if settings.TELEGRAM_TOPICS else None
+        result = sender.call(
+            item.chat_id,
+            "sendMessage",
+            text=text,
+            parse_mode="HTML",
+            reply_markup=markup,
+            message_thread_id=topic_id,
+        )
+        chat_id, message_id = result["chat"]["id"], result["message_id"]
+        ThreadCard.objects.filter(pk=card.pk).update(
+            chat_id=chat_id, message_id=message_id, shown_version=thread.state_version
+        )
+        # A reply to the card answers the visitor, as a reply to their message does.
+        services.link_telegram_message(thread.id, chat_id, message_id)
+        if topic_id is not None:
+            try:
+                sender.client.call(
+                    "pinChatMessage", chat_id=chat_id, message_id=message_id, disable_notification=True
+                )
+            except TelegramError as exc:  # the bot may not pin: the card is still the first message
+                logger.warning("telegram_card_pin_failed thread=%s error=%r", thread.id, str(exc))
+        return
+    try:
+        sender.call(
+            str(card.chat_id),
+            "editMessageText",
+            message_id=card.message_id,
+            text=text,
+            parse_mode="HTML",
+            reply_markup=markup,
+        )
+    except TelegramError as exc:
+        described = str(exc).lower()
+        if "not modified" in described:
+            pass  # it already shows this
+        elif exc.permanent and ("not found" in described or "can't be edited" in described):
+            logger.warning("telegram_card_gone thread=%s error=%r", thread.id, str(exc))
+            return  # deleted in Telegram: nothing to edit
+        else:
+            raise
+    ThreadCard.objects.filter(pk=card.pk).update(shown_version=thread.state_version)
+
+
+# --- presses -----------------------------------------------------------------------------
+
+
+def _act(action: str, thread_id: uuid.UUID, agent) -> str:
+    """Do the button's operation as `agent`; returns the presser's toast."""
+    if action == "c":
+        _, changed = services.claim_thread(thread_id, agent)
+        return "You have this conversation." if changed else "It is already yours."
+    if action == "r":
+        _, changed = services.resolve_thread(thread_id, by=agent)
+        return "Resolved." if changed else "Already resolved."
+    if action == "o":
+        _, changed = services.reopen_thread(thread_id, by=agent)
+        return "Reopened." if changed else "Already open."
+    services.block_visitor(thread_id, BLOCK_DURATION, by=agent)
+    return "The visitor is blocked for 24 hours."
+
+
+def handle(press: callbacks.Press) -> str:
+    parsed = parse_data(press.data)
+    if parsed is None:
+        press.answer("This button no longer works.")
+        return "card:bad_data"
+    action, card_id, version = parsed
+    agent = press.agent()
+    if agent is None:
+        press.answer("Only agents of this desk can use these buttons.", alert=True)
+        logger.warning("card_press_refused user=%s reason=not_agent", press.user.get("id"))
+        return "card:not_agent"
+    card = ThreadCard.objects.filter(pk=card_id).first()
+    if card is None:
+        press.answer("This conversation was deleted.")
+        return "card:gone"
+    callback_id = str(press.query.get("id"))[:64]
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                HandledCallback.objects.create(callback_id=callback_id)
+        except IntegrityError:
+            # Telegram delivered this press again: it was acted on (and answered) once.
+            return "card:duplicate"
+        # The thread's row stays locked from the version check to the change.
+        thread = Thread.objects.select_for_update().filter(id=card.thread_id).first()
+        if thread is None:
+            outcome, toast = "card:gone", "This conversation was deleted."
+        elif thread.state_version != version:
+            outcome, toast = "card:stale", CHANGED
+        else:
+            try:
+                toast = _act(action, thread.id, agent)
+                outcome = f"card:{ACTIONS[action]}"
+            except Refusal as exc:
+                outcome, toast = f"card:refused:{exc.code}", exc.text()
+    press.answer(toast)
+    HandledCallback.objects.filter(handled_at__lt=timezone.now() - KEEP_HANDLED).delete()
+    logger.info("card_press outcome=%s agent=%s thread=%s", outcome, agent.pk, card.thread_id)
+    return outcome
+
+
+callbacks.register(PREFIX, handle)
