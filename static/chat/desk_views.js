@@ -1,6 +1,6 @@
 /* chatdesk panel: the desk's life cycle (issue 13) — the views Open / Mine / Unassigned /
  * Resolved with their counts, and the open thread's bar: status, "Assigned to", Claim,
- * Resolve / Reopen, Block, with keyboard shortcuts (Alt+1…4, Alt+C, Alt+R, Alt+A, Alt+B).
+ * Resolve / Reopen, Block, with keyboard shortcuts (Alt+Shift+1…4, Alt+Shift+C, R, A, B).
  *
  * The server is the source of truth: actions are socket events (claim_thread,
  * assign_thread, resolve_thread, reopen_thread, block_visitor), and every panel hears
@@ -130,20 +130,20 @@ export function DeskViews(opts) {
     stateChip.dataset.status = resolved ? "resolved" : "open";
     stateChip.textContent = resolved ? gettext("Resolved") : gettext("Open");
     resolveBtn.textContent = resolved ? gettext("Reopen") : gettext("Resolve");
-    resolveBtn.title = (resolved ? gettext("Reopen") : gettext("Resolve")) + " (Alt+R)";
+    resolveBtn.title = (resolved ? gettext("Reopen") : gettext("Resolve")) + " (Alt+Shift+R)";
     resolveBtn.classList.toggle("primary", !resolved);
     resolveBtn.classList.toggle("ghost", resolved);
     claimBtn.hidden = !me || isMine(th);
     claimBtn.disabled = !!th.assignee && !isMine(th);
     claimBtn.title = claimBtn.disabled
       ? interpolate(gettext("%(name)s has this conversation; use Assigned to"), { name: th.assignee.name })
-      : gettext("Claim") + " (Alt+C)";
+      : gettext("Claim") + " (Alt+Shift+C)";
     paintAssignees(th);
     const blocked = !!th.blocked_until_iso && Date.parse(th.blocked_until_iso) > Date.now();
     blockBtn.textContent = blocked ? gettext("Blocked") : gettext("Block");
     blockBtn.disabled = !!blocked;
     if (blocked) blockBtn.title = interpolate(gettext("Blocked until %(when)s"), { when: new Date(th.blocked_until_iso).toLocaleString() });
-    else blockBtn.title = gettext("Block visitor") + " (Alt+B)";
+    else blockBtn.title = gettext("Block visitor") + " (Alt+Shift+B)";
   }
 
   // --- Actions ----------------------------------------------------------------------------------
@@ -188,8 +188,9 @@ export function DeskViews(opts) {
     act("assign_thread", { agent_id: value ? Number(value) : null });
   });
 
+  // Alt+Shift, not Alt alone: browsers keep Alt+digit (tabs) and Alt+letter (menus).
   document.addEventListener("keydown", function (e) {
-    if (!e.altKey || e.ctrlKey || e.metaKey) return;
+    if (!e.altKey || !e.shiftKey || e.ctrlKey || e.metaKey) return;
     const digit = /^Digit([1-4])$/.exec(e.code);
     if (digit) { e.preventDefault(); chooseView(VIEWS[Number(digit[1]) - 1]); return; }
     if (!opts.current()) return;

@@ -58,7 +58,7 @@ def test_two_agents_follow_each_other_live(make_server, open_context, problems):
     shot(mert, "desk-claimed-by-other-desktop")
 
     # Ayşe resolves it with the keyboard: Mert sees it resolved, and it leaves his Open view.
-    ayse.keyboard.press("Alt+KeyR")
+    ayse.keyboard.press("Alt+Shift+KeyR")
     expect(ayse.locator("#desk-state")).to_have_text("Resolved")
     expect(mert.locator("#desk-state")).to_have_text("Resolved")
     expect(mert.locator("#desk-resolve")).to_have_text("Reopen")
@@ -74,7 +74,7 @@ def test_two_agents_follow_each_other_live(make_server, open_context, problems):
     expect(ayse.locator("#desk-state")).to_have_text("Open")
     expect(mert.locator(".thread", has_text="Ahmet")).to_be_hidden()  # Mert is on "Resolved"
     expect(view(mert, "resolved").locator(".view-count")).to_have_text("0")
-    mert.keyboard.press("Alt+Digit1")
+    mert.keyboard.press("Alt+Shift+Digit1")
     expect(mert.locator(".thread", has_text="Ahmet")).to_be_visible()
 
     # Mert resolves from his panel, Ayşe reopens from hers: the other panel follows both ways.
@@ -98,7 +98,7 @@ def test_canned_reply_and_blocking_in_the_panel(make_server, open_context, probl
         expect(page.locator("#desk-state")).to_have_text("Open")
 
     # Resolved with the keyboard; the visitor's next message opens it again, live.
-    ayse.keyboard.press("Alt+KeyR")
+    ayse.keyboard.press("Alt+Shift+KeyR")
     expect(mert.locator("#desk-state")).to_have_text("Resolved")
     send_text(visitor, "Still there?")
     expect(mert.locator("#desk-state")).to_have_text("Open")
