@@ -70,3 +70,44 @@ def test_login_page_offers_the_agent_field(server, open_context, problems):
         page.fill("#otp", page.locator("#dev-code-value").inner_text().strip())
         page.click("#verify")
         page.wait_for_url(server.url + "/admin")
+
+
+def test_approve_in_telegram_signs_the_waiting_login_page_in(make_server, open_context, problems):
+    import requests
+
+    from tests.support.fake_telegram import FakeTelegram, Updates
+
+    fake = FakeTelegram().start()
+    try:
+        live = make_server(
+            env={
+                "TELEGRAM_BOT_TOKEN": fake.token,
+                "TELEGRAM_CHAT_ID": "-1001",
+                "TELEGRAM_API_BASE": fake.url,
+                "TELEGRAM_WEBHOOK_SECRET": "s3cret",
+            }
+        )
+        approver = {"id": 777001, "is_bot": False, "first_name": "Deniz"}
+        fake.members[approver["id"]] = "member"
+        page = open_context().new_page()
+        page.goto(live.url + "/login")
+        page.click("#request-code")
+        expect(page.locator("#approval")).to_be_visible()
+        call = fake.wait_for(
+            lambda c: c.method == "sendMessage" and "sign-in code" in str(c.params.get("text"))
+        )
+        buttons = {b["text"]: b["callback_data"] for b in call.params["reply_markup"]["inline_keyboard"][0]}
+        shot(page, "agents-login-waiting-for-approval-desktop")
+        update = Updates(-1001, start=900_000).callback(call.result, buttons["Approve"], approver)
+        answer = requests.post(
+            live.url + "/telegram/webhook",
+            json=update,
+            headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret"},
+            timeout=10,
+        )
+        assert answer.status_code == 200
+        # Nobody types the code: the page learns of the approval and opens the panel.
+        page.wait_for_url(live.url + "/admin", timeout=15_000)
+        expect(page.locator("#conn")).to_have_attribute("data-state", "online")
+    finally:
+        fake.stop()
