@@ -136,13 +136,13 @@ def press(ref: str, agent, approve: bool) -> tuple[Press, OneTimeCode | None]:
             return Press.TAKEN, row
         row.agent = agent
         fields = ["agent"]
-        if approve:
-            if row.owner is None:  # an operator's code has no waiting browser to approve
-                return Press.CLAIMED, row
+        # An operator's code has no waiting browser to approve: it is only claimed.
+        approved = approve and row.owner is not None
+        if approved:
             row.approved_at = now
             fields.append("approved_at")
         row.save(update_fields=fields)
-    return (Press.APPROVED if approve else Press.CLAIMED), row
+    return (Press.APPROVED if approved else Press.CLAIMED), row
 
 
 def take_approval(session_key: str | None) -> OneTimeCode | None:
