@@ -204,6 +204,17 @@ def _send(item: EmailOutboxItem, email, address: str, **fields) -> None:
     )
 
 
+KEEP_DONE = timedelta(days=30)
+
+
+def prune() -> int:
+    """Forget emails sent or skipped more than 30 days ago (failed ones stay for staff)."""
+    deleted, _ = EmailOutboxItem.objects.filter(
+        state__in=[State.SENT, State.SKIPPED], created_at__lt=timezone.now() - KEEP_DONE
+    ).delete()
+    return deleted
+
+
 def status() -> dict:
     """For /healthz and the admin: configured?, the backlog, failures, the last error."""
     now = timezone.now()
