@@ -82,3 +82,32 @@ def test_commands_explain_when_telegram_is_not_configured(server):
         assert result.returncode == 1
         assert "TELEGRAM_BOT_TOKEN" in result.stderr
     assert "long polling" in server.manage("telegram_poll", "--help").stdout
+
+
+async def test_a_new_bot_token_polls_from_its_own_start(redis_server, fake, updates):
+    """The offset belongs to the bot (getMe's id): after a token change, the old bot's
+    offset would skip the new bot's updates (or hand over Telegram's confirmation)."""
+    fake.queue_update(updates.message(text="/help"))
+    first = await asyncio.to_thread(redis_server.manage, "telegram_poll", "--once", check=False)
+    assert first.returncode == 0, first.stderr
+    old_bot = [c for c in fake.calls if c.method == "getUpdates"][-1]
+    assert old_bot.params["allowed_updates"] == [
+        "message",
+        "edited_message",
+        "callback_query",
+        "my_chat_member",
+    ]
+    again = await asyncio.to_thread(redis_server.manage, "telegram_poll", "--once", check=False)
+    assert again.returncode == 0, again.stderr
+    assert int([c for c in fake.calls if c.method == "getUpdates"][-1].params["offset"]) > 0
+
+    fake.tokens.add("456:other-bot")
+    token = redis_server.env["TELEGRAM_BOT_TOKEN"]
+    redis_server.env["TELEGRAM_BOT_TOKEN"] = "456:other-bot"
+    try:
+        other = await asyncio.to_thread(redis_server.manage, "telegram_poll", "--once", check=False)
+    finally:
+        redis_server.env["TELEGRAM_BOT_TOKEN"] = token
+    assert other.returncode == 0, other.stderr
+    new_bot = [c for c in fake.calls if c.method == "getUpdates"][-1]
+    assert "offset" not in new_bot.params
