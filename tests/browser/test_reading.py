@@ -314,6 +314,11 @@ def test_reply_to_a_hidden_tab_changes_the_title(server, open_context):
     context.add_init_script(HIDDEN_TAB)
     visitor = start_visitor(context, server.url, f"Away {tag}")
     base_title = visitor.title()
+    # The sound is opt-in, and the choice is kept.
+    sound = visitor.locator("#visitor-sound")
+    expect(sound).to_have_attribute("aria-pressed", "false")
+    sound.click()
+    expect(sound).to_have_attribute("aria-pressed", "true")
     send_text(visitor, "I'll wait")
     open_thread(admin, tag)
     visitor.evaluate("window.__setVisibility('hidden')")
@@ -324,6 +329,8 @@ def test_reply_to_a_hidden_tab_changes_the_title(server, open_context):
     visitor.evaluate("window.__setVisibility('visible')")
     expect(visitor).to_have_title(base_title)
     expect(admin.locator("#messages .msg-mine").last).to_have_attribute("data-state", "seen")
+    visitor.reload()
+    expect(visitor.locator("#visitor-sound")).to_have_attribute("aria-pressed", "true")
 
 
 def test_phone_visitor_reading_state(server, open_context):
