@@ -163,3 +163,50 @@ def test_a_photos_size_and_a_voice_notes_length(local_uploads):
     assert (parsed.width, parsed.height, parsed.duration_ms) == (None, None, None)
     for bad in (-0.001, 86_400.001, "2", False, float("nan")):
         refused(validation.parse_message, {**voice, "duration": bad})
+
+
+def why(func, *args) -> tuple[str, str | None, str | None]:
+    """(code, the field the answer names, the wording variant) of a refusal."""
+    refusal = refused(func, *args)
+    return refusal.code, refusal.extra.get("field"), refusal.variant
+
+
+def test_each_refusal_names_its_code_and_field(settings, local_uploads):
+    settings.MESSAGE_MAX_CHARS = 5
+    settings.DISPLAY_NAME_MAX_CHARS = 5
+    assert why(validation.require_mapping, []) == ("invalid_payload", None, None)
+    assert why(validation.parse_thread_id, None) == ("field_required", "thread_id", None)
+    assert why(validation.parse_thread_id, "nope") == ("field_invalid", "thread_id", "not_an_id")
+    assert why(validation.parse_thread_id, "nope", "before") == ("field_invalid", "before", "not_an_id")
+    assert why(validation.parse_thread_id, "", "before") == ("field_required", "before", None)
+    assert why(validation.parse_client_id, "bad id") == ("field_invalid", "client_id", "client_id")
+    assert why(validation.parse_display_name, None) == ("name_required", None, None)
+    assert why(validation.parse_display_name, "  ") == ("name_required", None, None)
+    assert why(validation.parse_display_name, "x" * 6) == ("name_too_long", None, None)
+    for required in (True, False):
+        assert why(validation.parse_text, 5, required) == ("field_invalid", "text", "not_a_string")
+        assert why(validation.parse_text, "x" * 6, required) == ("text_too_long", None, None)
+    for empty in (None, "", "  ", "\x00"):
+        assert why(validation.parse_text, empty, True) == ("field_required", "text", "text_message")
+
+    def message(**fields):
+        return why(validation.parse_message, {"thread_id": THREAD, **fields})
+
+    image = store_file("image", samples.png(), "kedi.png")
+    audio = store_file("audio", OGG)
+    assert message(type="video") == ("field_invalid", "type", "message_type")
+    for kind in ("image", "audio"):
+        for missing in ({}, {"file_url": ""}, {"file_url": 5}, {"file_url": None}):
+            assert message(type=kind, **missing) == ("field_required", "file_url", f"{kind}_message")
+    assert message(type="image", file_url=audio) == ("field_invalid", "file_url", "not_own_image")
+    assert message(type="audio", file_url=image) == ("field_invalid", "file_url", "not_own_audio")
+    assert message(type="image", file_url=image, width=0, height=1) == ("field_invalid", "width", None)
+    assert message(type="image", file_url=image, width=1, height=0) == ("field_invalid", "height", None)
+    assert message(type="audio", file_url=audio, duration=-1) == ("field_invalid", "duration", None)
+
+
+def test_a_file_message_keeps_its_caption_and_client_id(local_uploads):
+    image = store_file("image", samples.png(), "kedi.png")
+    payload = {"thread_id": THREAD, "type": "image", "file_url": image, "text": " bak ", "client_id": "c-9"}
+    parsed = validation.parse_message({**payload, "width": 3, "height": 2, "duration": 5})
+    assert parsed == MessageInput(uuid.UUID(THREAD), "image", "bak", image, "c-9", width=3, height=2)
