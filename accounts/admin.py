@@ -38,7 +38,7 @@ class AgentForm(forms.ModelForm):
 
     def clean_avatar_url(self):
         url = self.cleaned_data.get("avatar_url", "").strip()
-        if url and not url.startswith(("https://", "http://", "/")):
+        if url and (not url.startswith(("https://", "http://", "/")) or url.startswith("//")):
             raise forms.ValidationError("An http(s) URL, or upload a picture below.")
         return url
 
