@@ -172,6 +172,7 @@ function paintItem(th) {
   if (th.id === current) e.btn.setAttribute("aria-current", "true"); else e.btn.removeAttribute("aria-current");
   e.state.textContent = ["", online ? gettext("online") : "", n ? interpolate(gettext("%(n)s unread"), { n: n }) : ""]
     .filter(function (part, i) { return i === 0 || part; }).join(", ") + " ";
+  desk.paintItem(th);
 }
 
 function renderList() {

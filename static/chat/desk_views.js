@@ -146,6 +146,25 @@ export function DeskViews(opts) {
     else blockBtn.title = gettext("Block visitor") + " (Alt+Shift+B)";
   }
 
+  /* The list row: who has the conversation (or "Resolved"), beside the visitor's name. */
+  function paintItem(th) {
+    if (!th.el) return;
+    let tag = th.el.deskTag;
+    if (!tag) {
+      tag = th.el.deskTag = document.createElement("span");
+      tag.className = "t-desk";
+      th.el.name.after(tag);
+    }
+    let text = "";
+    if (th.status === "resolved") text = gettext("Resolved");
+    else if (th.assignee) text = isMine(th) ? gettext("Mine") : th.assignee.name;
+    tag.textContent = text;
+    tag.hidden = !text;
+    tag.dataset.status = th.status || "open";
+    // Screen readers hear it with the row's state (admin.js writes that just before).
+    if (text && th.el.state) th.el.state.textContent += text + " ";
+  }
+
   // --- Actions ----------------------------------------------------------------------------------
   function act(event, extra, done) {
     const id = opts.current();
@@ -235,6 +254,7 @@ export function DeskViews(opts) {
     inView: inView,
     absorb: absorb,
     paintHead: paintHead,
+    paintItem: paintItem,
     load: loadDesk,
     refreshCounts: refreshCounts,
     viewParam: function () { return "&view=" + encodeURIComponent(view); },
