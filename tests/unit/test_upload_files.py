@@ -7,6 +7,7 @@ import io
 import re
 
 import pytest
+from django.core.files.storage import FileSystemStorage
 
 from chat.uploads import files
 from chat.uploads.files import check_content, sniff_audio, sniff_image
@@ -62,6 +63,7 @@ def test_not_images(head):
         (b"\xff\xfb\x90\x64" + PAD, "mp3"),  # MPEG-1 layer III, 128 kbit/s
         (b"\xff\xf3\x40\x00" + PAD, "mp3"),  # MPEG-2 layer III
         (b"\xff\xe2\x00\x00", "mp3"),  # MPEG-2.5, layer III, "free" bitrate
+        (b"\xff\xfb\x90", "mp3"),  # three bytes are enough for a frame header
     ],
 )
 def test_recordings_we_accept(head, ext):
@@ -84,6 +86,7 @@ def test_recordings_we_accept(head, ext):
         b"ID" + PAD,
         b"\xff\xfb",  # a frame header needs three bytes
         b"\xff\xfb\xf0\x00",  # bitrate index 1111 is "bad"
+        b"\xff\xfb\xf1\x00",  # ...whatever the low bits
         b"\xff\xf9\x90\x00",  # layer bits 00 are reserved
         b"\xff\xdb\x90\x00",  # not 11 sync bits
         b"\xfe\xfb\x90\x00",
@@ -208,3 +211,55 @@ def test_cloudinary_cloud_name(settings):
     assert files.cloudinary_cloud_name() == "my-cloud"
     settings.CLOUDINARY_URL = "cloudinary://my-cloud"
     assert files.cloudinary_cloud_name() == "my-cloud"
+
+
+def test_own_upload_urls_by_their_exact_shape(local_uploads):
+    """Names the generator never makes but the pattern allows: the last extension counts,
+    ".." never passes, and a URL outside the prefix is not ours even if its tail is."""
+    folder = local_uploads / "images"
+    folder.mkdir(exist_ok=True)
+    for name in ("x.y.png", "x..y.png", "noextension"):
+        (folder / name).write_bytes(samples.png())
+    assert files.is_own_upload_url("/uploads/images/x.y.png", "image") is True
+    assert files.is_own_upload_url("/uploads/images/x..y.png", "image") is False
+    assert files.is_own_upload_url("/uploads/images/noextension", "image") is False
+    assert files.is_own_upload_url("/uploadz/images/x.y.png", "image") is False
+
+
+class OwnUrlStorage(FileSystemStorage):
+    """A storage that knows its own URLs (as the Cloudinary one does)."""
+
+    def is_own_url(self, url, kind):
+        return url.startswith(f"https://cdn.example/{kind}/")
+
+
+def test_a_storage_that_knows_its_urls_decides(settings, tmp_path):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": f"{__name__}.OwnUrlStorage", "OPTIONS": {"location": str(tmp_path)}},
+    }
+    assert files.is_own_upload_url("https://cdn.example/image/x.png", "image") is True
+    assert files.is_own_upload_url("https://cdn.example/image/x.png", "audio") is False
+    assert files.is_own_upload_url("https://cdn.example/audio/x", "audio") is True
+    assert files.is_own_upload_url("/uploads/images/x.png", "image") is False
+    # Length first: up to 1024 characters are looked at, longer ones never.
+    at_limit = "https://cdn.example/image/" + "x" * (1024 - 26)
+    assert len(at_limit) == 1024 and files.is_own_upload_url(at_limit, "image") is True
+    assert files.is_own_upload_url(at_limit + "x", "image") is False
+
+
+def test_a_remote_storage_with_plain_urls_is_trusted_by_shape(settings):
+    """S3 and the like: no existence check (it would be a network call), the shape decides."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.InMemoryStorage",
+            "OPTIONS": {"base_url": "https://bucket.example/"},
+        },
+    }
+    files._storage_url_prefix.cache_clear()
+    try:
+        assert files.is_own_upload_url("https://bucket.example/images/never-stored.png", "image") is True
+        assert files.is_own_upload_url("https://bucket.example/images/never-stored.svg", "image") is False
+    finally:
+        files._storage_url_prefix.cache_clear()
