@@ -64,8 +64,12 @@ class Thread(models.Model):
                 fields=["status", "-has_messages", "-sorted_at", "-id"], name="thread_status_order_idx"
             ),
             models.Index(fields=["last_activity_at"], name="thread_last_activity_idx"),
-            # Insights (chat/insights.py): every aggregate ranges over when threads started.
-            models.Index(fields=["created_at"], name="thread_created_idx"),
+            # Insights (chat/insights.py): every aggregate ranges over when threads started,
+            # and reads only these columns, so the index alone answers them (no table rows).
+            models.Index(
+                fields=["created_at", "status", "first_response_at", "resolved_at", "assignee"],
+                name="thread_insights_idx",
+            ),
         ]
 
     def __str__(self) -> str:

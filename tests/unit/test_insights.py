@@ -133,3 +133,13 @@ def test_ranges_are_checked():
         assert refused.value.code == "field_invalid" and refused.value.extra.get("field", field) == field
     with pytest.raises(FieldInvalid):
         insights.parse_range("2024-01-01", "2026-03-01", today=today)
+
+
+def test_a_time_zone_off_the_hour_places_conversations_by_the_quarter_hour(settings):
+    settings.TIME_ZONE = "Asia/Kolkata"  # UTC+5:30
+    thread(at(2, 18, 15))  # 23:45 on Monday the 2nd in Kolkata
+    thread(at(2, 18, 45))  # 00:15 on Tuesday the 3rd
+    span = insights.Range(date(2026, 3, 2), date(2026, 3, 3))
+    assert insights.per_day(span) == [{"date": "2026-03-02", "count": 1}, {"date": "2026-03-03", "count": 1}]
+    grid = insights.heatmap(span)
+    assert (grid[0][23], grid[1][0], sum(map(sum, grid))) == (1, 1, 2)
