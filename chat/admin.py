@@ -26,6 +26,7 @@ from .models import (
     CannedReply,
     Holiday,
     Message,
+    MessageEdit,
     TelegramLink,
     Thread,
     VisitorBlock,
@@ -114,6 +115,22 @@ class TelegramLinkInline(ReadOnlyMixin, admin.TabularInline):
     readonly_fields = fields
     extra = 0
     can_delete = False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class MessageEditInline(ReadOnlyMixin, admin.TabularInline):
+    """A reply's earlier texts (issue 15): what it said before each correction, who
+    corrected it and where."""
+
+    model = MessageEdit
+    fields = ("edited_at", "previous_text", "via", "agent")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ("edited_at",)
+    verbose_name_plural = "earlier texts (edits)"
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -248,8 +265,10 @@ class MessageAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "content_text",
         "file_path",
         "client_id",
+        "edited_at",
     )
     readonly_fields = fields
+    inlines = (MessageEditInline,)
 
     def has_delete_permission(self, request, obj=None):
         # There is no domain operation for deleting one message; clear the thread instead.

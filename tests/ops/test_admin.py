@@ -347,3 +347,13 @@ def test_admin_pages_pass_the_content_security_policy(admin_client, threads):
         assert all('type="application/json"' in s for s in inline_scripts), (url, inline_scripts)
         assert not re.search(r"\sstyle=\"", html), url
         assert not re.search(r"\son[a-z]+=\"", html), url
+
+
+def test_a_corrected_reply_shows_its_earlier_texts(admin_client, threads):
+    reply = threads["ayse"].messages.get(sender="admin")
+    services.edit_message(reply.id, "Kargonuz yarın gelir.", "telegram")
+    services.edit_message(reply.id, "Kargonuz bugün gelir.", "telegram")
+    page = admin_client.get(reverse("admin:chat_message_change", args=[reply.pk])).content.decode()
+    assert "earlier texts (edits)" in page.lower()
+    assert page.index("Kargonuz yolda.") < page.index("Kargonuz yarın gelir.")
+    assert "Kargonuz bugün gelir." in page  # the text now
