@@ -3,7 +3,7 @@ from django.urls import include, path, re_path
 from django.views.i18n import JavaScriptCatalog
 
 from accounts import views as accounts_views
-from chat import desk_api, insights_views
+from chat import availability_api, desk_api, insights_views
 from chat import views as chat_views
 from chat import widget as chat_widget
 from chat.uploads import views as upload_views
@@ -50,6 +50,7 @@ urlpatterns = [
     path("admin/insights", insights_views.insights_page, name="insights"),
     path("api/insights", insights_views.api_insights, name="api-insights"),
     # Visitors' emails (issue 14): reopen a conversation, unsubscribe, ask for the transcript.
+    path("api/availability", availability_api.api_availability, name="availability"),
     path("c/<str:token>", email_views.resume, name="email-resume"),
     path("email/unsubscribe/<str:token>", email_views.unsubscribe, name="email-unsubscribe"),
     path("api/email/transcript", email_views.transcript, name="email-transcript"),

@@ -169,3 +169,14 @@ def start() -> None:
     global _task
     if _task is None or _task.done():
         _task = asyncio.get_running_loop().create_task(_watch_forever())
+
+
+def current_from_thread(timeout: float = 3.0) -> dict:
+    """check() for synchronous code of a server process (an HTTP view): asked on the
+    server loop, which knows the open panels. Elsewhere (no server loop), without them."""
+    from .publishing import server_loop
+
+    loop = server_loop()
+    if loop is None or not loop.is_running():
+        return availability.current(0)
+    return asyncio.run_coroutine_threadsafe(check(fresh=False), loop).result(timeout)

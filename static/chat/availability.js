@@ -15,7 +15,7 @@ export function replyTimeText(seconds) {
   return interpolate(ngettext("Usually replies in about %(n)s hour", "Usually replies in about %(n)s hours", hours), { n: hours });
 }
 
-export function Availability(line, connectionLine) {
+export function Availability(line, connectionLine, welcomeText) {
   let state = null;
   const listeners = [];
 
@@ -27,9 +27,24 @@ export function Availability(line, connectionLine) {
     line.textContent = state.available
       ? replyTimeText(state.median_first_response_seconds)
       : gettext("We're away — we'll reply by email");
+    // The welcome card says the same, so nobody is promised a quick answer that won't come.
+    if (welcomeText) {
+      welcomeText.textContent = state.available
+        ? gettext("Ask us anything.") + " " + replyTimeText(state.median_first_response_seconds) + "."
+        : gettext("We're away right now. Write to us and leave your email: we'll reply there.");
+    }
   }
 
-  return {
+  /* Before the visitor joins: the same answer over HTTP. */
+  function load() {
+    fetch("/api/availability", { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) { if (data && state === null) api.update(data); })
+      .catch(function () { /* the join ack tells it anyway */ });
+  }
+
+  const api = {
+    load: load,
     update: function (next) {
       if (!next || typeof next.available !== "boolean") return;
       state = next;
@@ -42,4 +57,5 @@ export function Availability(line, connectionLine) {
     onChange: function (fn) { listeners.push(fn); },
     get available() { return state ? state.available : null; },
   };
+  return api;
 }

@@ -79,7 +79,9 @@ let name = storage.get(KEYS.name);
 let threadId = storage.get(KEYS.thread);
 let joined = false, joining = false, joinTimer = null;
 const outbox = new Outbox(KEYS.outbox, "message_to_admin");
-const availability = Availability(document.getElementById("availability"), document.getElementById("conn"));
+const availability = Availability(
+  document.getElementById("availability"), document.getElementById("conn"), document.getElementById("welcome-text"));
+availability.load();
 const socket = connectSocket(function (state) {
   showConnection(state);
   availability.connection(state);

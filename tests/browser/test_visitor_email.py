@@ -71,7 +71,12 @@ def test_away_visitor_leaves_an_email_and_the_reply_link_reopens_the_conversatio
     address = f"guest-{uuid.uuid4().hex[:8]}@example.com"
     visitor = open_context().new_page()
     visitor.goto(email_server.url + "/")
-    expect(visitor.locator("#availability")).to_be_hidden()  # known once joined
+    # Before the name step already: nobody is there, and the welcome card says so.
+    expect(visitor.locator("#availability")).to_have_text("We're away — we'll reply by email")
+    expect(visitor.locator("#welcome-text")).to_have_text(
+        "We're away right now. Write to us and leave your email: we'll reply there."
+    )
+    shot(visitor, "visitor-away-welcome-desktop")
     visitor.fill("#name", "Ayşe")
     visitor.click("#start")
     expect(visitor.locator("#availability")).to_have_text("We're away — we'll reply by email")

@@ -42,10 +42,14 @@ async def test_the_visitor_sees_the_desk_away_until_an_agent_opens_the_panel_and
     admin_http = sign_in(email_server.url)
     admin = await admin_socket(email_server.url, admin_http)
     await visitor.wait_for("availability", lambda d: d["available"] is True)
+    # The page asks the same before the visitor joins (GET /api/availability).
+    before_join = requests.get(email_server.url + "/api/availability", timeout=5)
+    assert (before_join.json()["available"], before_join.json()["reason"]) == (True, None)
     await admin.close()
     await visitor.wait_for("availability", lambda d: d["available"] is False)
     assert availability_events(visitor) == [True, False]
     assert visitor.received("availability")[-1]["reason"] == "no_agent"
+    assert requests.get(email_server.url + "/api/availability", timeout=5).json()["available"] is False
 
     # A second visitor who joins now hears the same in its ack.
     later, later_ack = await joined_visitor(email_server.url, "Ece")
