@@ -38,6 +38,19 @@ def assert_accessible(target, base_url: str, where: str) -> None:
     )
 
 
+def assert_live_regions(page) -> None:
+    """Connection state and typing are announced; the message list takes the keyboard."""
+    for selector in ("#conn", "#typing"):
+        assert page.locator(selector).evaluate(
+            "e => [e.getAttribute('role'), e.getAttribute('aria-live')]"
+        ) == [
+            "status",
+            "polite",
+        ], selector
+    assert page.locator("#live").get_attribute("aria-live") == "polite"
+    assert page.locator("#messages").get_attribute("tabindex") == "0"
+
+
 @pytest.mark.parametrize("locale", ["en-US", "tr-TR"])
 def test_visitor_and_login_pages(server, open_context, locale):
     context = open_context(locale=locale)
@@ -50,6 +63,7 @@ def test_visitor_and_login_pages(server, open_context, locale):
     send_text(visitor, "Checking https://example.com please")
     expect(visitor.locator(".msg-mine").last).to_have_attribute("data-state", "sent")
     assert_accessible(visitor, server.url, f"/ (conversation, {locale})")
+    assert_live_regions(visitor)
 
     login = context.new_page()
     login.goto(server.url + "/login")
@@ -67,6 +81,7 @@ def test_admin_panel_with_an_open_conversation(server, open_context):
     expect(admin.locator("#messages .msg-mine")).to_have_count(1)
     admin.locator("#filter").fill(tag)
     assert_accessible(admin, server.url, "/admin")
+    assert_live_regions(admin)
 
 
 def test_open_embed_on_a_phone(server, open_context):
