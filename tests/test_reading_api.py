@@ -85,7 +85,9 @@ async def test_search_pages_like_the_list(server, admin_http):
     ids = []
     for i in range(3):
         sock, thread_id = await visitor(server.url, f"Pager {i}")
-        await sock.call("message_to_admin", {"thread_id": thread_id, "type": "text", "text": f"page{tag} {i}"})
+        await sock.call(
+            "message_to_admin", {"thread_id": thread_id, "type": "text", "text": f"page{tag} {i}"}
+        )
         ids.append(thread_id)
         await sock.close()
     first = admin_http.get("/api/threads", params={"q": f"page{tag}", "limit": 2})
@@ -122,7 +124,9 @@ async def test_seen_marks_are_stored_both_ways(server, admin_http):
 async def test_clear_all_reaches_open_visitor_sockets(make_server):
     own = make_server()  # clearing everything must not empty the shared server
     sock, thread_id = await visitor(own.url, "Card")
-    await sock.call("message_to_admin", {"thread_id": thread_id, "type": "text", "text": "4111 1111 1111 1111"})
+    await sock.call(
+        "message_to_admin", {"thread_id": thread_id, "type": "text", "text": "4111 1111 1111 1111"}
+    )
     assert sign_in(own.url).post("/api/messages/clear_all").json() == {"success": True}
     event = await sock.wait_for("thread_deleted", lambda d: d["thread_id"] == thread_id)
     assert event == {"thread_id": thread_id}
