@@ -307,7 +307,10 @@ const closeBtn = document.getElementById("embed-close");
 if (closeBtn) closeBtn.addEventListener("click", function () { tellHost({ chatdesk: "close" }); });
 // Escape inside the frame closes it (unless a dialog or the recorder takes it first).
 if (embedded) document.addEventListener("keydown", function (e) {
-  if (e.key === "Escape" && !e.defaultPrevented && !document.querySelector("dialog[open]")) tellHost({ chatdesk: "close" });
+  if (e.key !== "Escape" || e.defaultPrevented || document.querySelector("dialog[open]")) return;
+  // Escape in the photo preview or the recorder cancels that first.
+  if (e.target && e.target.closest && e.target.closest('[data-role="recorder"], [data-role="preview"]')) return;
+  tellHost({ chatdesk: "close" });
 });
 
 const soundBtn = document.getElementById("visitor-sound");

@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import send_text, shot, sign_in_admin
+from tests.browser.media import png
 from tests.support.server import free_port
 
 pytestmark = pytest.mark.browser
@@ -88,7 +89,13 @@ def test_embed_escape_theme_and_unread_badge_across_pages(server, open_context, 
         expect(frame.locator(selector).first).to_have_css("background-color", TEAL)
     shot(page, "embed-themed-open")
 
-    # Escape with focus inside the frame closes it.
+    # Escape in the photo preview cancels the photo only; then, in the text box, closes.
+    frame.locator("#chat [data-role=file]").set_input_files(
+        files=[{"name": "p.png", "mimeType": "image/png", "buffer": png()}]
+    )
+    frame.locator("#chat [data-role=preview-send]").press("Escape")
+    expect(frame.locator("#chat [data-role=preview]")).to_be_hidden()
+    expect(page.locator("#chatdesk-frame")).to_be_visible()
     frame.locator("#text").focus()
     frame.locator("#text").press("Escape")
     expect(page.locator("#chatdesk-frame")).to_be_hidden()
