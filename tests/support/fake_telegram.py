@@ -90,6 +90,7 @@ class Call:
     ok: bool = True
     result: Any = None
     error: dict | None = None  # the error body when ok is False
+    at: float = field(default_factory=time.monotonic)  # when it arrived (pacing checks)
 
 
 @dataclass

@@ -78,3 +78,32 @@ async def test_a_photo_whose_caption_overflows_resumes_after_the_photo(tg_server
         ("sendMessage", True),
     ]
     await client.close()
+
+
+@pytest.fixture(scope="module")
+def paced_server(fake):
+    from tests.support.server import LiveServer
+
+    from .conftest import telegram_env
+
+    live = LiveServer(env=telegram_env(fake, TELEGRAM_SEND_INTERVAL_MS="800")).start()
+    yield live
+    log = live.log()
+    live.cleanup()
+    assert "Traceback" not in log and "crashed" not in log, log[-5000:]
+
+
+async def test_the_parts_of_one_item_are_paced_like_separate_messages(paced_server, fake):
+    client, thread_id = await visitor(paced_server.url, "Paced")
+    await outbox_empty(paced_server.url)
+    before = len(fake.calls)
+    text = "part-one " + "<" * 1500 + " part-two"
+    ack = await client.call("message_to_admin", {"thread_id": thread_id, "type": "text", "text": text})
+    assert ack["ok"], ack
+    await sent(
+        fake, lambda c: c.ok and "part-two" in str(c.params.get("text")) and "Paced" in c.params["text"]
+    )
+    first, second = thread_calls(fake, thread_id, before)
+    # TELEGRAM_SEND_INTERVAL_MS apart, as two messages would be (not back to back).
+    assert second.at - first.at >= 0.75
+    await client.close()
