@@ -54,6 +54,11 @@ class Thread(models.Model):
     visitor_ip = models.GenericIPAddressField(null=True, blank=True)
     visitor_key_hash = models.CharField(max_length=64, null=True, blank=True)
     blocked_until = models.DateTimeField(null=True, blank=True)
+    # Visitor context (issue 14, chat/visitor_context.py): the page the visitor is on (for
+    # the Telegram card too) and the rest of what the chat was told at join or since:
+    # title, referrer, language, time zone, browser and OS, earlier conversations.
+    page_url = models.CharField(max_length=2048, blank=True, default="")
+    visitor_context = models.JSONField(default=dict, blank=True)
 
     class Meta:
         db_table = "threads"
