@@ -74,10 +74,10 @@ export function DeskViews(opts) {
       })
       .catch(function () { /* offline: the next change or reconnect reloads */ });
   }
-  /* Counts change with every thread event; ask once things settle. */
+  /* Counts change with threads' states; ask once a burst of changes settles. */
   function refreshCounts() {
     clearTimeout(countsTimer);
-    countsTimer = setTimeout(loadDesk, 300);
+    countsTimer = setTimeout(loadDesk, 1000);
   }
 
   function paintViews() {
@@ -245,7 +245,8 @@ export function DeskViews(opts) {
       if (what) opts.announce(interpolate(what, { name: d.by.name }));
     }
   });
-  ["thread_created", "thread_deleted", "all_cleared", "message_from_visitor"].forEach(function (name) {
+  // What changes the counts (a visitor's message to a resolved thread comes as thread_updated).
+  ["thread_created", "thread_deleted", "all_cleared"].forEach(function (name) {
     opts.socket.on(name, refreshCounts);
   });
 
