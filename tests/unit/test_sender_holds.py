@@ -1,0 +1,79 @@
+"""Which chats the Telegram sender must hold back, and until when (Sender.holds): a chat
+whose item waits for its retry, or whose item is claimed by a sender (being sent now, or
+by one that died: until the claim times out). Later items of that chat wait, so order
+holds across processes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from telegram_bridge.models import OutboxItem
+from telegram_bridge.sender import Sender
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+CLAIM = timedelta(seconds=120)
+
+
+@pytest.fixture(autouse=True)
+def claim_timeout(settings):
+    settings.TELEGRAM_CLAIM_TIMEOUT_SECONDS = 120
+
+
+def item(chat_id: str, **fields) -> OutboxItem:
+    fields.setdefault("next_attempt_at", NOW)
+    return OutboxItem.objects.create(kind="notice", chat_id=chat_id, **fields)
+
+
+def holds() -> dict:
+    return Sender(client=object()).holds(NOW)
+
+
+def test_nothing_waits_when_every_item_is_due():
+    item("-1", next_attempt_at=NOW)
+    item("-2", next_attempt_at=NOW - timedelta(seconds=5))
+    assert holds() == {}
+
+
+def test_a_retry_not_due_yet_holds_its_chat_until_the_latest_retry():
+    item("-1", next_attempt_at=NOW + timedelta(seconds=30))
+    item("-1", next_attempt_at=NOW + timedelta(seconds=90))
+    item("-2", next_attempt_at=NOW)
+    assert holds() == {"-1": NOW + timedelta(seconds=90)}
+
+
+def test_a_claimed_item_holds_its_chat_until_the_claim_expires():
+    item("-1", claimed_at=NOW - timedelta(seconds=10), claimed_by="other:1")
+    item("-1", claimed_at=NOW - timedelta(seconds=50), claimed_by="other:2")
+    item("-2")
+    assert holds() == {"-1": NOW - timedelta(seconds=10) + CLAIM}
+
+
+def test_an_expired_claim_holds_nothing():
+    item("-1", claimed_at=NOW - CLAIM - timedelta(seconds=1), claimed_by="dead:1")
+    assert holds() == {}
+    item("-2", claimed_at=NOW - CLAIM, claimed_by="dead:2")  # expires at this very moment
+    assert holds() == {"-2": NOW}
+
+
+def test_a_claim_in_the_future_holds_too():
+    """Clocks of two servers differ: a claim stamped ahead still holds its chat."""
+    item("-1", claimed_at=NOW + timedelta(seconds=5), claimed_by="ahead:1")
+    assert holds() == {"-1": NOW + timedelta(seconds=5) + CLAIM}
+
+
+def test_the_later_of_a_retry_and_a_claim_wins():
+    item("-1", next_attempt_at=NOW + timedelta(seconds=500))
+    item("-1", claimed_at=NOW - timedelta(seconds=10), claimed_by="other:1")
+    item("-2", next_attempt_at=NOW + timedelta(seconds=10))
+    item("-2", claimed_at=NOW - timedelta(seconds=10), claimed_by="other:1")
+    assert holds() == {"-1": NOW + timedelta(seconds=500), "-2": NOW - timedelta(seconds=10) + CLAIM}
+
+
+def test_failed_items_hold_nothing():
+    item("-1", state=OutboxItem.State.FAILED, next_attempt_at=NOW + timedelta(hours=1))
+    item("-2", state=OutboxItem.State.FAILED, claimed_at=NOW, claimed_by="x:1")
+    assert holds() == {}
