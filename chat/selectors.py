@@ -37,6 +37,7 @@ THREAD_FIELDS = (
     "resolved_at",
     "blocked_until",
     "state_version",
+    "visitor_context",
 )
 MESSAGE_FIELDS = (
     "id",

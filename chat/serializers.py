@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts.models import Agent
 
+from . import visitor_context
 from .models import Message, Thread
 
 CONTRACT_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -123,6 +124,8 @@ def thread_to_dict(thread: Thread, now: datetime | None = None, agents: dict | N
         "visitor_seen_iso": iso_time(getattr(thread, "visitor_seen_at", None)),
         # The address the visitor left for replies while they are away (None: none).
         "email": getattr(thread, "email", "") or None,
+        # Visitor context (issue 14): page, browser, local zone... (None: none sent yet).
+        "context": visitor_context.public(thread),
         **life_cycle(thread, agents),
     }
 

@@ -547,3 +547,32 @@ def edit_message(message_id: uuid.UUID, text: str | None, via: str, agent=None) 
         send_on_commit("message_edited", payload, thread_room(message.thread_id))
         send_on_commit("message_edited", payload, ADMIN_ROOM)
     return message, True
+
+
+# --- Visitor context (issue 14) ----------------------------------------------------------
+
+
+def set_visitor_context(thread_id: uuid.UUID, context: dict) -> dict | None:
+    """Store what the visitor's page told about them (chat/visitor_context.py), merged
+    over what was known, and tell the panels (`thread_updated`, change "context").
+    Returns the thread's context as payloads carry it; unchanged context tells nobody."""
+    from . import visitor_context
+
+    with transaction.atomic():
+        thread = Thread.objects.select_for_update().filter(id=thread_id).first()
+        if thread is None:
+            raise ThreadNotFound(str(thread_id))
+        merged = {**(thread.visitor_context or {}), **context}
+        if merged == thread.visitor_context:
+            return visitor_context.public(thread)
+        merged["updated_iso"] = iso_time(timezone.now())
+        thread.visitor_context = merged
+        thread.page_url = merged.get("page_url", "")
+        thread.save(update_fields=["visitor_context", "page_url"])
+        public = visitor_context.public(thread)
+        send_on_commit(
+            "thread_updated",
+            {"thread_id": str(thread_id), "change": "context", "context": public},
+            ADMIN_ROOM,
+        )
+    return public

@@ -119,6 +119,20 @@
     if (frame && frame.contentWindow) frame.contentWindow.postMessage(message, origin);
   }
 
+  // The page the visitor is on (issue 14): told to the chat frame only (origin-checked
+  // there), which sends it to agents once the visitor uses the chat; again on navigation
+  // (history changes, hash changes and a new title, checked every second).
+  let toldPage = "";
+  function tellPage(force) {
+    const now = window.location.href + "\n" + document.title;
+    if (!frame || (!force && now === toldPage)) return;
+    toldPage = now;
+    tellFrame({ chatdesk: "page", url: window.location.href, title: document.title, referrer: document.referrer });
+  }
+  window.addEventListener("popstate", function () { tellPage(false); });
+  window.addEventListener("hashchange", function () { tellPage(false); });
+  setInterval(function () { tellPage(false); }, 1000);
+
   function makeFrame() {
     frame = document.createElement("iframe");
     frame.id = "chatdesk-frame";
@@ -131,7 +145,10 @@
       position: "fixed", border: "0", background: "#fff", "z-index": "2147483001",
       "box-shadow": "0 12px 48px rgba(0,0,0,.25)", display: "none",
     });
-    frame.addEventListener("load", function () { tellFrame({ chatdesk: open ? "opened" : "closed" }); });
+    frame.addEventListener("load", function () {
+      tellFrame({ chatdesk: open ? "opened" : "closed" });
+      tellPage(true);
+    });
     document.body.appendChild(frame);
     layoutFrame();
   }

@@ -33,7 +33,26 @@ def header(thread: Thread, message: Message, in_topic: bool) -> str:
         # Who answered in the panel (issue 13); "Admin" for replies without an agent.
         author = esc(message.agent.name) if message.agent_id else "Admin"
         return f"↩️ <i>{author} (panel) to</i> {name}{where}"
-    return f"{name}{where}"
+    return f"{name}{where}{_first_message_context(thread, message)}"
+
+
+def _first_message_context(thread: Thread, message: Message) -> str:
+    """Under the head of a thread's first visitor message: the visitor context (issue 14,
+    chat/visitor_context.py), at most 600 characters; "" for later messages."""
+    if not getattr(thread, "visitor_context", None):
+        return ""
+    first = (
+        Message.objects.filter(thread_id=thread.id, sender=Message.Sender.VISITOR)
+        .order_by("created_at", "id")
+        .values_list("id", flat=True)
+        .first()
+    )
+    if first != message.id:
+        return ""
+    from chat.visitor_context import summary_lines
+
+    lines = "\n".join(summary_lines(thread))[:600]
+    return f"\n<i>{esc(lines)}</i>" if lines else ""
 
 
 def split_text(text: str, limit: int) -> list[str]:

@@ -39,7 +39,7 @@ from chatdesk.refusals import (
     TooManyConnections,
 )
 
-from .. import blocks, desk, selectors, services
+from .. import blocks, desk, selectors, services, visitor_context
 from ..events import ADMIN_ROOM
 from ..serializers import iso_time, message_payload, messages_to_dicts
 from ..validation import parse_display_name, parse_message, parse_thread_id, require_mapping
@@ -185,6 +185,8 @@ async def connect(sid: str, environ: dict, auth: Any = None) -> None:
                 "admin": who.is_admin,
                 "threads": who.thread_ids,
                 "language": language,
+                # For the visitor context's browser and OS (issue 14), parsed at join.
+                "user_agent": environ.get("HTTP_USER_AGENT", "")[:512],
             },
         )
     except Refusal as exc:
@@ -277,6 +279,7 @@ async def join(sid: str, data: Any) -> dict:
     await server.get().enter_room(sid, presence.VISITORS_ROOM)
     if getattr(thread, "email_language", None) != state.get("language"):
         await run_db(services.set_email_language, thread.id, state.get("language") or "")
+    await _record_context(state, thread.id, data.get("context"))
     await server.get().emit("joined", {"thread_id": thread_id}, to=sid)
     history = []
     if resumed:
@@ -296,6 +299,30 @@ async def join(sid: str, data: Any) -> dict:
         "email_enabled": settings.EMAIL_ENABLED,
         "email_ask_after_seconds": settings.EMAIL_ASK_AFTER_SECONDS,
     }
+
+
+async def _record_context(state: dict, thread_id, sent: Any) -> None:
+    """Visitor context at join (issue 14): what the page sent (bad fields dropped), the
+    browser and OS from the User-Agent, and how many other conversations this session had."""
+    context = visitor_context.parse_lenient(sent)
+    context.update(visitor_context.browser_and_os(state.get("user_agent")))
+    context["previous_conversations"] = len(set(state.get("threads", ())) - {str(thread_id)})
+    try:
+        await run_db(services.set_visitor_context, thread_id, context)
+    except DatabaseError:  # never fail a join for it
+        logger.warning("visitor_context_failed thread=%s", thread_id, exc_info=True)
+
+
+@event("context")
+async def context(sid: str, data: Any) -> dict:
+    """Additive (issue 14): {thread_id, context} when the visitor navigates (the launcher
+    tells the frame); answers {"ok": true, "context"} as agents now see it."""
+    state = await _rate_limit(sid, "context", settings.SOCKET_MESSAGES_PER_MINUTE)
+    data = require_mapping(data)
+    thread_id = parse_thread_id(data.get("thread_id"))
+    _require_own_thread(state, thread_id)
+    parsed = visitor_context.parse(data.get("context"))
+    return {"ok": True, "context": await run_db(services.set_visitor_context, thread_id, parsed)}
 
 
 def _history(thread_id) -> list[dict]:

@@ -13,6 +13,7 @@ import { gettext, interpolate, ngettext } from "./i18n.js";
 import { applyEdit, editButtons } from "./edits.js";
 import { MessageList, setDecorator } from "./messages.js";
 import { Outbox } from "./outbox.js";
+import { PanelContext } from "./panel_context.js";
 import { PanelEmail } from "./panel_email.js";
 import { ThreadSearch } from "./search.js";
 import { parseWhen, shortWhen as localWhen } from "./timefmt.js";
@@ -250,6 +251,7 @@ function paintConvHead() {
   convStatus.textContent = status;
   convStatus.classList.toggle("is-online", isOnline(th));
   panelEmail.paint(th);
+  panelContext.paint(th);
   typingBox.hidden = !isTyping(th);
   desk.paintHead();
 }
@@ -352,6 +354,12 @@ outbox.onSignedOut = toSignIn;
 
 const panelEmail = PanelEmail({
   line: document.getElementById("conv-email"),
+  socket: socket,
+  threads: threads,
+  current: function () { return current; },
+});
+const panelContext = PanelContext({
+  box: document.getElementById("visitor-context"),
   socket: socket,
   threads: threads,
   current: function () { return current; },

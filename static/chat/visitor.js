@@ -9,6 +9,7 @@
 import "./resume.js"; // first: a link from an email sets the conversation before it is read
 import { Availability } from "./availability.js";
 import { Composer } from "./composer.js";
+import { VisitorContext } from "./context.js";
 import { EmailCard } from "./email_card.js";
 import { gettext, interpolate } from "./i18n.js";
 import { applyEdit } from "./edits.js";
@@ -78,6 +79,14 @@ const list = new MessageList(document.getElementById("messages"), "visitor", fun
 let name = storage.get(KEYS.name);
 let threadId = storage.get(KEYS.thread);
 let joined = false, joining = false, joinTimer = null;
+// The page the visitor is on, for agents (issue 14): sent with join, updated on navigation.
+const pageContext = VisitorContext({
+  embedded: embedded,
+  hostOrigin: hostOrigin,
+  send: function (context) {
+    if (joined && threadId && socket.connected) socket.emit("context", { thread_id: threadId, context: context });
+  },
+});
 const outbox = new Outbox(KEYS.outbox, "message_to_admin");
 const availability = Availability(
   document.getElementById("availability"), document.getElementById("conn"), document.getElementById("welcome-text"));
@@ -131,7 +140,7 @@ function join(fresh) {
   if (!name || joining || !socket.connected) return;
   joining = true;
   clearTimeout(joinTimer);
-  const payload = { display_name: name };
+  const payload = { display_name: name, context: pageContext.current() };
   if (threadId && !fresh) payload.thread_id = threadId;
   socket.timeout(15000).emit("join", payload, function (err, ack) {
     joining = false;
