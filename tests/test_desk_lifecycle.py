@@ -5,6 +5,7 @@ their counts; unread per agent; blocking; canned replies over HTTP."""
 
 from __future__ import annotations
 
+from tests.browser.media import png
 from tests.support.addresses import http_from, socket_from
 from tests.support.clients import Browserish, Recorder, admin_socket
 
@@ -171,6 +172,16 @@ async def test_a_blocked_visitor_is_refused_and_others_are_not(make_server):
     ack = await moved.call("join", {"display_name": "Spammer 3"})
     assert (ack["ok"], ack["code"]) == (False, "blocked")
     same_address = await _join_refused(server, "127.0.0.2")
+    # Nor files: an upload from the blocked address is refused before it is read.
+    uploader = http_from(server.url, "127.0.0.2")
+    uploader.get("/")
+    upload = uploader.post("/api/upload/image", files={"file": ("a.png", png(), "image/png")})
+    assert (upload.status_code, upload.json()["code"]) == (403, "blocked")
+    elsewhere = http_from(server.url, "127.0.0.3")
+    elsewhere.get("/")
+    assert (
+        elsewhere.post("/api/upload/image", files={"file": ("a.png", png(), "image/png")}).status_code == 200
+    )
 
     # Someone else writes on: their message arrives; the blocked one never did (order).
     ack = await other.call("message_to_admin", text(other_thread, "hello"))

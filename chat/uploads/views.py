@@ -28,6 +28,8 @@ from django.http.multipartparser import MultiPartParserError
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts import signin
+from chat import blocks
 from chatdesk import ratelimit
 from chatdesk.body_limit import MULTIPART_OVERHEAD
 from chatdesk.clientip import client_ip
@@ -122,6 +124,10 @@ def _require_room(ip: str, size: int) -> None:
 def _upload(request: HttpRequest, kind: str) -> HttpResponse:
     if not ratelimit.hit("upload", client_ip(request.META), settings.UPLOADS_PER_MINUTE, 60):
         raise RateLimited(variant="uploads", retry_after=ratelimit.retry_after(60))
+    if not signin.is_admin(request):
+        # A blocked visitor (issue 13) sends nothing, files included.
+        session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+        blocks.refuse_if_blocked(blocks.Visitor.of(client_ip(request.META), session_key))
     raw_length = request.META.get("CONTENT_LENGTH")
     if raw_length in (None, ""):
         raise LengthRequired()
