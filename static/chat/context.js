@@ -18,22 +18,42 @@ function cleanTitle(value) {
 }
 
 export function VisitorContext(opts) {
-  // opts: {embedded, hostOrigin, send(context)}: send is called on navigation updates.
+  // opts: {embedded, hostOrigin, isJoined(), send(context)}: send on navigation updates.
   let page = opts.embedded
     ? { page_url: "", page_title: "", referrer: "" }
     : { page_url: cleanUrl(window.location.href), page_title: cleanTitle(document.title), referrer: cleanUrl(document.referrer) };
 
+  let lastSent = "";
+
   function current() {
     let zone = "";
     try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { zone = ""; }
-    return {
-      page_url: page.page_url,
-      page_title: page.page_title,
-      referrer: page.referrer,
+    const context = {
       language: (navigator.language || "").slice(0, 35),
       timezone: zone,
       utc_offset_minutes: -new Date().getTimezoneOffset(),
     };
+    // Embedded, the page is known once the launcher said it: nothing blank overwrites it.
+    if (page.page_url) {
+      context.page_url = page.page_url;
+      context.page_title = page.page_title;
+      context.referrer = page.referrer;
+    }
+    return context;
+  }
+
+  /* The context for a join (remembered: joined() sends what changed while it was on its way). */
+  function forJoin() {
+    const context = current();
+    lastSent = JSON.stringify(context);
+    return context;
+  }
+
+  function joined() {
+    const context = current();
+    if (JSON.stringify(context) === lastSent) return;
+    lastSent = JSON.stringify(context);
+    opts.send(context);
   }
 
   if (opts.embedded) {
@@ -46,9 +66,9 @@ export function VisitorContext(opts) {
       if (next.page_url && new URL(next.page_url).origin !== opts.hostOrigin) return;
       if (next.page_url === page.page_url && next.page_title === page.page_title) return;
       page = next;
-      opts.send(current());
+      if (opts.isJoined()) joined();
     });
   }
 
-  return { current: current };
+  return { forJoin: forJoin, joined: joined };
 }

@@ -83,9 +83,8 @@ let joined = false, joining = false, joinTimer = null;
 const pageContext = VisitorContext({
   embedded: embedded,
   hostOrigin: hostOrigin,
-  send: function (context) {
-    if (joined && threadId && socket.connected) socket.emit("context", { thread_id: threadId, context: context });
-  },
+  isJoined: function () { return joined && !!threadId && socket.connected; },
+  send: function (context) { socket.emit("context", { thread_id: threadId, context: context }); },
 });
 const outbox = new Outbox(KEYS.outbox, "message_to_admin");
 const availability = Availability(
@@ -140,7 +139,7 @@ function join(fresh) {
   if (!name || joining || !socket.connected) return;
   joining = true;
   clearTimeout(joinTimer);
-  const payload = { display_name: name, context: pageContext.current() };
+  const payload = { display_name: name, context: pageContext.forJoin() };
   if (threadId && !fresh) payload.thread_id = threadId;
   socket.timeout(15000).emit("join", payload, function (err, ack) {
     joining = false;
@@ -169,6 +168,7 @@ function join(fresh) {
     joined = true;
     closedNotice = null;
     emailCard.joined(ack);
+    pageContext.joined(); // the page the launcher told while the join was on its way
     availability.update(ack.availability);
     socket.emit("heartbeat", { thread_id: threadId });
     if (ack.resumed && (ack.messages || []).some(function (m) { return m.sender === "admin"; })) markRead();
