@@ -24,16 +24,12 @@ VIEWS = ("open", "mine", "unassigned", "resolved")
 
 def request_agent(request):
     """The agent a panel request acts as (None for a session without one)."""
-    current = getattr(signin, "current_agent", None)
-    return current(request) if current is not None else None
+    return signin.current_agent(request)
 
 
 def session_agent(session_key: str | None):
     """The agent a socket's session acts as (None for a session without one)."""
-    if not session_key:
-        return None
-    lookup = getattr(signin, "agent_for_session", None)
-    return lookup(session_key) if lookup is not None else None
+    return signin.agent_for_session(session_key)
 
 
 def agents_by_id() -> dict:
