@@ -314,6 +314,8 @@ else:
 LOGIN_CODE_BACKEND = os.getenv("LOGIN_CODE_BACKEND") or _default_code_backend
 # Telegram counts as behind (panel banner, /healthz) when the oldest unsent item waited longer.
 TELEGRAM_BEHIND_SECONDS = envint("TELEGRAM_BEHIND_SECONDS", 60)
+# "Continue in Telegram" (issue 14): how long a visitor's t.me start link works (single use).
+TELEGRAM_CONTINUE_TOKEN_SECONDS = envint("TELEGRAM_CONTINUE_TOKEN_SECONDS", 3600)
 # /healthz details (backlog, last error) for monitoring without a session: `Authorization:
 # Bearer <token>`. Unset: only signed-in staff and panel admins see them.
 HEALTHZ_TOKEN = os.getenv("HEALTHZ_TOKEN", "")

@@ -23,6 +23,9 @@ class OutboxItem(models.Model):
         DELETE_TOPIC = "delete_topic"  # payload: topic_id
         EDIT = "edit"  # mirror the edit of chat message `message_id` (editMessageText/Caption)
         CARD = "card"  # send or edit thread `thread_id`'s control card (telegram_bridge/card.py)
+        # An agent's reply `message_id` to a visitor who continues in Telegram, sent to their
+        # private chat `chat_id` (telegram_bridge/visitor_link.py, issue 14).
+        VISITOR = "visitor"
 
     class State(models.TextChoices):
         PENDING = "pending"
@@ -176,3 +179,39 @@ class SentPart(models.Model):
 
     def __str__(self) -> str:
         return f"part {self.part} of {self.message_id} → {self.telegram_message_id}"
+
+
+class ContinueToken(models.Model):
+    """A "Continue in Telegram" start parameter (issue 14, telegram_bridge/visitor_link.py):
+    random, bound to one thread, single use, expiring."""
+
+    token = models.CharField(max_length=64, primary_key=True)
+    thread_id = models.UUIDField()
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    used_by_chat_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        db_table = "telegram_continue_tokens"
+        indexes = [models.Index(fields=["expires_at"], name="telegram_continue_expiry_idx")]
+
+    def __str__(self) -> str:
+        return f"continue token for {self.thread_id}"
+
+
+class VisitorChat(models.Model):
+    """A visitor's private chat with the bot, linked to their thread (issue 14): their
+    messages there are the thread's visitor messages, agents' replies go there too. /stop
+    deletes the row."""
+
+    chat_id = models.BigIntegerField(unique=True)
+    user_id = models.BigIntegerField()
+    thread_id = models.UUIDField(db_index=True)
+    linked_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "telegram_visitor_chats"
+
+    def __str__(self) -> str:
+        return f"visitor chat {self.chat_id} → {self.thread_id}"
