@@ -73,6 +73,17 @@ def test_webhook_command_sets_the_secret_and_refuses_plain_http(redis_server, fa
     assert setter.params["url"] == "https://chat.example.com/telegram/webhook"
     info = redis_server.manage("telegram_webhook", "info")
     assert "outbox:" in info.stdout and "123:abc" not in info.stdout
+    assert fake.sent("setWebhook")[-1].params["allowed_updates"] == [
+        "message",
+        "edited_message",
+        "callback_query",
+        "my_chat_member",
+    ]
+    assert "not subscribed" not in info.stdout
+    # A webhook set by an older version (messages only) is pointed out.
+    fake.webhook["url"], fake.allowed_updates = "https://chat.example.com/telegram/webhook", ["message"]
+    info = redis_server.manage("telegram_webhook", "info")
+    assert "not subscribed to: edited_message, callback_query, my_chat_member" in info.stdout
     assert redis_server.manage("telegram_webhook", "delete").returncode == 0
 
 

@@ -69,6 +69,12 @@ class Command(BaseCommand):
         info = client.call("getWebhookInfo") or {}
         self.stdout.write(f"webhook url: {info.get('url') or '(none: use telegram_poll)'}")
         self.stdout.write(f"pending updates at Telegram: {info.get('pending_update_count', 0)}")
+        missing = [
+            kind for kind in ALLOWED_UPDATES if kind not in (info.get("allowed_updates") or ALLOWED_UPDATES)
+        ]
+        if info.get("url") and missing:
+            # Set before this version asked for them: edits, buttons, the bot's removal.
+            self.stdout.write(f"not subscribed to: {', '.join(missing)} (run `telegram_webhook set` again)")
         if info.get("last_error_message"):
             when = datetime.fromtimestamp(info.get("last_error_date", 0), UTC).isoformat()
             self.stdout.write(f"last delivery error: {info['last_error_message']} ({when})")
