@@ -7,9 +7,9 @@ zone, and runs on PostgreSQL and SQLite:
 
 - percentiles: PostgreSQL's percentile_cont; on SQLite the same interpolation from the two
   rows around the rank (ORDER BY the duration, LIMIT 2 OFFSET k), after a COUNT;
-- days, weekdays and hours: one GROUP BY per UTC hour (plain column arithmetic, no time
-  zone function per row, which SQLite would call in Python), the buckets then placed in
-  the desk's time zone.
+- days, weekdays and hours: PostgreSQL converts with AT TIME ZONE; SQLite shifts each
+  piece of the range between two summer-time changes by its fixed offset with a date
+  modifier (Django's Trunc/Extract with a zone call a Python function per row there).
 - thread_insights_idx covers every column these read: the index alone answers them.
 
 A first response time is from the thread's start to the first agent reply
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
-from django.db import connection
+from django.db import OperationalError, connection
 from django.db.models import Count, Q
 
 from accounts.models import Agent
@@ -95,6 +95,21 @@ SQLITE_INDEXES = {
 }
 
 
+def ensure_sqlite_indexes(using: str = "default", **kwargs) -> None:
+    """Create the duration indexes on SQLite if they are missing (post_migrate)."""
+    from django.db import connections
+
+    target = connections[using]
+    if target.vendor != "sqlite":
+        return
+    with target.cursor() as cursor:
+        for column, name in SQLITE_INDEXES.items():
+            cursor.execute(
+                f"CREATE INDEX IF NOT EXISTS {name} ON {Thread._meta.db_table} "
+                f"({SQLITE_SECONDS[column]}, created_at) WHERE {column} IS NOT NULL"
+            )
+
+
 def percentiles(span: Range, column: str, count: int | None = None) -> dict[str, float | None]:
     """The median and 90th percentile, in seconds, of `column` - created_at over the
     range's threads that have `column` (percentile_cont: interpolated between ranks).
@@ -131,11 +146,13 @@ def percentiles(span: Range, column: str, count: int | None = None) -> dict[str,
                 continue
             rank = p * (count - 1)
             below = math.floor(rank)
-            cursor.execute(
-                f"SELECT {seconds} FROM {table} INDEXED BY {index} WHERE {where} "
-                f"ORDER BY {seconds} LIMIT 2 OFFSET %s",
-                [*params, below],
+            query = (
+                f"SELECT {seconds} FROM {table} {{hint}} WHERE {where} ORDER BY {seconds} LIMIT 2 OFFSET %s"
             )
+            try:
+                cursor.execute(query.replace("{hint}", f"INDEXED BY {index}"), [*params, below])
+            except OperationalError:  # the index is missing (until the next migrate): sort
+                cursor.execute(query.replace("{hint}", ""), [*params, below])
             values = [row[0] for row in cursor.fetchall()]
             low = values[0]
             high = values[1] if len(values) > 1 else low
@@ -143,56 +160,81 @@ def percentiles(span: Range, column: str, count: int | None = None) -> dict[str,
         return result
 
 
-def _bucket_minutes(span: Range) -> int:
-    """Hour buckets, unless the desk's zone is off the hour (India, +5:30): 15 minutes."""
-    probes = (span.start, span.end, span.start + (span.end - span.start) / 2)
-    whole = all((probe.utcoffset() or timedelta()).total_seconds() % 3600 == 0 for probe in probes)
-    return 60 if whole else 15
+def _segments(span: Range) -> list[tuple[datetime, datetime, int]]:
+    """The range cut where the desk's UTC offset changes (summer time): (start, end,
+    offset in minutes), usually one or three pieces."""
+
+    def offset(when: datetime) -> int:
+        return int((when.astimezone(span.zone).utcoffset() or timedelta()).total_seconds() // 60)
+
+    pieces, begin = [], span.start.astimezone(UTC)
+    cursor, stop = begin, span.end.astimezone(UTC)
+    while cursor < stop:
+        step = min(cursor + timedelta(days=1), stop)
+        if offset(step - timedelta(microseconds=1)) != offset(cursor):
+            step = cursor + timedelta(minutes=15)  # find the change to the quarter hour
+            while offset(step) == offset(cursor):
+                step += timedelta(minutes=15)
+            pieces.append((begin, step, offset(cursor)))
+            begin = step
+        cursor = step
+    if begin < stop:
+        pieces.append((begin, stop, offset(begin)))
+    return pieces
 
 
-def started(span: Range) -> list[tuple[datetime, int]]:
-    """Conversations started, counted per UTC hour (or quarter hour), as (local start of
-    the bucket, count): one indexed GROUP BY on plain column arithmetic, since converting
-    each row's time zone would call a Python function per row on SQLite. Converting the
-    at most 24 × 366 buckets is cheap."""
-    minutes = _bucket_minutes(span)
+def _grouped(span: Range, sqlite_key: str, postgres_key: str) -> list[tuple]:
+    """Threads started in the range, counted per key of their local time. SQLite shifts
+    each piece of the range by its fixed offset with a date modifier (C, not a Python
+    function per row); PostgreSQL converts with AT TIME ZONE."""
     table = Thread._meta.db_table
-    if connection.vendor == "postgresql":
-        bucket = "date_trunc('hour', created_at AT TIME ZONE 'UTC')"
-        if minutes != 60:
-            bucket += " + floor(extract(minute from created_at) / 15) * interval '15 minutes'"
-    else:  # stored as 'YYYY-MM-DD HH:MM:SS[.ffffff]', UTC
-        bucket = "substr(created_at, 1, 13)"
-        if minutes != 60:
-            bucket += " || ':' || ((CAST(substr(created_at, 15, 2) AS INTEGER) / 15) * 15)"
     adapt = connection.ops.adapt_datetimefield_value
+    rows: list[tuple] = []
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {bucket} AS b, COUNT(*) FROM {table} WHERE created_at >= %s AND created_at < %s GROUP BY b",
-            [adapt(span.start), adapt(span.end)],
-        )
-        rows = cursor.fetchall()
-    result = []
-    for value, count in rows:
-        if isinstance(value, str):
-            hour, _, quarter = value.partition(":")
-            value = datetime.strptime(hour, "%Y-%m-%d %H") + timedelta(minutes=int(quarter or 0))
-        result.append((value.replace(tzinfo=UTC).astimezone(span.zone), count))
-    return result
+        if connection.vendor == "postgresql":
+            local = "(created_at AT TIME ZONE %s)"
+            key = postgres_key.replace("{local}", local)
+            cursor.execute(
+                f"SELECT {key}, COUNT(*) FROM {table} WHERE created_at >= %s AND created_at < %s GROUP BY 1, 2",
+                [settings.TIME_ZONE, settings.TIME_ZONE, adapt(span.start), adapt(span.end)],
+            )
+            return [(*row[:-1], row[-1]) for row in cursor.fetchall()]
+        for begin, end, minutes in _segments(span):
+            shift = f"{minutes:+d} minutes"
+            key = sqlite_key.replace("{shift}", "%s")
+            cursor.execute(
+                f"SELECT {key}, COUNT(*) FROM {table} WHERE created_at >= %s AND created_at < %s GROUP BY 1, 2",
+                [shift, shift, adapt(begin), adapt(end)],
+            )
+            rows += cursor.fetchall()
+    return rows
 
 
-def per_day(span: Range, buckets: list[tuple[datetime, int]] | None = None) -> list[dict]:
-    counts: dict[date, int] = {}
-    for when, count in started(span) if buckets is None else buckets:
-        counts[when.date()] = counts.get(when.date(), 0) + count
-    return [{"date": day.isoformat(), "count": counts.get(day, 0)} for day in span.days()]
+def per_day(span: Range) -> list[dict]:
+    rows = _grouped(
+        span,
+        "date(created_at, {shift}), date(created_at, {shift})",
+        "{local}::date, {local}::date",
+    )
+    counts: dict[str, int] = {}
+    for day, _, count in rows:
+        key = day if isinstance(day, str) else day.isoformat()
+        counts[key] = counts.get(key, 0) + count
+    return [{"date": day.isoformat(), "count": counts.get(day.isoformat(), 0)} for day in span.days()]
 
 
-def heatmap(span: Range, buckets: list[tuple[datetime, int]] | None = None) -> list[list[int]]:
+def heatmap(span: Range) -> list[list[int]]:
     """Conversations started per weekday (0 = Monday) and hour (0–23), desk time."""
+    rows = _grouped(
+        span,
+        "CAST(strftime('%%w', created_at, {shift}) AS INTEGER), CAST(strftime('%%H', created_at, {shift}) AS INTEGER)",
+        "CAST(extract(isodow from {local}) AS INTEGER), CAST(extract(hour from {local}) AS INTEGER)",
+    )
     grid = [[0] * 24 for _ in range(7)]
-    for when, count in started(span) if buckets is None else buckets:
-        grid[when.weekday()][when.hour] += count
+    sqlite = connection.vendor != "postgresql"
+    for weekday, hour, count in rows:
+        day = (weekday + 6) % 7 if sqlite else weekday - 1  # %w: 0 = Sunday; isodow: 7 = Sunday
+        grid[day][hour] += count
     return grid
 
 
@@ -232,15 +274,14 @@ def summary(span: Range) -> dict:
     (per hour, per assignee) and two percentile queries per duration."""
     rows = per_assignee(span)
     totals = {key: sum(row[key] for row in rows) for key in ("conversations", "resolved", "answered")}
-    buckets = started(span)
     return {
         "from": span.first.isoformat(),
         "to": span.last.isoformat(),
         "time_zone": settings.TIME_ZONE,
         "totals": totals,
-        "per_day": per_day(span, buckets),
+        "per_day": per_day(span),
         "first_response": percentiles(span, "first_response_at", totals["answered"]),
         "resolution": percentiles(span, "resolved_at", totals["resolved"]),
-        "heatmap": heatmap(span, buckets),
+        "heatmap": heatmap(span),
         "agents": per_agent(span, rows),
     }

@@ -137,3 +137,15 @@ def test_a_time_zone_off_the_hour_places_conversations_by_the_quarter_hour(setti
     assert insights.per_day(span) == [{"date": "2026-03-02", "count": 1}, {"date": "2026-03-03", "count": 1}]
     grid = insights.heatmap(span)
     assert (grid[0][23], grid[1][0], sum(map(sum, grid))) == (1, 1, 2)
+
+
+def test_summer_time_starting_mid_range_moves_the_hours(settings):
+    settings.TIME_ZONE = "Europe/Berlin"  # +1, then +2 from 01:00 UTC on Sunday 2026-03-29
+    thread(datetime(2026, 3, 28, 22, 30, tzinfo=UTC))  # Saturday 23:30
+    thread(datetime(2026, 3, 29, 0, 30, tzinfo=UTC))  # Sunday 01:30, winter time
+    thread(datetime(2026, 3, 29, 1, 30, tzinfo=UTC))  # Sunday 03:30, summer time
+    span = insights.Range(date(2026, 3, 28), date(2026, 3, 29))
+    assert insights.per_day(span) == [{"date": "2026-03-28", "count": 1}, {"date": "2026-03-29", "count": 2}]
+    grid = insights.heatmap(span)
+    found = {(day, hour): count for day, row in enumerate(grid) for hour, count in enumerate(row) if count}
+    assert found == {(5, 23): 1, (6, 1): 1, (6, 3): 1}
