@@ -422,3 +422,11 @@ class NotEditable(Refusal):
     code = "not_editable"
     status = 409
     message = _("This message can no longer be edited.")
+
+
+class TelegramContinueUnavailable(Refusal):
+    """ "Continue in Telegram" needs the bot configured and its username known (getMe)."""
+
+    code = "telegram_unavailable"
+    status = 503
+    message = _("Continuing in Telegram is not available right now.")

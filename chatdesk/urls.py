@@ -9,6 +9,7 @@ from chat import widget as chat_widget
 from chat.uploads import views as upload_views
 from notifications import views as email_views
 from telegram_bridge import views as telegram_views
+from telegram_bridge import visitor_link
 
 from . import health, views
 
@@ -59,6 +60,7 @@ urlpatterns = [
     re_path(r"^uploads/(?P<folder>[^/]+)/(?P<filename>[^/]+)$", upload_views.serve_upload),
     # Telegram delivers updates here (authenticated by its secret header, not CSRF).
     path("telegram/webhook", telegram_views.webhook, name="telegram-webhook"),
+    path("api/telegram/continue", visitor_link.continue_view, name="telegram-continue"),
     # Languages: the pages' switch posts to /i18n/setlang/; their scripts read /jsi18n/.
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),

@@ -24,7 +24,7 @@ from chat.uploads.files import StorageFailed, store_file
 from chat.validation import MessageInput, parse_text
 from chatdesk.refusals import FileTooLarge, MalformedTelegramMessage, Refusal
 
-from . import admin_chat, agent_chats, bot_commands, callbacks, edits, outbox
+from . import admin_chat, agent_chats, bot_commands, callbacks, edits, outbox, visitor_link
 from .client import TelegramClient, TelegramError
 from .messages import esc
 from .models import InboundUpdate, Topic
@@ -127,7 +127,10 @@ class Receiver:
         if migrated:
             return migrated
         if (message.get("chat") or {}).get("type") == "private" and not admin_chat.is_admin_chat(chat_id):
-            return agent_chats.handle_private(message, self.client)
+            # A visitor who continues in Telegram (issue 14), else an agent's private chat.
+            return visitor_link.handle_private(message, self) or agent_chats.handle_private(
+                message, self.client
+            )
         if not admin_chat.is_admin_chat(chat_id):
             logger.warning("telegram_update_ignored reason=other_chat chat_id=%s", chat_id)
             return "ignored:other_chat"

@@ -255,6 +255,7 @@ class Sender:
             OutboxItem.Kind.DELETE_TOPIC: self.delete_topic,
             OutboxItem.Kind.EDIT: self.send_edit,
             OutboxItem.Kind.CARD: self.send_card,
+            OutboxItem.Kind.VISITOR: self.send_to_visitor,
         }
         refused = admin_chat.refused_now(item.chat_id)
         if refused is not None:
@@ -526,6 +527,12 @@ class Sender:
         result = self.call(item.chat_id, "sendMessage", text=payload.get("text") or "", **params)
         if item.thread_id:
             services.link_telegram_message(item.thread_id, result["chat"]["id"], result["message_id"])
+
+    def send_to_visitor(self, item: OutboxItem) -> bool:
+        """An agent's reply to a visitor who continues in Telegram (issue 14)."""
+        from . import visitor_link
+
+        return visitor_link.deliver(self, item)
 
     def send_card(self, item: OutboxItem) -> None:
         """A thread's control card, sent or re-drawn (telegram_bridge/card.py)."""

@@ -146,3 +146,18 @@ def post_update(base_url: str, update: dict, secret: str | None = SECRET):
 
     headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret is not None else {}
     return requests.post(base_url + "/telegram/webhook", json=update, headers=headers, timeout=10)
+
+
+def fake_private_photo(fake, updates: Updates, user: dict, jpeg: bytes, caption: str = "") -> dict:
+    """A photo `user` sends the bot in their private chat (its file served by the fake)."""
+    file_id = f"vp_{updates.update_id}"
+    fake.add_file(f"photos/{file_id}.jpg", jpeg)
+    update = updates.private(user, "")
+    message = update["message"]
+    del message["text"]
+    message["photo"] = [
+        {"file_id": file_id, "file_unique_id": file_id, "width": 80, "height": 80, "file_size": len(jpeg)}
+    ]
+    if caption:
+        message["caption"] = caption
+    return update

@@ -1,0 +1,153 @@
+"""★ Continue in Telegram (issue 14): a visitor moves their conversation to the bot with a
+single-use, expiring t.me start link bound to their thread; the bot sends them the history,
+their Telegram messages reach the panel and the admin chat as the visitor's, agents'
+replies reach both their Telegram chat and the web page exactly once, and /stop ends it.
+A reused, expired or unknown token and a link for another visitor's thread are refused; an
+unlinked private chat reaches nobody."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from tests.file_uploads import samples
+from tests.support.clients import Browserish, admin_socket
+from tests.support.fake_telegram import Updates
+
+from .conftest import (
+    CHAT_ID,
+    fake_private_photo,
+    outbox_empty,
+    post_update,
+    sent,
+    telegram_env,
+    visitor_with_page,
+)
+
+START_LINK = re.compile(r"^https://t\.me/chatdesk_bot\?start=(c_[A-Za-z0-9_-]+)$")
+
+
+def to_chat(chat_id: int, needle: str):
+    return lambda c: (
+        c.method == "sendMessage"
+        and str(c.params.get("chat_id")) == str(chat_id)
+        and needle in c.params["text"]
+    )
+
+
+def texts_to(fake, chat_id: int, needle: str) -> list[str]:
+    return [
+        c.params["text"]
+        for c in fake.sent("sendMessage")
+        if str(c.params.get("chat_id")) == str(chat_id) and needle in c.params["text"]
+    ]
+
+
+def continue_link(page: Browserish, thread_id: str) -> str:
+    answer = page.post("/api/telegram/continue", json={"thread_id": thread_id})
+    assert answer.status_code == 201, answer.text
+    body = answer.json()
+    assert body["success"] is True and body["expires_in"] == 3600
+    token = START_LINK.match(body["url"]).group(1)
+    assert len(token) <= 64
+    return token
+
+
+async def test_a_visitor_continues_in_telegram_and_stops(tg_server, tg_admin, fake, updates):
+    client, thread_id, page = await visitor_with_page(tg_server.url, "Telegram Tuna")
+    panel = await admin_socket(tg_server.url, tg_admin)
+    sent_web = await client.call(
+        "message_to_admin", {"thread_id": thread_id, "type": "text", "text": "hello from the web"}
+    )
+    assert sent_web["ok"] is True
+    await sent(fake, to_chat(CHAT_ID, "hello from the web"))
+
+    assert page.get("/api/telegram/continue").json() == {"available": True, "bot": "chatdesk_bot"}
+    token = continue_link(page, thread_id)
+
+    tuna = {"id": updates.user["id"] + 7, "is_bot": False, "first_name": "Tuna"}
+    assert post_update(tg_server.url, updates.private(tuna, f"/start {token}")).status_code == 200
+    await sent(fake, to_chat(tuna["id"], "talking with the support team"))
+    history = await sent(fake, to_chat(tuna["id"], "Your conversation so far"))
+    assert "You: hello from the web" in history.params["text"]
+
+    # Their Telegram messages are the visitor's: the panel and the admin chat get them.
+    post_update(tg_server.url, updates.private(tuna, "and now from Telegram"))
+    got = await panel.wait_for("message_from_visitor", lambda m: m["content_text"] == "and now from Telegram")
+    assert (got["thread_id"], got["sender"], got["type"]) == (thread_id, "visitor", "text")
+    await sent(fake, to_chat(CHAT_ID, "and now from Telegram"))
+    photo_update = fake_private_photo(fake, updates, tuna, samples.jpeg(), caption="the kettle")
+    post_update(tg_server.url, photo_update)
+    photo = await panel.wait_for("message_from_visitor", lambda m: m["type"] == "image")
+    assert (photo["thread_id"], photo["content_text"]) == (thread_id, "the kettle")
+
+    # An agent's reply reaches the web page and their Telegram chat, once each.
+    for text in ("Yes, it is in stock.", "Anything else?"):
+        ack = await panel.call("message_to_visitor", {"thread_id": thread_id, "type": "text", "text": text})
+        assert ack["ok"] is True
+    await client.wait_for("message_from_admin", lambda m: m["content_text"] == "Anything else?")
+    await sent(fake, to_chat(tuna["id"], "Anything else?"))
+    await outbox_empty(tg_server.url)
+    assert [m["content_text"] for m in client.received("message_from_admin")] == [
+        "Yes, it is in stock.",
+        "Anything else?",
+    ]
+    assert len(texts_to(fake, tuna["id"], "Yes, it is in stock.")) == 1
+    assert len(texts_to(fake, tuna["id"], "Anything else?")) == 1
+
+    # The same link again (by anyone) is refused and links nothing.
+    other = {"id": updates.user["id"] + 8, "is_bot": False, "first_name": "Other"}
+    post_update(tg_server.url, updates.private(other, f"/start {token}"))
+    await sent(fake, to_chat(other["id"], "does not work any more"))
+    post_update(tg_server.url, updates.private(other, "let me in"))
+    await sent(fake, to_chat(other["id"], "Send /start to link this chat"))  # the agents' help, nothing else
+
+    # /stop: later replies go to the web page only.
+    post_update(tg_server.url, updates.private(tuna, "/stop"))
+    await sent(fake, to_chat(tuna["id"], "Stopped"))
+    ack = await panel.call(
+        "message_to_visitor", {"thread_id": thread_id, "type": "text", "text": "After stop"}
+    )
+    assert ack["ok"] is True
+    await client.wait_for("message_from_admin", lambda m: m["content_text"] == "After stop")
+    await sent(fake, to_chat(CHAT_ID, "After stop"))  # mirrored to the admin chat as usual
+    await outbox_empty(tg_server.url)
+    assert texts_to(fake, tuna["id"], "After stop") == []
+    assert texts_to(fake, other["id"], "After stop") == []
+    # A message after /stop reaches nobody: the panel hears only what came before.
+    post_update(tg_server.url, updates.private(tuna, "still there?"))
+    await sent(fake, to_chat(tuna["id"], "Send /start to link this chat"))
+    assert [m["content_text"] for m in panel.received("message_from_visitor")].count("still there?") == 0
+    await panel.close()
+    await client.close()
+
+
+async def test_links_for_other_threads_and_unknown_tokens_are_refused(tg_server, tg_admin, fake, updates):
+    _, thread_id, page = await visitor_with_page(tg_server.url, "Owner Oya")
+    intruder_client, _, intruder = await visitor_with_page(tg_server.url, "Intruder")
+    refused = intruder.post("/api/telegram/continue", json={"thread_id": thread_id})
+    assert (refused.status_code, refused.json()["code"]) == (403, "not_your_thread")
+    bad = page.post("/api/telegram/continue", json={"thread_id": "nope"})
+    assert (bad.status_code, bad.json()["code"], bad.json()["field"]) == (400, "field_invalid", "thread_id")
+    stranger = {"id": updates.user["id"] + 9, "is_bot": False, "first_name": "Guess"}
+    post_update(tg_server.url, updates.private(stranger, "/start c_" + "A" * 32))
+    await sent(fake, to_chat(stranger["id"], "does not work any more"))
+    await intruder_client.close()
+
+
+async def test_an_expired_link_is_refused(make_server, fake):
+    live = make_server(env=telegram_env(fake, TELEGRAM_CONTINUE_TOKEN_SECONDS="1"))
+    client, thread_id, page = await visitor_with_page(live.url, "Late Lale")
+    token = continue_link_expiring(page, thread_id)
+    await asyncio.sleep(1.5)
+    updates = Updates(CHAT_ID, start=9_900_000)
+    late = {"id": 4242, "is_bot": False, "first_name": "Lale"}
+    post_update(live.url, updates.private(late, f"/start {token}"))
+    await sent(fake, to_chat(late["id"], "does not work any more"))
+    await client.close()
+
+
+def continue_link_expiring(page: Browserish, thread_id: str) -> str:
+    answer = page.post("/api/telegram/continue", json={"thread_id": thread_id})
+    assert answer.status_code == 201 and answer.json()["expires_in"] == 1, answer.text
+    return START_LINK.match(answer.json()["url"]).group(1)
