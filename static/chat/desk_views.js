@@ -231,6 +231,7 @@ export function DeskViews(opts) {
       if (me && d.reader === me.id) opts.onRead(d.thread_id);
       return;
     }
+    if (!("status" in d)) return; // other changes (visitor context, email) have their own modules
     apply(d.thread_id, d);
     refreshCounts();
     if (d.thread_id === opts.current() && d.by && (!me || d.by.id !== me.id)) {
