@@ -15,6 +15,7 @@ import { gettext, interpolate } from "./i18n.js";
 import { applyEdit } from "./edits.js";
 import { MessageList, pendingMessage } from "./messages.js";
 import { Outbox } from "./outbox.js";
+import { TelegramContinue } from "./telegram_continue.js";
 import { announce, limits, showConnection } from "./page.js";
 import { NAME_REFUSED, RETRY_LATER, refusalText, retryAfter } from "./refusals.js";
 import { connectSocket } from "./socket.js";
@@ -105,6 +106,12 @@ const emailCard = EmailCard({
   notice: function (text, kind) { list.notice(text, kind === "error" ? "error" : "", true); },
 });
 availability.onChange(emailCard.availability);
+// ★ Continue in Telegram (issue 14): shown once there is a conversation and a bot to take it.
+const telegramContinue = TelegramContinue({
+  button: document.getElementById("continue-telegram"),
+  threadId: function () { return threadId; },
+  notice: function (text, kind) { list.notice(text, kind === "error" ? "error" : "", true); },
+});
 socket.on("availability", availability.update);
 socket.on("visitor_email", function (d) { if (d && d.thread_id === threadId) emailCard.changed(d.email); });
 nameInput.maxLength = limits.nameMaxChars;
@@ -169,6 +176,7 @@ function join(fresh) {
     closedNotice = null;
     emailCard.joined(ack);
     pageContext.joined(); // the page the launcher told while the join was on its way
+    telegramContinue.joined();
     availability.update(ack.availability);
     socket.emit("heartbeat", { thread_id: threadId });
     if (ack.resumed && (ack.messages || []).some(function (m) { return m.sender === "admin"; })) markRead();
