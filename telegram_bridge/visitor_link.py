@@ -160,9 +160,10 @@ def new_token(thread_id) -> str:
 
 
 def _say(chat_id: int, text_html: str) -> None:
-    """An answer to the visitor's chat, through the outbox (durable, paced, ahead of replies)."""
+    """An answer to the visitor's chat, through the outbox (durable, paced, ahead of the
+    replies): kind "visitor" with a text, so a refusal of that chat stays with it."""
     outbox.enqueue(
-        OutboxItem.Kind.NOTICE,
+        OutboxItem.Kind.VISITOR,
         chat_id=chat_id,
         payload={"text": text_html},
         priority=OutboxItem.Priority.NOTICE,
@@ -285,18 +286,40 @@ def on_message_posted(sender, message: Message, via: str, **kwargs) -> None:
 
 
 def deliver(sender, item: OutboxItem) -> bool:
-    """Send reply `item.message_id` to the visitor's chat: a text in parts (resumed after
-    the last one sent), or the file with its caption. True when done."""
+    """Send an item to a visitor's chat: the bot's answer (`payload.text`), or reply
+    `item.message_id` (a text in parts, resumed after the last one sent; a file with its
+    caption). True when done. The visitor blocking the bot (or deleting their account) is
+    their /stop: the chat is unlinked and nothing else is tried; it is not the admin
+    chat's refusal (the panel's banner)."""
+    try:
+        return _deliver(sender, item)
+    except TelegramError as exc:
+        if exc.lasting in (None, "unauthorized"):
+            raise
+        VisitorChat.objects.filter(chat_id=int(item.chat_id)).delete()
+        OutboxItem.objects.filter(kind=OutboxItem.Kind.VISITOR, chat_id=item.chat_id).exclude(
+            pk=item.pk
+        ).delete()
+        logger.warning("telegram_visitor_chat_gone chat_id=%s reason=%s", item.chat_id, exc.lasting)
+        return True
+
+
+def _deliver(sender, item: OutboxItem) -> bool:
+    text = (item.payload or {}).get("text")
+    if item.message_id is None:
+        if text:
+            sender.call(item.chat_id, "sendMessage", text=text, parse_mode="HTML", **messages_no_preview())
+        return True
     message = Message.objects.select_related("agent").filter(id=item.message_id).first()
-    if (
-        message is None
-        or not VisitorChat.objects.filter(chat_id=int(item.chat_id), thread_id=message.thread_id).exists()
-    ):
+    linked = VisitorChat.objects.filter(
+        chat_id=int(item.chat_id), thread_id=getattr(message, "thread_id", None)
+    )
+    if message is None or not linked.exists():
         return True  # deleted, or the visitor stopped meanwhile
     head = f"<b>{messages.esc(_agent_name(message))}</b>"
     if message.type == Message.Type.TEXT:
         pieces = messages.split_text(message.content_text or "", messages.TEXT_LIMIT - len(head) - 1)
-        index = item.parts_done
+        index = min(item.parts_done, len(pieces) - 1)
         sender.call(item.chat_id, "sendMessage", text=f"{head}\n{pieces[index]}", parse_mode="HTML")
         item.parts_done = index + 1
         OutboxItem.objects.filter(pk=item.pk).update(parts_done=item.parts_done)
@@ -312,6 +335,10 @@ def deliver(sender, item: OutboxItem) -> bool:
         **upload.file_params(),
     )
     return True
+
+
+def messages_no_preview() -> dict:
+    return {"link_preview_options": {"is_disabled": True}}
 
 
 def connect() -> None:

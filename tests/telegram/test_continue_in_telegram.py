@@ -17,6 +17,7 @@ from tests.support.fake_telegram import Updates
 from .conftest import (
     CHAT_ID,
     fake_private_photo,
+    health,
     outbox_empty,
     post_update,
     sent,
@@ -151,3 +152,33 @@ def continue_link_expiring(page: Browserish, thread_id: str) -> str:
     answer = page.post("/api/telegram/continue", json={"thread_id": thread_id})
     assert answer.status_code == 201 and answer.json()["expires_in"] == 1, answer.text
     return START_LINK.match(answer.json()["url"]).group(1)
+
+
+async def test_a_visitor_who_blocks_the_bot_is_unlinked_and_the_desk_stays_healthy(
+    tg_server, tg_admin, fake, updates
+):
+    client, thread_id, page = await visitor_with_page(tg_server.url, "Blocking Bora")
+    panel = await admin_socket(tg_server.url, tg_admin)
+    token = continue_link(page, thread_id)
+    bora = {"id": updates.user["id"] + 11, "is_bot": False, "first_name": "Bora"}
+    post_update(tg_server.url, updates.private(bora, f"/start {token}"))
+    await sent(fake, to_chat(bora["id"], "talking with the support team"))
+    fake.chat(bora["id"], bot_status="kicked")  # the visitor blocked the bot
+    ack = await panel.call("message_to_visitor", {"thread_id": thread_id, "type": "text", "text": "Blocked?"})
+    assert ack["ok"] is True
+    await client.wait_for("message_from_admin", lambda m: m["content_text"] == "Blocked?")
+    await sent(fake, to_chat(CHAT_ID, "Blocked?"))
+    await outbox_empty(tg_server.url)
+    refused = [c for c in fake.refused("sendMessage") if str(c.params.get("chat_id")) == str(bora["id"])]
+    assert len(refused) == 1  # tried once, then unlinked: no retries
+    report = health(tg_server.url)["telegram"]
+    assert report["refusal"] is None and report["failed"] == 0
+    # Unlinked: the next reply is not even tried there.
+    ack = await panel.call("message_to_visitor", {"thread_id": thread_id, "type": "text", "text": "Still?"})
+    await sent(fake, to_chat(CHAT_ID, "Still?"))
+    await outbox_empty(tg_server.url)
+    assert [
+        c for c in fake.refused("sendMessage") if str(c.params.get("chat_id")) == str(bora["id"])
+    ] == refused
+    await panel.close()
+    await client.close()
