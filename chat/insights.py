@@ -89,6 +89,9 @@ SQLITE_SECONDS = {
     "first_response_at": "((julianday(first_response_at) - julianday(created_at)) * 86400.0)",
     "resolved_at": "((julianday(resolved_at) - julianday(created_at)) * 86400.0)",
 }
+# The walk reads the index in duration order up to the rank, across the whole table: for
+# a narrow range (few rows of many) sorting the range's rows is cheaper.
+WALK_FROM = 20_000
 SQLITE_INDEXES = {
     "first_response_at": "thread_first_response_secs_idx",
     "resolved_at": "thread_resolution_secs_idx",
@@ -149,11 +152,15 @@ def percentiles(span: Range, column: str, count: int | None = None) -> dict[str,
             query = (
                 f"SELECT {seconds} FROM {table} {{hint}} WHERE {where} ORDER BY {seconds} LIMIT 2 OFFSET %s"
             )
-            try:
-                cursor.execute(query.replace("{hint}", f"INDEXED BY {index}"), [*params, below])
-            except OperationalError:  # the index is missing (until the next migrate): sort
+            if count < WALK_FROM:  # a few thousand rows: sorting them is cheaper than the walk
                 cursor.execute(query.replace("{hint}", ""), [*params, below])
-            values = [row[0] for row in cursor.fetchall()]
+                values = [row[0] for row in cursor.fetchall()]
+            else:
+                try:
+                    cursor.execute(query.replace("{hint}", f"INDEXED BY {index}"), [*params, below])
+                except OperationalError:  # the index is missing (until the next migrate): sort
+                    cursor.execute(query.replace("{hint}", ""), [*params, below])
+                values = [row[0] for row in cursor.fetchall()]
             low = values[0]
             high = values[1] if len(values) > 1 else low
             result[names[p]] = low + (high - low) * (rank - below)

@@ -127,7 +127,7 @@ function agents(data) {
     const row = el("tr");
     const name = el("th", null, agent.name);
     name.scope = "row";
-    row.append(name, el("td", null, String(agent.assigned)), el("td", null, String(agent.resolved)), el("td", null, String(agent.replies)));
+    row.append(name, el("td", null, String(agent.assigned)), el("td", null, String(agent.resolved)));
     rows.append(row);
   });
   document.getElementById("agents-empty").hidden = data.agents.length > 0;

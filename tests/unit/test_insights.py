@@ -149,3 +149,15 @@ def test_summer_time_starting_mid_range_moves_the_hours(settings):
     grid = insights.heatmap(span)
     found = {(day, hour): count for day, row in enumerate(grid) for hour, count in enumerate(row) if count}
     assert found == {(5, 23): 1, (6, 1): 1, (6, 3): 1}
+
+
+def test_the_index_walk_gives_the_same_percentiles(seeded, monkeypatch):
+    """SQLite's walk along the duration index (used from WALK_FROM rows) agrees with the sort."""
+    monkeypatch.setattr(insights, "WALK_FROM", 0)
+    first = insights.percentiles(seeded["span"], "first_response_at")
+    resolution = insights.percentiles(seeded["span"], "resolved_at")
+    assert (first["median"], first["p90"]) == (pytest.approx(90, abs=0.01), pytest.approx(408, abs=0.01))
+    assert (resolution["median"], resolution["p90"]) == (
+        pytest.approx(1200, abs=0.01),
+        pytest.approx(3120, abs=0.01),
+    )
