@@ -11,7 +11,7 @@ import asyncio
 import re
 
 from tests.file_uploads import samples
-from tests.support.clients import Browserish, admin_socket
+from tests.support.clients import Browserish, Recorder, admin_socket
 from tests.support.fake_telegram import Updates
 
 from .conftest import (
@@ -81,6 +81,22 @@ async def test_a_visitor_continues_in_telegram_and_stops(tg_server, tg_admin, fa
     post_update(tg_server.url, photo_update)
     photo = await panel.wait_for("message_from_visitor", lambda m: m["type"] == "image")
     assert (photo["thread_id"], photo["content_text"]) == (thread_id, "the kettle")
+
+    ogg = samples.ogg()
+    voice_id = f"vv_{updates.update_id}"
+    fake.add_file(f"voice/{voice_id}.oga", ogg)
+    voice_update = updates.private(tuna, "")
+    del voice_update["message"]["text"]
+    voice_update["message"]["voice"] = {
+        "file_id": voice_id,
+        "file_unique_id": voice_id,
+        "duration": 2,
+        "mime_type": "audio/ogg",
+        "file_size": len(ogg),
+    }
+    post_update(tg_server.url, voice_update)
+    voice = await panel.wait_for("message_from_visitor", lambda m: m["type"] == "audio")
+    assert voice["thread_id"] == thread_id and voice["sender"] == "visitor"
 
     # An agent's reply reaches the web page and their Telegram chat, once each.
     for text in ("Yes, it is in stock.", "Anything else?"):
@@ -181,4 +197,30 @@ async def test_a_visitor_who_blocks_the_bot_is_unlinked_and_the_desk_stays_healt
         c for c in fake.refused("sendMessage") if str(c.params.get("chat_id")) == str(bora["id"])
     ] == refused
     await panel.close()
+    await client.close()
+
+
+async def test_the_first_forwarded_message_carries_the_visitor_context(tg_server, fake):
+    page = Browserish(tg_server.url)
+    page.get("/")
+    client = await Recorder(tg_server.url, page.cookie_header()).connect(
+        headers={"User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"}
+    )
+    context = {
+        "page_url": "https://shop.example.com/kettle",
+        "page_title": "Kettle <b>sale</b>",
+        "timezone": "Europe/Istanbul",
+        "language": "tr",
+    }
+    joined = await client.call("join", {"display_name": "Context Ceren", "context": context})
+    thread_id = joined["thread_id"]
+    for text in ("first question", "second question"):
+        ack = await client.call("message_to_admin", {"thread_id": thread_id, "type": "text", "text": text})
+        assert ack["ok"] is True
+    first = await sent(fake, to_chat(CHAT_ID, "first question"))
+    second = await sent(fake, to_chat(CHAT_ID, "second question"))
+    assert "Page: https://shop.example.com/kettle (Kettle &lt;b&gt;sale&lt;/b&gt;)" in first.params["text"]
+    assert "Browser: Firefox 128 on Linux" in first.params["text"]
+    assert "Language / zone: tr, Europe/Istanbul" in first.params["text"]
+    assert "Page:" not in second.params["text"] and "Browser:" not in second.params["text"]
     await client.close()
