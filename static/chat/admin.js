@@ -547,12 +547,24 @@ function joinAdminRoom() {
     loadThreads(false).then(function () {
       if (current && threads.has(current)) { loadMessages(current); markSeen(current); }
       else if (current) closeThread();
+      openFromLink();
     });
     outbox.setReady(true);
     checkTelegram();
   });
 }
 socket.on("connect", joinAdminRoom);
+
+// "Open in panel" (the Telegram card's button): /admin?thread=<id> opens that conversation
+// once, after the first list arrives.
+let linkedThread = new URLSearchParams(window.location.search).get("thread");
+function openFromLink() {
+  if (!linkedThread) return;
+  const id = linkedThread;
+  linkedThread = null;
+  window.history.replaceState(null, "", window.location.pathname + window.location.hash);
+  if (threads.has(id)) openThread(id);
+}
 
 function knownOrReload(id) {
   if (threads.has(id)) return threads.get(id);

@@ -120,6 +120,11 @@ def test_the_page_draws_the_seeded_numbers(server, open_context, locale, languag
     name = f"insights-{language}-{'phone' if phone else 'desktop'}"
     shot(page, name)
     page.screenshot(path=str(SCREENSHOTS / f"{name}-full.png"), full_page=True)
-    # The panel links here.
-    page.goto(server.url + "/admin")
+    # The panel links here, and opens the conversation an "Open in panel" link names.
+    listed = page.request.get(f"{server.url}/api/threads").json()
+    open_thread = next(t for t in listed if t["status"] == "open")
+    page.goto(f"{server.url}/admin?thread={open_thread['id']}")
     assert page.locator("a[href='/admin/insights']").count() == 1
+    page.locator("#conv:not([hidden])").wait_for()
+    assert page.locator("#conv-name").inner_text() == "Seeded"
+    assert page.url == f"{server.url}/admin"
