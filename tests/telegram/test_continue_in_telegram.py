@@ -200,10 +200,11 @@ async def test_a_visitor_who_blocks_the_bot_is_unlinked_and_the_desk_stays_healt
     await client.close()
 
 
-async def test_the_first_forwarded_message_carries_the_visitor_context(tg_server, fake):
-    page = Browserish(tg_server.url)
+async def test_the_first_forwarded_message_and_the_card_carry_the_visitor_context(make_server, fake):
+    live = make_server(env=telegram_env(fake, TELEGRAM_CARDS="1"))
+    page = Browserish(live.url)
     page.get("/")
-    client = await Recorder(tg_server.url, page.cookie_header()).connect(
+    client = await Recorder(live.url, page.cookie_header()).connect(
         headers={"User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"}
     )
     context = {
@@ -223,4 +224,7 @@ async def test_the_first_forwarded_message_carries_the_visitor_context(tg_server
     assert "Browser: Firefox 128 on Linux" in first.params["text"]
     assert "Language / zone: tr, Europe/Istanbul" in first.params["text"]
     assert "Page:" not in second.params["text"] and "Browser:" not in second.params["text"]
+    # The thread's control card (issue 13) shows the page too.
+    card = await sent(fake, lambda c: to_chat(CHAT_ID, "Context Ceren")(c) and "Status:" in c.params["text"])
+    assert "Page: https://shop.example.com/kettle" in card.params["text"]
     await client.close()
