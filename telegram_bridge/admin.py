@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from . import outbox
-from .models import OutboxItem
+from .models import OutboxItem, VisitorChat
 
 
 @admin.register(OutboxItem)
@@ -44,3 +44,15 @@ class OutboxItemAdmin(admin.ModelAdmin):
             % {"n": count},
             messages.SUCCESS if count else messages.WARNING,
         )
+
+
+@admin.register(VisitorChat)
+class VisitorChatAdmin(admin.ModelAdmin):
+    """Visitors who continue in Telegram (issue 14): deleting a row unlinks that chat."""
+
+    list_display = ("chat_id", "thread_id", "linked_at")
+    search_fields = ("=thread_id", "=chat_id")
+    readonly_fields = ("chat_id", "user_id", "thread_id", "linked_at")
+
+    def has_add_permission(self, request):
+        return False

@@ -341,9 +341,23 @@ def messages_no_preview() -> dict:
     return {"link_preview_options": {"is_disabled": True}}
 
 
+def on_threads_deleted(sender, thread_ids, **kwargs) -> None:
+    """A deleted conversation takes its Telegram link and unused links with it."""
+    ids = list(thread_ids)
+    VisitorChat.objects.filter(thread_id__in=ids).delete()
+    ContinueToken.objects.filter(thread_id__in=ids).delete()
+
+
+def on_all_cleared(sender, **kwargs) -> None:
+    VisitorChat.objects.all().delete()
+    ContinueToken.objects.all().delete()
+
+
 def connect() -> None:
     from chat import signals
 
+    signals.threads_deleted.connect(on_threads_deleted, dispatch_uid="telegram_bridge.visitor_link.deleted")
+    signals.all_cleared.connect(on_all_cleared, dispatch_uid="telegram_bridge.visitor_link.all_cleared")
     signals.message_posted.connect(
         on_message_posted, dispatch_uid="telegram_bridge.visitor_link.message_posted"
     )

@@ -21,6 +21,7 @@ from .conftest import (
     outbox_empty,
     post_update,
     sent,
+    sign_in_with_telegram,
     telegram_env,
     visitor_with_page,
 )
@@ -227,4 +228,21 @@ async def test_the_first_forwarded_message_and_the_card_carry_the_visitor_contex
     # The thread's control card (issue 13) shows the page too.
     card = await sent(fake, lambda c: to_chat(CHAT_ID, "Context Ceren")(c) and "Status:" in c.params["text"])
     assert "Page: https://shop.example.com/kettle" in card.params["text"]
+    await client.close()
+
+
+async def test_clearing_everything_unlinks_the_visitors_telegram_chat(make_server, fake):
+    live = make_server(env=telegram_env(fake))
+    admin = sign_in_with_telegram(live.url, fake)
+    client, thread_id, page = await visitor_with_page(live.url, "Cleared Cem")
+    token = continue_link(page, thread_id)
+    updates = Updates(CHAT_ID, start=9_800_000)
+    cem = {"id": 4343, "is_bot": False, "first_name": "Cem"}
+    post_update(live.url, updates.private(cem, f"/start {token}"))
+    await sent(fake, to_chat(cem["id"], "talking with the support team"))
+    assert admin.post("/api/messages/clear_all", json={}).status_code == 200
+    post_update(live.url, updates.private(cem, "hello?"))
+    # Unlinked: the agents' help text (nothing about the deleted conversation).
+    await sent(fake, to_chat(cem["id"], "Send /start to link this chat"))
+    assert texts_to(fake, cem["id"], "closed on the chat page") == []
     await client.close()
