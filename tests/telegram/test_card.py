@@ -71,8 +71,8 @@ async def new_card(server: LiveServer, fake: FakeTelegram, name: str) -> tuple[R
         fake,
         lambda c: (
             c.method == "sendMessage"
-            and f"#{thread_id[:8]}" in c.params["text"]
-            and "first words" in c.params["text"]
+            and c.params["text"].startswith(f"<b>{name}</b>")  # in a topic, without the short id
+            and c.params["text"].endswith("\nfirst words")
         ),
     )
     cards = [
@@ -337,3 +337,34 @@ async def test_open_and_mine_list_conversations(card_server, card_admin, fake, u
     fake.members.pop(ayse["id"], None)
     await panel.close()
     await asyncio.sleep(0)
+
+
+async def test_in_a_forum_topic_the_card_is_the_pinned_first_message(fake):
+    live = LiveServer(
+        env=telegram_env(fake, TELEGRAM_CARDS="1", TELEGRAM_TOPICS="1", SITE_URL="https://desk.example.com")
+    )
+    await asyncio.to_thread(live.start)
+    try:
+        client, thread_id, card = await new_card(live, fake, "In A Topic")
+        topics = [
+            c for c in fake.sent("createForumTopic") if c.params["name"] == f"In A Topic · {thread_id[:8]}"
+        ]
+        assert len(topics) == 1
+        topic_id = topics[0].result["message_thread_id"]
+        assert int(card.params["message_thread_id"]) == topic_id
+        pinned = await sent(
+            fake,
+            lambda c: (
+                c.method == "pinChatMessage" and int(c.params["message_id"]) == card.result["message_id"]
+            ),
+        )
+        assert int(pinned.params["chat_id"]) == card.result["chat"]["id"]
+        forward = next(
+            c
+            for c in fake.sent("sendMessage")
+            if c.params["text"].endswith("\nfirst words") and "In A Topic" in c.params["text"]
+        )
+        assert int(forward.params["message_thread_id"]) == topic_id
+        await client.close()
+    finally:
+        await asyncio.to_thread(live.cleanup)
