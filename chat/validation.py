@@ -23,7 +23,7 @@ from chatdesk.refusals import InvalidInput as InvalidInput  # what the parse_* f
 from .models import Message
 from .uploads.files import is_own_upload_url
 
-CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
+CLIENT_ID_RE = re.compile(r"[A-Za-z0-9_.:\-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ def parse_display_name(value: Any) -> str:
 def parse_client_id(value: Any) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, str) or not CLIENT_ID_RE.match(value):
+    if not isinstance(value, str) or not CLIENT_ID_RE.fullmatch(value):
         raise FieldInvalid("client_id", variant="client_id")
     return value
 
