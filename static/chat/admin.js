@@ -109,7 +109,7 @@ function upsertThread(data) {
   let th = threads.get(data.id);
   if (!th) { th = { id: data.id, onlineUntil: 0, typingUntil: 0 }; threads.set(data.id, th); }
   ["display_name", "created_at", "last_activity_at", "last_message", "last_message_time", "last_message_type",
-    "created_iso", "last_activity_iso", "last_message_iso", "visitor_seen_iso", "email"].forEach(function (k) {
+    "created_iso", "last_activity_iso", "last_message_iso", "visitor_seen_iso", "email", "context"].forEach(function (k) {
     if (k in data) th[k] = data[k];
   });
   if (data.online) th.onlineUntil = Math.max(th.onlineUntil, Date.now() + limits.onlineWindowMs);

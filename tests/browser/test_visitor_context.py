@@ -50,3 +50,14 @@ def test_panel_shows_page_browser_and_local_time_and_follows_navigation(server, 
     expect(link).to_have_attribute("href", host.url + "/cart")
     admin.set_viewport_size(PHONE)
     shot(admin, "panel-visitor-context-phone")
+
+    # An agent who opens the panel now (the context from /api/threads, not from live
+    # events) reads the same; their panel is in Turkish.
+    turkish = sign_in_admin(open_context(locale="tr-TR"), server.url)
+    turkish.locator(".thread", has_text="Context Cem").click()
+    box_tr = turkish.locator("#visitor-context")
+    expect(box_tr).to_be_visible()
+    expect(box_tr.locator(".ctx-item", has_text="Sayfa").locator("a")).to_have_text("Your cart")
+    expect(box_tr).to_contain_text("Yerel saat")
+    expect(box_tr).to_contain_text("İlk sohbet")
+    shot(turkish, "panel-visitor-context-tr")
