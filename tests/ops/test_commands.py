@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from accounts import otp
 from chat import services, signals
+from chat.management.commands import export_threads
 from chat.models import Message, TelegramLink, Thread
 from chat.validation import MessageInput
 
@@ -167,7 +168,12 @@ def test_clear_refuses_bad_usage_and_changes_nothing(threads, args, returncode, 
 
 
 def as_dict(obj) -> dict:
-    return {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields}
+    """Every exported field of `obj` (the export leaves out derived and internal ones)."""
+    return {
+        f.attname: getattr(obj, f.attname)
+        for f in obj._meta.concrete_fields
+        if f.attname not in export_threads.INTERNAL_FIELDS
+    }
 
 
 def parse_time(value: str | None):
@@ -179,6 +185,8 @@ def revive(model, data: dict) -> dict:
     field's type, so new fields round-trip without changing this test."""
     revived = dict(data)
     for field in model._meta.concrete_fields:
+        if field.attname in export_threads.INTERNAL_FIELDS:
+            continue
         value = data.get(field.attname)
         kind = (field.target_field if field.is_relation else field).get_internal_type()
         if value is None:
@@ -202,6 +210,8 @@ def revive(model, data: dict) -> dict:
             revived[field.attname] = int(value)
         elif kind == "BooleanField" and isinstance(value, str):
             revived[field.attname] = value == "True"
+        elif kind == "JSONField" and isinstance(value, str):
+            revived[field.attname] = json.loads(value)  # a CSV cell carries it as JSON text
     return revived
 
 

@@ -185,9 +185,16 @@ async def test_export_command_round_trips_what_the_api_serves(server, admin_http
     assert local_time(thread["last_message_at"]) == listed["last_message_time"]
     assert thread["last_message_text"] == "son" and thread["has_messages"] is True
     exported = [{**m, "created_at": local_time(m["created_at"])} for m in thread["messages"]]
-    for m in exported:
-        assert m.pop("client_id") is None
-    assert exported == api
+    assert [m["client_id"] for m in exported] == [None, None, None]
+    assert "search_text" not in exported[0] and "search_name" not in thread
+    # Every field of the contract's message shape is exported as the API serves it.
+    contract = ("id", "thread_id", "sender", "type", "content_text", "file_path", "created_at")
+    assert [{k: m[k] for k in contract} for m in exported] == [{k: m[k] for k in contract} for m in api]
+    # created_iso is the same instant, to the millisecond (the export keeps microseconds).
+    exported_instants = [datetime.fromisoformat(m["created_at"]) for m in thread["messages"]]
+    assert [datetime.fromisoformat(m["created_iso"]) for m in api] == [
+        t.replace(microsecond=t.microsecond // 1000 * 1000) for t in exported_instants
+    ]
     assert [m["id"] for m in exported] == ids
 
     as_csv = server.manage("export_threads", "--thread", thread_id, "--format", "csv")

@@ -15,8 +15,11 @@ from django.utils.dateparse import parse_date, parse_datetime
 from chat.models import Message, Thread
 
 CHUNK = 2000
-THREAD_FIELDS = [f.attname for f in Thread._meta.concrete_fields]
-MESSAGE_FIELDS = [f.attname for f in Message._meta.concrete_fields]
+# Bookkeeping that is derived or secret, not data staff export: folded search copies,
+# the keyed hash of the visitor's session key, counters that invalidate links and cards.
+INTERNAL_FIELDS = {"search_name", "search_text", "visitor_key_hash", "generation", "state_version"}
+THREAD_FIELDS = [f.attname for f in Thread._meta.concrete_fields if f.attname not in INTERNAL_FIELDS]
+MESSAGE_FIELDS = [f.attname for f in Message._meta.concrete_fields if f.attname not in INTERNAL_FIELDS]
 CSV_COLUMNS = [f"thread_{name}" if name != "id" else "thread_id" for name in THREAD_FIELDS] + [
     f"message_{name}" for name in MESSAGE_FIELDS if name != "thread_id"
 ]
@@ -33,6 +36,14 @@ def plain(value):
     if isinstance(value, uuid.UUID):
         return str(value)
     return value
+
+
+def cell(value):
+    """A CSV cell: structured values (the visitor context) as JSON text, never Python repr."""
+    value = plain(value)
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return inert(value)
 
 
 # Spreadsheets run a cell that starts with one of these as a formula (OWASP "CSV injection").
@@ -56,7 +67,8 @@ class Command(BaseCommand):
         "Export threads with their messages, as JSON (default: a list of threads, each with "
         "its 'messages') or CSV (one row per message, with its thread's fields in thread_* "
         "columns; a thread without messages is one row with empty message_* columns; an "
-        "empty cell is a null). Every field of every thread and message is written; times "
+        "empty cell is a null). Every field of every thread and message is written (not the "
+        "derived search copies and internal counters); times "
         "in ISO 8601 UTC. In CSV, a text cell that starts with =, +, -, @, a tab or a carriage "
         "return gets a leading single quote (') so spreadsheets show it as text instead of "
         "running it as a formula; JSON keeps every value as it is. "
@@ -175,12 +187,11 @@ class Command(BaseCommand):
         writer.writerow(CSV_COLUMNS)
         n_threads = n_messages = 0
         for thread, messages in self.pairs(threads):
-            thread_cells = [inert(plain(thread[name])) for name in THREAD_FIELDS]
+            thread_cells = [cell(thread[name]) for name in THREAD_FIELDS]
             wrote = False
             for message in messages:
                 writer.writerow(
-                    thread_cells
-                    + [inert(plain(message[name])) for name in MESSAGE_FIELDS if name != "thread_id"]
+                    thread_cells + [cell(message[name]) for name in MESSAGE_FIELDS if name != "thread_id"]
                 )
                 wrote = True
                 n_messages += 1
