@@ -148,7 +148,7 @@ async def _count_for_address(
 async def _require_admin(sid: str, state: dict | None = None) -> dict:
     if state is None:
         state = await server.get().get_session(sid)
-    if not state.get("admin") or not await run_db(identity.session_is_admin, state.get("session_key")):
+    if not state.get("is_admin") or not await run_db(identity.session_is_admin, state.get("session_key")):
         raise AdminRequired()
     return state
 
@@ -182,7 +182,7 @@ async def connect(sid: str, environ: dict, auth: Any = None) -> None:
             {
                 "ip": ip,
                 "session_key": who.session_key,
-                "admin": who.is_admin,
+                "is_admin": who.is_admin,
                 "threads": who.thread_ids,
                 "language": language,
                 # For the visitor context's browser and OS (issue 14), parsed at join.
@@ -245,7 +245,7 @@ async def disconnect(sid: str, reason: Any = None) -> None:
         from .agent_handlers import stop_viewing
 
         await stop_viewing(sid, state)
-    if state.get("admin") and state.get("session_key"):
+    if state.get("is_admin") and state.get("session_key"):
         try:
             await run_db(panel_sockets.unregister, state["session_key"], sid)
         except Exception:  # Redis down: a stale sid in that list is harmless at sign-out
@@ -402,7 +402,7 @@ async def typing(sid: str, data: Any) -> dict:
     payload = {"thread_id": str(thread_id), "typing": bool(data.get("typing", True))}
     if str(thread_id) in state.get("threads", ()):
         await server.get().emit("visitor_typing", payload, room=ADMIN_ROOM)
-    elif state.get("admin"):
+    elif state.get("is_admin"):
         await _require_admin(sid, state)
         await server.get().emit("admin_typing", payload, room=str(thread_id))
         # The other panels see who is replying ("Mert is replying…"), additive.
