@@ -46,7 +46,7 @@ class AgentForm(forms.ModelForm):
         data = super().clean()
         upload = data.get("avatar_upload")
         if upload:
-            from chat.uploads.files import StorageFailed, store_file
+            from chat.attachments.files import StorageFailed, store_file
 
             upload.seek(0)
             try:

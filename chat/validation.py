@@ -20,8 +20,8 @@ from chatdesk.refusals import (
 )
 from chatdesk.refusals import InvalidInput as InvalidInput  # what the parse_* functions raise
 
+from .attachments.files import is_own_upload_url
 from .models import Message
-from .uploads.files import is_own_upload_url
 
 CLIENT_ID_RE = re.compile(r"[A-Za-z0-9_.:\-]{1,64}")
 

@@ -14,7 +14,7 @@ optionally `variants`, other wordings of the same refusal chosen by key (still o
 Every text is written once, in its type. A subclass that does not set its own `code` is
 the same refusal under a domain name (e.g. `chat.services.ThreadNotFound`).
 `tests/unit/test_refusals.py` walks them all and checks that each has a unique code and
-a Turkish translation. Upload refusals live in `chat/uploads/refusals.py`, sign-in ones
+a Turkish translation. Upload refusals live in `chat/attachments/refusals.py`, sign-in ones
 in `accounts/`.
 """
 
@@ -219,7 +219,7 @@ class BodyTooLarge(Refusal):
 
 
 class FileTooLarge(Refusal):
-    """An upload past UPLOAD_MAX_BYTES (here, not in chat/uploads/, because the server's
+    """An upload past UPLOAD_MAX_BYTES (here, not in chat/attachments/, because the server's
     body limit answers it too, before the application runs)."""
 
     code = "file_too_large"

@@ -236,7 +236,7 @@ DISPLAY_NAME_MAX_CHARS = 80
 # A visitor counts as online for this long after their last heartbeat.
 ONLINE_WINDOW_SECONDS = 60
 UPLOAD_MAX_BYTES = envint("UPLOAD_MAX_BYTES", 16 * 1024 * 1024)
-# Pictures are decoded and re-encoded on upload (chat/uploads/images.py); larger ones
+# Pictures are decoded and re-encoded on upload (chat/attachments/images.py); larger ones
 # (all frames of an animation together) are refused before they take the memory.
 UPLOAD_MAX_PIXELS = envint("UPLOAD_MAX_PIXELS", 50_000_000)
 # Threads answered by GET /api/threads without ?limit= (the contract's unpaginated form).
@@ -409,7 +409,7 @@ if os.getenv("STORAGE_BACKEND"):
         raise ImproperlyConfigured("STORAGE_OPTIONS must be a JSON object") from None
     STORAGES["default"] = {"BACKEND": os.environ["STORAGE_BACKEND"], "OPTIONS": _storage_options}
 elif CLOUDINARY_URL:
-    STORAGES["default"] = {"BACKEND": "chat.uploads.cloudinary_storage.CloudinaryStorage"}
+    STORAGES["default"] = {"BACKEND": "chat.attachments.cloudinary_storage.CloudinaryStorage"}
 WHITENOISE_USE_FINDERS = DEBUG
 
 # --- Internationalisation -------------------------------------------------------------

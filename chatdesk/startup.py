@@ -43,8 +43,8 @@ def start_server_process():
     from channels.routing import ProtocolTypeRouter
     from django.core.asgi import get_asgi_application
 
+    from chat.attachments import views as upload_views
     from chat.realtime import connection_counts, db_worker, handlers, presence, publishing, server
-    from chat.uploads import views as upload_views
     from notifications.worker import start_in_background as start_email_worker
     from telegram_bridge.worker import start_in_background as start_telegram_worker
 

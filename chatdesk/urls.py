@@ -6,7 +6,7 @@ from accounts import views as accounts_views
 from chat import availability_api, desk_api, insights_views
 from chat import views as chat_views
 from chat import widget as chat_widget
-from chat.uploads import views as upload_views
+from chat.attachments import views as upload_views
 from notifications import views as email_views
 from telegram_bridge import views as telegram_views
 from telegram_bridge import visitor_link

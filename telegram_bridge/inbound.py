@@ -19,8 +19,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from chat import availability, services
+from chat.attachments.files import StorageFailed, store_file
 from chat.models import TelegramLink, Thread
-from chat.uploads.files import StorageFailed, store_file
 from chat.validation import MessageInput, parse_text
 from chatdesk.refusals import FileTooLarge, MalformedTelegramMessage, Refusal
 

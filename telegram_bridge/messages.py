@@ -8,8 +8,8 @@ from urllib.parse import urlparse
 
 from django.core.files.storage import default_storage
 
+from chat.attachments.files import LOCAL_FILENAME_RE, LOCAL_FOLDERS
 from chat.models import Message, Thread
-from chat.uploads.files import LOCAL_FILENAME_RE, LOCAL_FOLDERS
 
 from . import media
 

@@ -32,9 +32,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from chat import blocks, selectors, services
+from chat.attachments.files import StorageFailed
 from chat.models import Message, Thread
 from chat.realtime.identity import VISITOR_THREADS_KEY
-from chat.uploads.files import StorageFailed
 from chat.validation import parse_thread_id
 from chatdesk import ratelimit, refusals
 from chatdesk.clientip import client_ip

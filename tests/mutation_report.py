@@ -37,9 +37,9 @@ MUTANTS = [
     "chat.services.x*ThreadNotFound*",
     *(f"chat.validation.x_{name}__*" for name in _VALIDATION),
     *(f"chat.selectors.x_{name}__*" for name in _SELECTORS),
-    "chat.uploads.files.x_sniff_*",
-    "chat.uploads.files.x_check_content__*",
-    "chat.uploads.files.x_is_own_upload_url__*",
+    "chat.attachments.files.x_sniff_*",
+    "chat.attachments.files.x_check_content__*",
+    "chat.attachments.files.x_is_own_upload_url__*",
     "accounts.otp.*",
     "telegram_bridge.sender.x*Pacer*",
     # The ordering rule: a failed (retrying) or claimed item holds back the later items of

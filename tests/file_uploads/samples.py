@@ -9,7 +9,7 @@ from functools import cache
 
 from PIL import ExifTags, Image
 
-from chat.uploads.images import reencode
+from chat.attachments.images import reencode
 
 
 def _normalised(ext: str, fmt: str, mode: str, **options) -> bytes:

@@ -56,7 +56,12 @@ def project_modules() -> list[str]:
 
 def test_the_module_list_is_complete():
     names = project_modules()
-    for expected in ("chat.services", "chat.realtime.db_worker", "chat.uploads.files", "chatdesk.startup"):
+    for expected in (
+        "chat.services",
+        "chat.realtime.db_worker",
+        "chat.attachments.files",
+        "chatdesk.startup",
+    ):
         assert expected in names
     assert "chatdesk.asgi" not in names
     assert not [n for n in names if ".migrations" in n]

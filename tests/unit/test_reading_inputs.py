@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from chat import search, validation
+from chat.attachments.files import store_file
 from chat.serializers import iso_time
-from chat.uploads.files import store_file
 from chat.validation import InvalidInput, MessageInput
 from tests.file_uploads import samples
 

@@ -1,5 +1,5 @@
 """What an uploaded file really is, by its first bytes, and which URLs count as ours
-(chat/uploads/files.py)."""
+(chat/attachments/files.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import re
 import pytest
 from django.core.files.storage import FileSystemStorage
 
-from chat.uploads import files
-from chat.uploads.files import check_content, sniff_audio, sniff_image
+from chat.attachments import files
+from chat.attachments.files import check_content, sniff_audio, sniff_image
 from chatdesk.refusals import Refusal
 from tests.file_uploads import samples
 

@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 from chat import validation
-from chat.uploads.files import store_file
+from chat.attachments.files import store_file
 from chat.validation import InvalidInput, MessageInput
 from tests.file_uploads import samples
 

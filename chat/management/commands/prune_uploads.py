@@ -8,8 +8,8 @@ from django.core.files.storage import storages
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from chat.attachments.files import LOCAL_FILENAME_RE, LOCAL_FOLDERS
 from chat.models import Message
-from chat.uploads.files import LOCAL_FILENAME_RE, LOCAL_FOLDERS
 
 # Long enough for a visitor to send the message an upload was for (seconds, usually);
 # short enough that anonymous uploads never sent do not pile up (issue 18).

@@ -3,7 +3,7 @@
 POST /api/upload/image and /api/upload/audio take a multipart field `file` and answer
 `{"url": ...}`. They are public (no sign-in) but keep CSRF protection, are rate-limited
 per client address, and refuse by content what is not a picture / recording we accept.
-Refusals are raised (chat/uploads/refusals.py) and answered by chatdesk's
+Refusals are raised (chat/attachments/refusals.py) and answered by chatdesk's
 RefusalMiddleware, like every API refusal.
 
 The work (parsing the multipart body, storing on disk or Cloudinary) runs on a small
@@ -53,7 +53,7 @@ from .refusals import (
     UploadQuotaExceeded,
 )
 
-logger = logging.getLogger("chat.uploads")
+logger = logging.getLogger("chat.attachments")
 
 _upload_in_pool = None
 

@@ -24,7 +24,7 @@ from chatdesk.refusals import FileTooLarge
 from .images import reencode
 from .refusals import EmptyFile, MarkupInFile, UnsupportedAudio, UnsupportedImage
 
-logger = logging.getLogger("chat.uploads")
+logger = logging.getLogger("chat.attachments")
 
 # The folder each message type's files are stored in (local disk, S3...; Cloudinary).
 LOCAL_FOLDERS = {"image": "images", "audio": "audio"}
@@ -170,7 +170,7 @@ def store_file(kind: str, data: bytes | IO[bytes], original_name: str = "") -> s
     content.seek(0)
     ext = check_content(kind, head)
     if kind == "image":
-        # Upright and without metadata (GPS, device, comments): chat/uploads/images.py.
+        # Upright and without metadata (GPS, device, comments): chat/attachments/images.py.
         content = ContentFile(reencode(content.read(), ext, settings.UPLOAD_MAX_PIXELS))
     name = storage_name(kind, ext, original_name)
     try:

@@ -28,7 +28,7 @@ from django.utils.deconstruct import deconstructible
 
 from .files import CLOUDINARY_FOLDERS, EXTENSIONS, KIND_OF_FOLDER, StorageFailed
 
-logger = logging.getLogger("chat.uploads")
+logger = logging.getLogger("chat.attachments")
 
 RESOURCE_TYPES = {"image": "image", "audio": "video"}
 DELIVERY_BASE = "https://res.cloudinary.com"
@@ -126,7 +126,7 @@ class CloudinaryStorage(Storage):
         except Exception as exc:
             raise StorageFailed(f"Cloudinary did not delete {name}: {exc!r}") from exc
 
-    # --- What chat/uploads.py and prune_uploads ask of a storage ----------------------
+    # --- What chat/attachments.py and prune_uploads ask of a storage ----------------------
 
     def is_own_url(self, url: str, kind: str) -> bool:
         """A secure_url of our cloud, in the folder and resource type of `kind`."""
