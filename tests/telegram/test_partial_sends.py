@@ -28,6 +28,10 @@ async def test_a_two_part_text_whose_second_call_fails_once_sends_each_part_once
     tg_server, fake, status, retry_after
 ):
     client, thread_id = await visitor(tg_server.url, f"Long {status}")
+    # A first message first: the thread's first forward also carries the visitor's context.
+    hello = {"thread_id": thread_id, "type": "text", "text": "hello"}
+    assert (await client.call("message_to_admin", hello))["ok"] is True
+    await sent(fake, lambda c: c.ok and f"#{thread_id[:8]}" in str(c.params.get("text")), timeout=20)
     await outbox_empty(tg_server.url)
     before = len(fake.calls)
     # 1,500 "<" are 6,000 characters once escaped: two messages.
