@@ -95,8 +95,14 @@ async def test_voice_notes_go_as_voice_audio_or_document_by_format(tg_server, fa
             "message_to_admin", {"thread_id": thread_id, "type": "audio", "file_url": url}
         )
         assert ack["ok"], ack
+        # Other tests send the same sample bytes: match this thread's caption too.
         call = await sent(
-            fake, lambda c, m=method, f=field, d=data: c.method == m and c.files.get(f, ("", b""))[1] == d
+            fake,
+            lambda c, m=method, f=field, d=data: (
+                c.method == m
+                and f"#{thread_id[:8]}" in str(c.params.get("caption"))
+                and c.files.get(f, ("", b""))[1] == d
+            ),
         )
         assert "Voice Fan" in call.params["caption"]
     await client.close()

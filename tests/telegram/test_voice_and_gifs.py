@@ -53,7 +53,14 @@ async def test_m4a_goes_as_a_voice_note_and_mp3_stays_a_track(tg_server, fake):
             "message_to_admin", {"thread_id": thread_id, "type": "audio", "file_url": url}
         )
         assert ack["ok"], ack
-        call = await sent(fake, lambda c, d=data: any(f[1] == d for f in c.files.values()))
+        # Other tests send the same sample bytes: match this thread's caption too.
+        call = await sent(
+            fake,
+            lambda c, d=data: (
+                f"#{thread_id[:8]}" in str(c.params.get("caption"))
+                and any(f[1] == d for f in c.files.values())
+            ),
+        )
         assert (call.method, list(call.files)) == (method, [field])
     await client.close()
 
