@@ -135,3 +135,29 @@ def test_a_tiny_cap_still_lets_chat_traffic_through(monotonic):
     pacer.record(GROUP)
     assert pacer.wait_for(GROUP, OutboxItem.Priority.CHAT) == 60.0
     assert pacer.wait_for(GROUP, OutboxItem.Priority.SIGN_IN) == 0.0
+
+
+def test_a_message_leaves_the_window_exactly_a_minute_after_it_was_sent(monotonic):
+    """The pacer forgets what left the last 60 seconds (its memory stays one minute's
+    worth): a message sent at t = 0 is gone at t = 60, one sent at t = 0.5 is not yet."""
+    pacer = Pacer(interval=0.0, group_per_minute=20, clock=monotonic)
+    pacer.record(GROUP)
+    monotonic.now += 0.5
+    pacer.record(GROUP)
+    monotonic.now = 1060.0
+    assert pacer.wait_for(GROUP) == 0.0
+    assert list(pacer.sent[GROUP]) == [1000.5]
+    monotonic.now = 1060.5
+    assert pacer.wait_for(GROUP) == 0.0
+    assert list(pacer.sent[GROUP]) == []
+
+
+def test_after_a_minute_of_silence_a_chat_may_be_written_to_now(monotonic):
+    """The last minute's history is all gone: nothing to wait for."""
+    pacer = Pacer(interval=1.0, group_per_minute=20, clock=monotonic)
+    pacer.record(PRIVATE)
+    pacer.record(GROUP)
+    monotonic.now += 60
+    assert pacer.wait_for(PRIVATE) == 0.0
+    assert pacer.wait_for(GROUP) == 0.0
+    assert (list(pacer.sent[PRIVATE]), list(pacer.sent[GROUP])) == ([], [])

@@ -46,10 +46,10 @@ def cursor(row) -> selectors.ThreadCursor:
     return (anchor.has_messages, anchor.sorted_at, anchor.id)
 
 
-def walk_threads(limit: int, rows: bool = False) -> list[uuid.UUID]:
+def walk_threads(limit: int, rows: bool = False, within=None) -> list[uuid.UUID]:
     seen, before = [], None
     for _ in range(100):
-        page = selectors.recent_threads(limit, before, rows=rows)
+        page = selectors.recent_threads(limit, before, rows=rows, within=within)
         assert len(page) <= limit
         seen += [t.id for t in page]
         if len(page) < limit:
@@ -78,6 +78,16 @@ def test_paging_rows_matches_paging_models(threads, limit):
     row = selectors.thread_rows(1)[0]
     assert row._fields == selectors.THREAD_FIELDS
     assert row.id == threads[0].id
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3, 100])
+def test_paging_within_a_subset_sees_only_it_in_order(threads, limit):
+    """Search pages through the threads it matched (`within`), in the list's order,
+    across the group with messages into the one without."""
+    subset = [t for t in threads if t.display_name in {"m1", "tie2", "empty0", "empty-tie"}]
+    within = Thread.objects.filter(id__in=[t.id for t in subset])
+    assert walk_threads(limit, within=within) == [t.id for t in subset]
+    assert walk_threads(limit, rows=True, within=within) == [t.id for t in subset]
 
 
 def test_a_page_crosses_into_the_threads_without_messages(threads):

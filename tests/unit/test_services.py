@@ -152,6 +152,14 @@ def test_an_admin_message_goes_to_the_visitor_and_to_the_other_panels(clock, pub
     assert posted == [("Selam", "telegram")]
 
 
+def test_an_admin_message_comes_from_the_panel_unless_told_otherwise(published, posted):
+    thread = services.create_thread("Ahmet")
+    published.commit(services.post_admin_message, text(thread.id, "Merhaba"))
+    payload = message_to_dict(Message.objects.get())
+    assert published.named("message_from_telegram") == [({**payload, "via": "panel"}, ADMIN_ROOM)]
+    assert posted == [("Merhaba", "panel")]
+
+
 def test_a_resend_of_a_client_id_is_stored_once(clock, published, posted):
     thread = services.create_thread("Ahmet")
     first, created = published.commit(services.post_visitor_message, text(thread.id, "once", "c-1"))
@@ -317,6 +325,18 @@ def test_clear_thread_deletes_its_messages_and_keeps_the_thread(clock, published
     payload = {"thread_id": str(thread.id)}
     assert published == [("thread_cleared", payload, ADMIN_ROOM), ("thread_cleared", payload, str(thread.id))]
     assert cleared_signals == [("thread_cleared", thread.id)]
+
+
+def test_each_clear_starts_a_new_generation_of_the_thread_only(published):
+    """Links signed for a thread (emails) name its generation: a clear must move it on by
+    exactly one, and leave other threads' links working."""
+    thread = services.create_thread("Ahmet")
+    other = services.create_thread("Ayşe")
+    assert (fresh(thread).generation, fresh(other).generation) == (0, 0)
+    published.commit(services.clear_thread, thread.id)
+    assert (fresh(thread).generation, fresh(other).generation) == (1, 0)
+    published.commit(services.clear_thread, thread.id)
+    assert (fresh(thread).generation, fresh(other).generation) == (2, 0)
 
 
 def test_thread_not_found_is_the_unknown_thread_refusal():

@@ -202,6 +202,10 @@ def test_each_refusal_names_its_code_and_field(settings, local_uploads):
     assert message(type="image", file_url=image, width=0, height=1) == ("field_invalid", "width", None)
     assert message(type="image", file_url=image, width=1, height=0) == ("field_invalid", "height", None)
     assert message(type="audio", file_url=audio, duration=-1) == ("field_invalid", "duration", None)
+    # A value that is not a number at all names its own field too.
+    assert message(type="image", file_url=image, width="640", height=1) == ("field_invalid", "width", None)
+    assert message(type="image", file_url=image, width=1, height="480") == ("field_invalid", "height", None)
+    assert message(type="audio", file_url=audio, duration="2") == ("field_invalid", "duration", None)
 
 
 def test_a_file_message_keeps_its_caption_and_client_id(local_uploads):
