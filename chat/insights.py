@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import zoneinfo
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -30,7 +31,10 @@ from django.db import OperationalError, connection
 from accounts.models import Agent
 from chatdesk.refusals import FieldInvalid
 
+from . import rollups
 from .models import Thread
+
+Kind = rollups.Kind
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
@@ -108,13 +112,21 @@ def ensure_sqlite_indexes(using: str = "default", **kwargs) -> None:
             )
 
 
-def percentiles(span: Range, column: str, count: int | None = None) -> dict[str, float | None]:
+def percentiles(
+    span: Range, column: str, count: int | None = None, histogram: Counter | None = None
+) -> dict[str, float | None]:
     """The median and 90th percentile, in seconds, of `column` - created_at over the
     range's threads that have `column` (percentile_cont: interpolated between ranks).
     `count`: how many there are, when the caller counted them already. A thread has
-    `resolved_at` only while it is resolved (reopening clears it)."""
+    `resolved_at` only while it is resolved (reopening clears it). `histogram`: the
+    range's roll-up of these durations per bucket (chat/rollups.py), which lets a large
+    range read only the threads around each rank."""
     if column not in SQLITE_SECONDS:
         raise ValueError(column)
+    if histogram is not None and count is not None and count >= WALK_FROM:
+        found = _from_histogram(span, column, count, histogram)
+        if found is not None:
+            return found
     table = Thread._meta.db_table
     where = f"created_at >= %s AND created_at < %s AND {column} IS NOT NULL"
     adapt = connection.ops.adapt_datetimefield_value
@@ -160,6 +172,87 @@ def percentiles(span: Range, column: str, count: int | None = None) -> dict[str,
             high = values[1] if len(values) > 1 else low
             result[names[p]] = low + (high - low) * (rank - below)
         return result
+
+
+# Between the roll-ups' durations (Python, to the microsecond) and the database's (SQLite's
+# julianday: to the millisecond) a bucket's edge may move a little: windows are this much wider.
+SLACK = 0.01
+POSTGRES_SECONDS = "EXTRACT(EPOCH FROM ({column} - created_at))"
+
+
+def _from_histogram(span: Range, column: str, count: int, histogram: Counter) -> dict | None:
+    """Each percentile from the threads in the buckets that hold its two ranks: the
+    histogram says how many come before the first of them, one indexed query reads those
+    buckets' durations in order. None when the roll-ups disagree with the table (stale):
+    the caller computes over the whole range instead."""
+    ordered = sorted((b, n) for b, n in histogram.items() if n > 0)
+    if sum(n for _, n in ordered) != count or not count:
+        return None
+    names = {0.5: "median", 0.9: "p90"}
+    result: dict[str, float | None] = {"count": count}
+    for p in PERCENTILES:
+        rank = p * (count - 1)
+        below = math.floor(rank)
+        above = min(below + 1, count - 1)
+        low_bucket, before = _bucket_at(ordered, below)
+        high_bucket, _ = _bucket_at(ordered, above)
+        values, start = _window(span, column, low_bucket, high_bucket, before)
+        if not (0 <= below - start and above - start < len(values)):
+            return None
+        low, high = values[below - start], values[above - start]
+        result[names[p]] = low + (high - low) * (rank - below)
+    return result
+
+
+def _bucket_at(ordered: list[tuple[int, int]], rank: int) -> tuple[int, int]:
+    """The bucket holding the `rank`-th duration (0-based), and how many come before it."""
+    seen = 0
+    for number, n in ordered:
+        if rank < seen + n:
+            return number, seen
+        seen += n
+    raise ValueError(rank)
+
+
+def _window(
+    span: Range, column: str, low_bucket: int, high_bucket: int, before: int
+) -> tuple[list[float], int]:
+    """The durations from bucket `low_bucket` to `high_bucket` (a little wider, SLACK), in
+    order, and the rank of the first: `before` less the durations of lower buckets that the
+    slack let in (told by their exact value)."""
+    low = rollups.bucket_bounds(low_bucket)[0] - SLACK
+    high = rollups.bucket_bounds(high_bucket)[1] + SLACK
+    table = Thread._meta.db_table
+    postgres = connection.vendor == "postgresql"
+    seconds = POSTGRES_SECONDS.format(column=column) if postgres else SQLITE_SECONDS[column]
+    hint = "" if postgres else f"INDEXED BY {SQLITE_INDEXES[column]}"
+    adapt = connection.ops.adapt_datetimefield_value
+    where = f"{column} IS NOT NULL AND created_at >= %s AND created_at < %s AND {seconds} >= %s AND {seconds} < %s"
+    params = [adapt(span.start), adapt(span.end)]
+    with connection.cursor() as cursor:
+
+        def run(select: str, tail: str, bounds: list) -> list[tuple]:
+            try:
+                cursor.execute(f"SELECT {select} FROM {table} {hint} WHERE {where}{tail}", [*params, *bounds])
+            except OperationalError:  # SQLite's index is missing (until the next migrate)
+                cursor.execute(f"SELECT {select} FROM {table} WHERE {where}{tail}", [*params, *bounds])
+            return cursor.fetchall()
+
+        values = [float(row[0]) for row in run(seconds, " ORDER BY 1", [low, high])]
+        edge = run(f"created_at, {column}", "", [low, low + 2 * SLACK])
+        lower = sum(
+            1
+            for created, done in edge
+            if rollups.bucket(rollups.seconds_between(_as_datetime(created), _as_datetime(done))) < low_bucket
+        )
+    return values, before - lower
+
+
+def _as_datetime(value) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    parsed = datetime.fromisoformat(value)  # SQLite's text, in UTC
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _segments(span: Range) -> list[tuple[datetime, datetime, int]]:
@@ -283,8 +376,44 @@ def per_agent(span: Range, rows: list[dict] | None = None) -> list[dict]:
 
 
 def summary(span: Range) -> dict:
-    """Everything the insights page shows, as JSON: two scans of the range's index entries
-    (per hour, per assignee) and two percentile queries per duration."""
+    """Everything the insights page shows, as JSON. Counts come from the daily roll-ups
+    (chat/rollups.py: the range is whole local days, and the roll-ups are current to the
+    last committed change, today's included); percentiles read exact durations, the
+    roll-ups' histograms telling which few threads hold the ranks."""
+    hours, totals = rollups.read(span.first, span.last)
+    per_date: dict[date, int] = {}
+    grid = [[0] * 24 for _ in range(7)]
+    for day, hour, count in hours:
+        per_date[day] = per_date.get(day, 0) + count
+        grid[day.weekday()][hour] += count
+    known = set(Agent.objects.filter(pk__in=list(totals[Kind.ASSIGNED])).values_list("pk", flat=True))
+    rows = [  # a deleted agent's threads have no assignee (SET_NULL): they count as nobody's
+        {"assignee": slot, "conversations": n, "resolved": totals[Kind.RESOLVED][slot]}
+        for slot, n in totals[Kind.ASSIGNED].items()
+        if slot in known
+    ]
+    first_response, resolution = totals[Kind.FIRST_RESPONSE], totals[Kind.RESOLUTION]
+    counted = {
+        "conversations": sum(per_date.values()),
+        "resolved": sum(resolution.values()),
+        "answered": sum(first_response.values()),
+    }
+    return {
+        "from": span.first.isoformat(),
+        "to": span.last.isoformat(),
+        "time_zone": settings.TIME_ZONE,
+        "totals": counted,
+        "per_day": [{"date": day.isoformat(), "count": per_date.get(day, 0)} for day in span.days()],
+        "first_response": percentiles(span, "first_response_at", counted["answered"], first_response),
+        "resolution": percentiles(span, "resolved_at", counted["resolved"], resolution),
+        "heatmap": grid,
+        "agents": per_agent(span, rows),
+    }
+
+
+def exact_summary(span: Range) -> dict:
+    """The same answer computed from the threads table alone (the roll-ups' reference:
+    tests, and `rebuild_insights --check`)."""
     rows = per_assignee(span)
     totals = {key: sum(row[key] for row in rows) for key in ("conversations", "resolved", "answered")}
     return {

@@ -324,3 +324,28 @@ class DeskActivity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class InsightsCount(models.Model):
+    """Insights' daily roll-ups (chat/rollups.py): how many threads that started on `day`
+    (the desk's local day) fall under (`kind`, `slot`). Kept current by the chat services
+    in the transaction that changes a thread; `manage.py rebuild_insights` recomputes them."""
+
+    class Kind(models.TextChoices):
+        STARTED = "h", "started, per local hour"  # slot: hour 0-23
+        ASSIGNED = "a", "started, per assignee"  # slot: agent id, 0 = nobody
+        RESOLVED = "r", "resolved, per assignee"  # slot: agent id, 0 = nobody
+        FIRST_RESPONSE = "f", "first response time, per duration bucket"  # slot: rollups.bucket()
+        RESOLUTION = "d", "resolution time, per duration bucket"
+
+    day = models.DateField()
+    kind = models.CharField(max_length=1, choices=Kind.choices)
+    slot = models.IntegerField()
+    count = models.IntegerField(default=0)
+
+    class Meta:
+        db_table = "insights_counts"
+        constraints = [models.UniqueConstraint(fields=["kind", "day", "slot"], name="insights_count_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.kind}/{self.slot}: {self.count}"

@@ -17,9 +17,9 @@ from django.utils import timezone
 from accounts.models import Agent
 from chatdesk.refusals import AgentRequired, AlreadyAssigned, FieldInvalid, UnknownAgent, UnknownThread
 
-from . import blocks, signals
+from . import blocks, rollups, signals
 from .events import ADMIN_ROOM, send_on_commit, thread_room
-from .models import Message, TelegramLink, Thread, ThreadRead, VisitorBlock
+from .models import InsightsCount, Message, TelegramLink, Thread, ThreadRead, VisitorBlock
 from .search import fold
 from .serializers import agent_name, iso_time, message_payload, thread_state, thread_to_dict
 from .validation import MessageInput
@@ -39,13 +39,15 @@ def create_thread(display_name: str, visitor: blocks.Visitor | None = None) -> T
     if visitor is not None:
         blocks.refuse_if_blocked(visitor)
     now = timezone.now()
-    thread = Thread.objects.create(
-        display_name=display_name,
-        last_activity_at=now,
-        search_name=fold(display_name)[:200],
-        visitor_ip=visitor.ip if visitor else None,
-        visitor_key_hash=visitor.key_hash if visitor else None,
-    )
+    with transaction.atomic():
+        thread = Thread.objects.create(
+            display_name=display_name,
+            last_activity_at=now,
+            search_name=fold(display_name)[:200],
+            visitor_ip=visitor.ip if visitor else None,
+            visitor_key_hash=visitor.key_hash if visitor else None,
+        )
+        rollups.apply([], [rollups.Facts.of(thread)])
     send_on_commit("thread_created", thread_to_dict(thread), ADMIN_ROOM)
     return thread
 
@@ -138,12 +140,16 @@ def _store_slowly(message: Message, is_visitor: bool) -> None:
     now = message.created_at
     threads = Thread.objects.filter(id=message.thread_id)
     if is_visitor:
+        resolved = rollups.thread_facts(threads.select_for_update().filter(status=Thread.Status.RESOLVED))
         reopened = threads.filter(status=Thread.Status.RESOLVED).update(
             status=Thread.Status.OPEN, resolved_at=None, reopened_at=now, state_version=F("state_version") + 1
         )
         message.__dict__["thread_reopened"] = bool(reopened)
-    else:
-        threads.filter(first_response_at__isnull=True).update(first_response_at=now)
+        if reopened:
+            rollups.apply(resolved, [facts._replace(resolved_at=None) for facts in resolved])
+    elif threads.filter(first_response_at__isnull=True).update(first_response_at=now):
+        answered = rollups.thread_facts(threads)
+        rollups.apply([facts._replace(first_response_at=None) for facts in answered], answered)
     if _insert_message(message, touch_thread=is_visitor):
         return
     if not threads.exists():
@@ -304,6 +310,7 @@ def delete_threads(thread_ids: Iterable[uuid.UUID]) -> int:
     with transaction.atomic():
         existing = list(Thread.objects.filter(id__in=ids).values_list("id", flat=True))
         signals.threads_deleted.send(Thread, thread_ids=existing)
+        rollups.apply(rollups.thread_facts(Thread.objects.filter(id__in=existing)), [])
         Thread.objects.filter(id__in=existing).delete()
         for tid in existing:
             payload = {"thread_id": str(tid)}
@@ -320,6 +327,7 @@ def clear_all() -> None:
         Message.objects.all().delete()
         TelegramLink.objects.all().delete()
         Thread.objects.all().delete()
+        InsightsCount.objects.all().delete()
         send_on_commit("all_cleared", {}, ADMIN_ROOM)
         # Open visitor pages are emptied live, as when one thread is deleted.
         for tid in thread_ids:
@@ -354,10 +362,12 @@ def _thread_changed(thread: Thread, change: str, by) -> None:
 
 
 def _save_state(thread: Thread, change: str, by, **fields) -> Thread:
+    before = rollups.Facts.of(thread)
     for name, value in fields.items():
         setattr(thread, name, value)
     thread.state_version += 1
     thread.save(update_fields=[*fields, "state_version"])
+    rollups.apply([before], [rollups.Facts.of(thread)])  # assignee, resolution: insights' roll-ups
     _thread_changed(thread, change, by)
     return thread
 
