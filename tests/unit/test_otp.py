@@ -121,6 +121,15 @@ def test_a_withdrawn_code_never_works(clock):
     assert otp.verify_code(ADMIN, code) is Verdict.NOT_REQUESTED
 
 
+def test_the_codes_telegram_message_is_remembered_for_its_session_only(clock):
+    otp.issue_code(ADMIN)
+    otp.issue_code(OTHER)
+    otp.remember_message(ADMIN, -1001234, 77)
+    where = dict(OneTimeCode.objects.values_list("owner", "telegram_message_id"))
+    assert where == {otp.owner_of(ADMIN): 77, otp.owner_of(OTHER): None}
+    assert otp.pending_code(ADMIN).telegram_chat_id == -1001234
+
+
 def test_an_operator_code_works_once_for_any_session(clock):
     code = otp.issue_operator_code()
     row = OneTimeCode.objects.get()
