@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import connections
+from django.db import connections, reset_queries
 
 from .publishing import capture_published, captures_on, emit_published
 
@@ -54,6 +54,10 @@ def _call(func: Callable[..., T], args: tuple, kwargs: dict) -> T:
         return func(*args, **kwargs)
     finally:
         _drop_broken_connections()
+        if settings.DEBUG:
+            # Under DEBUG Django logs every query on the connection until a request starts;
+            # these connections never see one, so each kept up to 9,000 (tens of MB a process).
+            reset_queries()
 
 
 def _drop_dead_connections() -> None:
