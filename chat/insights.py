@@ -123,7 +123,7 @@ def percentiles(
     range read only the threads around each rank."""
     if column not in SQLITE_SECONDS:
         raise ValueError(column)
-    if histogram is not None and count is not None and count >= WALK_FROM:
+    if histogram is not None and count is not None:
         found = _from_histogram(span, column, count, histogram)
         if found is not None:
             return found
@@ -181,10 +181,10 @@ POSTGRES_SECONDS = "EXTRACT(EPOCH FROM ({column} - created_at))"
 
 
 def _from_histogram(span: Range, column: str, count: int, histogram: Counter) -> dict | None:
-    """Each percentile from the threads in the buckets that hold its two ranks: the
-    histogram says how many come before the first of them, one indexed query reads those
-    buckets' durations in order. None when the roll-ups disagree with the table (stale):
-    the caller computes over the whole range instead."""
+    """Each percentile from a short walk: the histogram says in which bucket its rank lies
+    and how many durations come before that bucket; the duration index is walked from the
+    bucket's lower edge to the rank (instead of from zero). None when the roll-ups do not
+    fit the table (stale): the caller computes over the whole range instead."""
     ordered = sorted((b, n) for b, n in histogram.items() if n > 0)
     if sum(n for _, n in ordered) != count or not count:
         return None
@@ -193,13 +193,14 @@ def _from_histogram(span: Range, column: str, count: int, histogram: Counter) ->
     for p in PERCENTILES:
         rank = p * (count - 1)
         below = math.floor(rank)
-        above = min(below + 1, count - 1)
-        low_bucket, before = _bucket_at(ordered, below)
-        high_bucket, _ = _bucket_at(ordered, above)
-        values, start = _window(span, column, low_bucket, high_bucket, before)
-        if not (0 <= below - start and above - start < len(values)):
+        bucket, before = _bucket_at(ordered, below)
+        values = _walk(span, column, bucket, before, below)
+        if values is None:
             return None
-        low, high = values[below - start], values[above - start]
+        if len(values) < (2 if below + 1 < count else 1):
+            return None
+        low = values[0]
+        high = values[1] if below + 1 < count else low
         result[names[p]] = low + (high - low) * (rank - below)
     return result
 
@@ -214,38 +215,37 @@ def _bucket_at(ordered: list[tuple[int, int]], rank: int) -> tuple[int, int]:
     raise ValueError(rank)
 
 
-def _window(
-    span: Range, column: str, low_bucket: int, high_bucket: int, before: int
-) -> tuple[list[float], int]:
-    """The durations from bucket `low_bucket` to `high_bucket` (a little wider, SLACK), in
-    order, and the rank of the first: `before` less the durations of lower buckets that the
-    slack let in (told by their exact value)."""
-    low = rollups.bucket_bounds(low_bucket)[0] - SLACK
-    high = rollups.bucket_bounds(high_bucket)[1] + SLACK
+def _walk(span: Range, column: str, bucket: int, before: int, rank: int) -> list[float] | None:
+    """The `rank`-th duration of the range and the next one, walking the duration index
+    from a little below `bucket`'s lower edge (SLACK), where `before` durations lie below
+    the bucket, less those the slack lets in (told by their exact value)."""
+    low = rollups.bucket_bounds(bucket)[0] - SLACK
     table = Thread._meta.db_table
     postgres = connection.vendor == "postgresql"
     seconds = POSTGRES_SECONDS.format(column=column) if postgres else SQLITE_SECONDS[column]
     hint = "" if postgres else f"INDEXED BY {SQLITE_INDEXES[column]}"
     adapt = connection.ops.adapt_datetimefield_value
-    where = f"{column} IS NOT NULL AND created_at >= %s AND created_at < %s AND {seconds} >= %s AND {seconds} < %s"
-    params = [adapt(span.start), adapt(span.end)]
+    where = f"{column} IS NOT NULL AND created_at >= %s AND created_at < %s AND {seconds} >= %s"
+    params = [adapt(span.start), adapt(span.end), low]
     with connection.cursor() as cursor:
 
-        def run(select: str, tail: str, bounds: list) -> list[tuple]:
+        def run(select: str, tail: str, more: list) -> list[tuple]:
             try:
-                cursor.execute(f"SELECT {select} FROM {table} {hint} WHERE {where}{tail}", [*params, *bounds])
+                cursor.execute(f"SELECT {select} FROM {table} {hint} WHERE {where}{tail}", [*params, *more])
             except OperationalError:  # SQLite's index is missing (until the next migrate)
-                cursor.execute(f"SELECT {select} FROM {table} WHERE {where}{tail}", [*params, *bounds])
+                cursor.execute(f"SELECT {select} FROM {table} WHERE {where}{tail}", [*params, *more])
             return cursor.fetchall()
 
-        values = [float(row[0]) for row in run(seconds, " ORDER BY 1", [low, high])]
-        edge = run(f"created_at, {column}", "", [low, low + 2 * SLACK])
+        edge = run(f"created_at, {column}", f" AND {seconds} < %s", [low + 2 * SLACK])
         lower = sum(
             1
             for created, done in edge
-            if rollups.bucket(rollups.seconds_between(_as_datetime(created), _as_datetime(done))) < low_bucket
+            if rollups.bucket(rollups.seconds_between(_as_datetime(created), _as_datetime(done))) < bucket
         )
-    return values, before - lower
+        offset = rank - (before - lower)
+        if offset < 0:
+            return None
+        return [float(row[0]) for row in run(seconds, " ORDER BY 1 LIMIT 2 OFFSET %s", [offset])]
 
 
 def _as_datetime(value) -> datetime:
@@ -380,12 +380,7 @@ def summary(span: Range) -> dict:
     (chat/rollups.py: the range is whole local days, and the roll-ups are current to the
     last committed change, today's included); percentiles read exact durations, the
     roll-ups' histograms telling which few threads hold the ranks."""
-    hours, totals = rollups.read(span.first, span.last)
-    per_date: dict[date, int] = {}
-    grid = [[0] * 24 for _ in range(7)]
-    for day, hour, count in hours:
-        per_date[day] = per_date.get(day, 0) + count
-        grid[day.weekday()][hour] += count
+    per_date, grid, totals = rollups.read(span.first, span.last)
     known = set(Agent.objects.filter(pk__in=list(totals[Kind.ASSIGNED])).values_list("pk", flat=True))
     rows = [  # a deleted agent's threads have no assignee (SET_NULL): they count as nobody's
         {"assignee": slot, "conversations": n, "resolved": totals[Kind.RESOLVED][slot]}
