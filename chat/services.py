@@ -76,6 +76,12 @@ _THREAD_UPDATE_SQL = (
     "{guard}"
 )
 _VISITOR_GUARD_SQL = " AND status = 'open'"
+# ...nor store what a blocked visitor sends: the block check rides the same statement (no
+# round trip of its own on every message); a blocked visitor's message matches no row and
+# _store_message() tells why.
+_NOT_BLOCKED_SQL = (
+    " AND NOT EXISTS (SELECT 1 FROM visitor_blocks WHERE expires_at > %s AND (ip = %s OR key_hash = %s))"
+)
 _ADMIN_GUARD_SQL = " AND first_response_at IS NOT NULL"
 _MESSAGE_INSERT_SQL = (
     "INSERT INTO messages (id, thread_id, sender, type, content_text, file_path, created_at, client_id,"
@@ -84,9 +90,10 @@ _MESSAGE_INSERT_SQL = (
 )
 
 
-def _insert_message(message: Message, touch_thread: bool) -> bool:
+def _insert_message(message: Message, touch_thread: bool, visitor: blocks.Visitor | None = None) -> bool:
     """UPDATE the thread's last message, then INSERT `message`; False (and nothing
-    inserted) when the UPDATE matched no row. Call inside a transaction."""
+    inserted) when the UPDATE matched no row (also while `visitor` is blocked). Call
+    inside a transaction."""
     connection = transaction.get_connection()
     uuid_to_db = Message._meta.pk.get_db_prep_value  # hex on SQLite, uuid on PostgreSQL
     thread_id = uuid_to_db(message.thread_id, connection)
@@ -94,6 +101,10 @@ def _insert_message(message: Message, touch_thread: bool) -> bool:
     with connection.cursor() as cursor:
         activity = ", last_activity_at = %s" if touch_thread else ""
         guard = _VISITOR_GUARD_SQL if touch_thread else _ADMIN_GUARD_SQL
+        block_params = []
+        if visitor is not None:
+            guard += _NOT_BLOCKED_SQL
+            block_params = [now, connection.ops.adapt_ipaddressfield_value(visitor.ip), visitor.key_hash]
         cursor.execute(
             _THREAD_UPDATE_SQL.format(activity=activity, guard=guard),
             [
@@ -105,6 +116,7 @@ def _insert_message(message: Message, touch_thread: bool) -> bool:
                 *([now] if touch_thread else []),
                 thread_id,
                 now,
+                *block_params,
             ],
         )
         if cursor.rowcount != 1:
@@ -159,35 +171,50 @@ def _store_slowly(message: Message, is_visitor: bool) -> None:
     message.save(force_insert=True)
 
 
-def _store_message(sender: str, data: MessageInput, via: str, agent=None) -> tuple[Message, bool]:
-    """Store a message once per (thread, sender, client_id); return it and whether it is new.
-
-    Three statements in one transaction, the fewest round trips that keep the rules:
-    the thread's UPDATE comes first (it locks the row, like SELECT ... FOR UPDATE did,
-    and tells a missing thread by matching nothing), then the INSERT; a resend of a
-    known client_id is told by the unique constraint rather than a lookup every time.
-    """
-    now = timezone.now()
-    message = Message(
+def _new_message(sender: str, data: MessageInput, agent=None) -> Message:
+    return Message(
         thread_id=data.thread_id,
         sender=sender,
         type=data.type,
         content_text=data.text,
         file_path=data.file_url,
         client_id=data.client_id,
-        created_at=now,
+        created_at=timezone.now(),
         width=data.width,
         height=data.height,
         duration_ms=data.duration_ms,
         search_text=fold(data.text) if data.text else None,
         agent=agent,
     )
+
+
+class _VisitorBlocked(Exception):
+    """Leaves the store's transaction: the refused attempt is counted outside it."""
+
+
+def _store_message(
+    sender: str, data: MessageInput, via: str, agent=None, visitor: blocks.Visitor | None = None
+) -> tuple[Message, bool]:
+    """Store a message once per (thread, sender, client_id); return it and whether it is new.
+
+    Three statements in one transaction, the fewest round trips that keep the rules:
+    the thread's UPDATE comes first (it locks the row, like SELECT ... FOR UPDATE did,
+    tells a missing thread by matching nothing, and with `visitor` refuses a blocked
+    one), then the INSERT; a resend of a known client_id is told by the unique
+    constraint rather than a lookup every time.
+    """
+    message = _new_message(sender, data, agent)
     is_visitor = sender == Message.Sender.VISITOR
     try:
         with transaction.atomic():
-            if not _insert_message(message, touch_thread=is_visitor):
+            if not _insert_message(message, touch_thread=is_visitor, visitor=visitor):
+                if visitor is not None and blocks.active_block(visitor) is not None:
+                    raise _VisitorBlocked()
                 _store_slowly(message, is_visitor)
             signals.message_posted.send(Message, message=message, via=via)
+    except _VisitorBlocked:
+        blocks.refuse_if_blocked(visitor)  # counts the attempt and refuses
+        return _store_message(sender, data, via, agent, visitor)  # the block ended just now
     except IntegrityError:
         # A resend of a stored client_id (or two resends racing): the first one won.
         existing = None
@@ -211,14 +238,47 @@ def post_visitor_message(
     """A visitor wrote to the admins: store it, then deliver it to every admin. A blocked
     `visitor` (their address or session) is refused and counted, nothing stored. A
     message to a resolved thread reopens it."""
-    if visitor is not None:
-        blocks.refuse_if_blocked(visitor)
-    message, created = _store_message(Message.Sender.VISITOR, data, via)
+    message, created = _store_message(Message.Sender.VISITOR, data, via, visitor=visitor)
     if created:
         send_on_commit("message_from_visitor", message_payload(message), ADMIN_ROOM)
         if message.__dict__.get("thread_reopened"):
             _thread_changed(Thread.objects.get(id=message.thread_id), "reopened", None)
     return message, created
+
+
+def post_visitor_messages(
+    items: list[tuple[MessageInput, blocks.Visitor | None]], via: str = "socket"
+) -> list[tuple[Message, bool] | Exception]:
+    """post_visitor_message for messages that queued up together (group commit: the socket
+    layer stores what arrived while the previous group was being stored). One outcome per
+    item, in order: (message, created), or the exception post_visitor_message raised.
+
+    The common message (an open thread, no block, a new client_id) is stored by the same
+    UPDATE and INSERT, all of them in one transaction: one BEGIN/COMMIT (one WAL flush)
+    for the group. At the first that is not (its UPDATE matches no row: a resolved thread,
+    a block, no thread) the ones before it are committed and the rest go one by one
+    through post_visitor_message; a database error (a resent client_id) rolls the group
+    back and sends every item that way. Events go out after the commit, as always.
+    """
+    stored: list[Message] = []
+    try:
+        with transaction.atomic():
+            for data, visitor in items:
+                message = _new_message(Message.Sender.VISITOR, data)
+                if not _insert_message(message, touch_thread=True, visitor=visitor):
+                    break
+                signals.message_posted.send(Message, message=message, via=via)
+                send_on_commit("message_from_visitor", message_payload(message), ADMIN_ROOM)
+                stored.append(message)
+    except Exception:  # rolled back, events dropped with it: each again on its own below
+        stored = []
+    outcomes: list[tuple[Message, bool] | Exception] = [(message, True) for message in stored]
+    for data, visitor in items[len(stored) :]:
+        try:
+            outcomes.append(post_visitor_message(data, via, visitor))
+        except Exception as exc:  # the item's own answer (a refusal, a database error)
+            outcomes.append(exc)
+    return outcomes
 
 
 def post_admin_message(data: MessageInput, via: str = "panel", agent=None) -> tuple[Message, bool]:

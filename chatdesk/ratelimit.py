@@ -7,7 +7,8 @@ While Redis is down, counts go to the database instead, so limits keep holding (
 restart there, once, at the switch).
 
 `hit` and `count` do I/O: call them from synchronous code (views, `run_db`), never
-directly on the event loop.
+directly on the event loop. `hit_hot` is for the one limit every visitor message passes
+(see there): without Redis it counts in the process.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
+import threading
 import time
 from datetime import UTC, datetime
 
@@ -88,6 +90,38 @@ def hit(scope: str, key: str, limit: int, window_seconds: int, amount: int = 1) 
         except RedisError:
             logger.warning("ratelimit_redis_unavailable scope=%s fallback=database", scope)
     return _db_hit(name, ends_at, amount) <= limit
+
+
+# hit_hot() without Redis: {(scope, key, window_seconds): (window index, count)}, entries of
+# ended windows dropped when a window turns (so it holds this window's keys at most).
+_in_process: dict[tuple[str, str, int], tuple[int, int]] = {}
+_in_process_lock = threading.Lock()
+_in_process_turned: dict[int, int] = {}  # window_seconds -> index of the last prune
+
+
+def hit_hot(scope: str, key: str, limit: int, window_seconds: int) -> bool:
+    """`hit` for a limit counted on every visitor message (MESSAGES_PER_MINUTE_PER_IP).
+
+    With Redis, exactly `hit`. Without Redis there is one server process (sockets of two
+    processes reach each other only through Redis), so this process's memory holds the
+    exact count, as chat/realtime/connection_counts.py does for connections. In the
+    database every visitor behind one address updated the same row, one transaction at a
+    time: at 500 msg/s from one office that row was the desk's bottleneck (bench/README.md).
+    A restart forgets the current window's counts: one window of budget at most.
+    """
+    if settings.REDIS_URL:
+        return hit(scope, key, limit, window_seconds)
+    index, _ = _window(window_seconds)
+    slot = (scope, key, window_seconds)
+    with _in_process_lock:
+        if _in_process_turned.get(window_seconds) != index:
+            _in_process_turned[window_seconds] = index
+            for old in [s for s, (i, _) in _in_process.items() if s[2] == window_seconds and i != index]:
+                del _in_process[old]
+        seen_index, count = _in_process.get(slot, (index, 0))
+        count = count + 1 if seen_index == index else 1
+        _in_process[slot] = (index, count)
+    return count <= limit
 
 
 def count(scope: str, key: str, window_seconds: int) -> int:

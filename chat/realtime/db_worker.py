@@ -139,6 +139,50 @@ async def run_db(func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     return result
 
 
+class GroupedCalls:
+    """Calls of one operation that queue up on the loop while the previous group is on the
+    database thread go there together, as one call: group commit for the hot path.
+
+    `func(list of argument tuples)` runs in run_db and returns one outcome per call, in
+    order: a result, or an exception that call raises. One group at a time, in arrival
+    order, so what one thread's messages do keeps their order. The hand-over to the
+    database thread and back (and the events' emission) is paid once per group.
+    """
+
+    def __init__(self, func: Callable[[list[tuple]], list], max_group: int = 100) -> None:
+        self._func = func
+        self._max_group = max_group
+        self._queue: list[tuple[tuple, asyncio.Future]] = []
+        self._draining: asyncio.Task | None = None
+
+    async def __call__(self, *args: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._queue.append((args, future))
+        if self._draining is None:
+            self._draining = loop.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._queue:
+                group = self._queue[: self._max_group]
+                del self._queue[: self._max_group]
+                try:
+                    outcomes = await run_db(self._func, [args for args, _ in group])
+                except Exception as exc:  # the whole call failed: every caller hears it
+                    outcomes = [exc] * len(group)
+                for (_, future), outcome in zip(group, outcomes, strict=True):
+                    if future.done():  # its handler was cancelled meanwhile
+                        continue
+                    if isinstance(outcome, BaseException):
+                        future.set_exception(outcome)
+                    else:
+                        future.set_result(outcome)
+        finally:
+            self._draining = None
+
+
 def _emit_when_done(loop: asyncio.AbstractEventLoop, future) -> None:
     if future.cancelled() or future.exception() is not None:
         return  # never started, or failed outside the call: nothing was published

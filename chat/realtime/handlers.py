@@ -44,7 +44,7 @@ from ..events import ADMIN_ROOM
 from ..serializers import iso_time, message_payload, messages_to_dicts
 from ..validation import parse_display_name, parse_message, parse_thread_id, require_mapping
 from . import connection_counts, identity, panel_sockets, payload_json, presence, server
-from .db_worker import run_db
+from .db_worker import GroupedCalls, run_db
 
 logger = logging.getLogger("chat.sockets")
 
@@ -371,10 +371,31 @@ async def message_to_admin(sid: str, data: Any) -> dict:
     state = await _rate_limit(sid, "message", settings.SOCKET_MESSAGES_PER_MINUTE)
     message_input = parse_message(data)
     _require_own_thread(state, message_input.thread_id)
-    await _count_for_address(state, "messages", settings.MESSAGES_PER_MINUTE_PER_IP, 60)
     visitor = blocks.Visitor.of(state["ip"], state.get("session_key"))
-    message, created = await run_db(services.post_visitor_message, message_input, "socket", visitor)
+    message, created = await _post_visitor_messages(state["ip"], message_input, visitor)
     return {"ok": True, "message": message_payload(message), "duplicate": not created}
+
+
+def _count_and_post(calls: list[tuple]) -> list:
+    """On the database thread, for the visitor messages that queued up together: count
+    each against its address (chatdesk.ratelimit.hit_hot), then store those within their
+    limit as one group (chat.services.post_visitor_messages)."""
+    outcomes: list = [None] * len(calls)
+    accepted = []
+    for index, (ip, _message_input, _visitor) in enumerate(calls):
+        if ratelimit.hit_hot("messages", ip, settings.MESSAGES_PER_MINUTE_PER_IP, 60):
+            accepted.append(index)
+        else:
+            logger.warning("socket_refused ip=%s reason=messages_per_address", ip)
+            outcomes[index] = RateLimited(retry_after=ratelimit.retry_after(60))
+    stored = services.post_visitor_messages([calls[i][1:] for i in accepted], via="socket")
+    for index, outcome in zip(accepted, stored, strict=True):
+        outcomes[index] = outcome
+    return outcomes
+
+
+# Group commit of visitor messages (chat/realtime/db_worker.py, GroupedCalls).
+_post_visitor_messages = GroupedCalls(_count_and_post)
 
 
 @event("message_to_visitor")

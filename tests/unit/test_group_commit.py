@@ -1,0 +1,114 @@
+"""Group commit of visitor messages (chat.services.post_visitor_messages): the messages
+that queued up together are stored in one transaction, each with the outcome
+post_visitor_message would give it, in order; the rare cases fall back to one by one."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from chat import blocks, services
+from chat.events import ADMIN_ROOM
+from chat.models import Message, Thread, VisitorBlock
+from chat.serializers import message_payload
+from chat.validation import MessageInput
+from chatdesk.refusals import Blocked
+
+pytestmark = pytest.mark.django_db
+
+
+def text(thread_id, body: str, client_id: str | None = None) -> MessageInput:
+    return MessageInput(uuid.UUID(str(thread_id)), "text", body, None, client_id)
+
+
+def stored_texts(thread: Thread) -> list[str]:
+    return list(
+        Message.objects.filter(thread=thread)
+        .order_by("created_at", "pk")
+        .values_list("content_text", flat=True)
+    )
+
+
+def test_a_group_is_stored_in_order_with_one_event_each_after_commit(published):
+    one, two = services.create_thread("Ayşe"), services.create_thread("Mert")
+    items = [(text(one.id, "a1"), None), (text(two.id, "b1"), None), (text(one.id, "a2"), None)]
+    outcomes = published.commit(services.post_visitor_messages, items)
+    assert [(m.content_text, created) for m, created in outcomes] == [
+        ("a1", True),
+        ("b1", True),
+        ("a2", True),
+    ]
+    assert stored_texts(one) == ["a1", "a2"]
+    assert stored_texts(two) == ["b1"]
+    assert published.named("message_from_visitor") == [(message_payload(m), ADMIN_ROOM) for m, _ in outcomes]
+    assert Thread.objects.get(pk=one.pk).last_message_text == "a2"
+
+
+def test_a_group_of_common_messages_is_one_transaction(published):
+    thread = services.create_thread("Ayşe")
+    items = [(text(thread.id, f"m{i}"), blocks.Visitor.of("10.0.0.2", "key")) for i in range(5)]
+    with CaptureQueriesContext(connection) as queries:
+        published.commit(services.post_visitor_messages, items)
+    statements = [q["sql"].split()[0].upper() for q in queries.captured_queries]
+    # (Inside the test's own transaction the group's is a savepoint.)
+    assert statements == ["SAVEPOINT"] + ["UPDATE", "INSERT"] * 5 + ["RELEASE"]
+
+
+def test_a_blocked_visitor_in_a_group_is_refused_and_counted_the_others_stored(published):
+    mine, theirs = (
+        services.create_thread("Ayşe"),
+        services.create_thread("Spammer", blocks.Visitor.of("10.0.0.9", None)),
+    )
+    _, block = services.block_visitor(theirs.id, "24h")
+    published.clear()
+    me, spammer = blocks.Visitor.of("10.0.0.2", "key"), blocks.Visitor.of("10.0.0.9", "other")
+    items = [(text(mine.id, "one"), me), (text(theirs.id, "spam"), spammer), (text(mine.id, "two"), me)]
+    outcomes = published.commit(services.post_visitor_messages, items)
+    assert [o[0].content_text for o in (outcomes[0], outcomes[2])] == ["one", "two"]
+    assert isinstance(outcomes[1], Blocked)
+    assert stored_texts(mine) == ["one", "two"]
+    assert stored_texts(theirs) == []
+    assert VisitorBlock.objects.get(pk=block.pk).attempts == 1
+    assert [d["content_text"] for d, _ in published.named("message_from_visitor")] == ["one", "two"]
+
+
+def test_a_resent_client_id_in_a_group_is_a_duplicate_and_nothing_is_stored_twice(published):
+    thread = services.create_thread("Ayşe")
+    first, _ = services.post_visitor_message(text(thread.id, "hello", "c-1"))
+    published.clear()
+    items = [
+        (text(thread.id, "before", "c-0"), None),
+        (text(thread.id, "hello", "c-1"), None),
+        (text(thread.id, "after"), None),
+    ]
+    outcomes = published.commit(services.post_visitor_messages, items)
+    assert [(m.content_text, created) for m, created in outcomes] == [
+        ("before", True),
+        ("hello", False),
+        ("after", True),
+    ]
+    assert outcomes[1][0].pk == first.pk
+    assert stored_texts(thread) == ["hello", "before", "after"]
+    assert [d["content_text"] for d, _ in published.named("message_from_visitor")] == ["before", "after"]
+
+
+def test_a_group_reopens_a_resolved_thread_and_refuses_an_unknown_one(published):
+    thread = services.create_thread("Ayşe")
+    services.resolve_thread(thread.id)
+    published.clear()
+    missing = uuid.uuid4()
+    items = [
+        (text(thread.id, "back again"), None),
+        (text(missing, "lost"), None),
+        (text(thread.id, "still here"), None),
+    ]
+    outcomes = published.commit(services.post_visitor_messages, items)
+    assert outcomes[0][0].content_text == "back again"
+    assert isinstance(outcomes[1], services.ThreadNotFound)
+    assert outcomes[2][0].content_text == "still here"
+    assert Thread.objects.get(pk=thread.pk).status == Thread.Status.OPEN
+    assert [e["change"] for e, _ in published.named("thread_updated")] == ["reopened"]
+    assert stored_texts(thread) == ["back again", "still here"]
