@@ -1,7 +1,9 @@
 """Which chats the Telegram sender must hold back, and until when (Sender.holds): a chat
 whose item waits for its retry, or whose item is claimed by a sender (being sent now, or
 by one that died: until the claim times out). Later items of that chat wait, so order
-holds across processes."""
+holds across processes. And an item is claimed by one sender at a time (Sender.claim):
+the claim records who took it and when; a second sender cannot take it until the claim
+has timed out (its sender died)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from telegram_bridge import sender as sender_module
 from telegram_bridge.models import OutboxItem
 from telegram_bridge.sender import Sender
 
@@ -77,3 +80,54 @@ def test_failed_items_hold_nothing():
     item("-1", state=OutboxItem.State.FAILED, next_attempt_at=NOW + timedelta(hours=1))
     item("-2", state=OutboxItem.State.FAILED, claimed_at=NOW, claimed_by="x:1")
     assert holds() == {}
+
+
+# --- Claims (the `clock` fixture is the time) -----------------------------------------
+
+
+def new_sender(monkeypatch, worker_id: str) -> Sender:
+    """A sender of another process: claims carry its WORKER_ID."""
+    monkeypatch.setattr(sender_module, "WORKER_ID", worker_id)
+    return Sender(client=object())
+
+
+def claim_of(item: OutboxItem) -> tuple:
+    item.refresh_from_db()
+    return item.claimed_at, item.claimed_by
+
+
+def test_a_claim_records_who_and_when(clock, monkeypatch):
+    item = OutboxItem.objects.create(kind="notice", chat_id="-1")
+    clock.advance(5)
+    assert new_sender(monkeypatch, "one:1").claim(item) is True
+    assert claim_of(item) == (clock.now, "one:1")
+
+
+def test_a_second_sender_waits_until_the_claim_times_out(clock, monkeypatch):
+    item = OutboxItem.objects.create(kind="notice", chat_id="-1")
+    claimed_at = clock.now
+    assert new_sender(monkeypatch, "one:1").claim(item) is True
+    other = new_sender(monkeypatch, "two:2")
+    assert other.claim(item) is False
+    clock.advance(CLAIM.seconds)  # exactly the timeout: still the first sender's
+    assert other.claim(item) is False
+    assert claim_of(item) == (claimed_at, "one:1")
+    clock.advance(1)
+    assert other.claim(item) is True
+    assert claim_of(item) == (clock.now, "two:2")
+    # The claim is the second sender's now: the first (back to life) waits in turn.
+    assert new_sender(monkeypatch, "one:1").claim(item) is False
+
+
+def test_only_the_claimed_item_is_taken(clock, monkeypatch):
+    first = OutboxItem.objects.create(kind="notice", chat_id="-1")
+    second = OutboxItem.objects.create(kind="notice", chat_id="-1")
+    assert new_sender(monkeypatch, "one:1").claim(first) is True
+    assert claim_of(second) == (None, "")
+    assert new_sender(monkeypatch, "two:2").claim(second) is True
+
+
+def test_a_failed_item_cannot_be_claimed(clock, monkeypatch):
+    item = OutboxItem.objects.create(kind="notice", chat_id="-1", state=OutboxItem.State.FAILED)
+    assert new_sender(monkeypatch, "one:1").claim(item) is False
+    assert claim_of(item) == (None, "")

@@ -160,6 +160,17 @@ def test_an_admin_message_comes_from_the_panel_unless_told_otherwise(published, 
     assert posted == [("Merhaba", "panel")]
 
 
+def test_an_admin_message_is_stored_and_sent_as_its_agents(published):
+    from accounts.models import Agent
+
+    ayse = Agent.objects.create(name="Ayşe")
+    thread = services.create_thread("Ahmet")
+    message, _ = published.commit(services.post_admin_message, text(thread.id, "Selam"), "panel", ayse)
+    assert Message.objects.get().agent_id == ayse.pk
+    ((payload, room),) = published.named("message_from_admin")
+    assert (payload["agent"]["name"], room) == ("Ayşe", str(thread.id))
+
+
 def test_a_resend_of_a_client_id_is_stored_once(clock, published, posted):
     thread = services.create_thread("Ahmet")
     first, created = published.commit(services.post_visitor_message, text(thread.id, "once", "c-1"))

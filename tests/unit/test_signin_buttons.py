@@ -79,6 +79,16 @@ def test_a_new_request_makes_the_old_buttons_stale(clock):
     assert otp.take_approval(BROWSER) is None
 
 
+def test_a_code_whose_tries_are_used_up_cannot_be_pressed(clock):
+    deniz = Agent.objects.create(name="Deniz")
+    code = otp.issue_code(BROWSER)
+    ref = ref_of(BROWSER)
+    for _ in range(3):
+        assert otp.verify(BROWSER, f"{(int(code) + 1) % 1_000_000:06d}")[0] is not otp.Verdict.OK
+    assert otp.press(ref, deniz, approve=True) == (otp.Press.GONE, None)
+    assert otp.take_approval(BROWSER) is None
+
+
 def test_an_operator_code_cannot_be_approved(clock):
     deniz = Agent.objects.create(name="Deniz")
     code = otp.issue_operator_code()
