@@ -332,7 +332,7 @@ class InsightsCount(models.Model):
     in the transaction that changes a thread; `manage.py rebuild_insights` recomputes them."""
 
     class Kind(models.TextChoices):
-        STARTED = "h", "started, per local hour"  # slot: hour 0-23
+        STARTED = "h", "started, per local hour"  # slot: weekday (0 = Monday) * 24 + hour
         ASSIGNED = "a", "started, per assignee"  # slot: agent id, 0 = nobody
         RESOLVED = "r", "resolved, per assignee"  # slot: agent id, 0 = nobody
         FIRST_RESPONSE = "f", "first response time, per duration bucket"  # slot: rollups.bucket()
@@ -346,6 +346,11 @@ class InsightsCount(models.Model):
     class Meta:
         db_table = "insights_counts"
         constraints = [models.UniqueConstraint(fields=["kind", "day", "slot"], name="insights_count_unique")]
+        # Insights sums a range per day and per slot: these answer both from the index alone.
+        indexes = [
+            models.Index(fields=["kind", "day", "slot", "count"], name="insights_count_day_idx"),
+            models.Index(fields=["kind", "slot", "day", "count"], name="insights_count_slot_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.day} {self.kind}/{self.slot}: {self.count}"

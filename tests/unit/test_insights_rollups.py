@@ -47,7 +47,7 @@ def test_every_thread_change_keeps_the_rollups_equal_to_a_recount(desk, clock):
     one = services.create_thread("One")
     two = services.create_thread("Two")
     assert_current()
-    assert rollups.stored()[(date(2026, 3, 3), "h", 0)] == 2  # the desk's local day and hour
+    assert rollups.stored()[(date(2026, 3, 3), "h", 1 * 24 + 0)] == 2  # the desk's local day, Tuesday 00:xx
     clock.advance(95)
     services.post_admin_message(text(one.id, "hello"), agent=ayse)  # first response
     assert_current()
@@ -76,7 +76,7 @@ def test_every_thread_change_keeps_the_rollups_equal_to_a_recount(desk, clock):
     assert_current()
     services.delete_threads([two.id])
     assert_current()
-    assert rollups.stored()[(date(2026, 3, 3), "h", 0)] == 1
+    assert rollups.stored()[(date(2026, 3, 3), "h", 1 * 24 + 0)] == 1
     services.clear_all()
     assert rollups.stored() == recounted() == {}
 
@@ -88,9 +88,9 @@ def test_days_follow_the_desks_summer_time(settings, clock):
         services.create_thread("V")
     stored = rollups.stored()
     assert {key: n for key, n in stored.items() if key[1] == "h"} == {
-        (date(2026, 3, 28), "h", 23): 1,
-        (date(2026, 3, 29), "h", 1): 1,
-        (date(2026, 3, 29), "h", 3): 1,
+        (date(2026, 3, 28), "h", 5 * 24 + 23): 1,  # Saturday 23:30
+        (date(2026, 3, 29), "h", 6 * 24 + 1): 1,  # Sunday 01:30, winter time
+        (date(2026, 3, 29), "h", 6 * 24 + 3): 1,  # Sunday 03:30, summer time
     }
 
 
