@@ -83,5 +83,13 @@ mutate: $(VENV)/.installed
 bench: setup
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
+# The 30-minute soak (issue 16): 1,000 visitors on two daphne processes (PostgreSQL + Redis);
+# prints each process's RSS growth over the last 20 minutes (target < 5%) and draws the
+# curve into bench/soak-memory.png (bench/README.md, "Memory over a 30-minute soak").
+.PHONY: soak
+soak: $(VENV)/.installed
+	$(BIN)/python -m tests.soak.soak --visitors 1000 --admins 2 --minutes 30 \
+		--plot bench/soak-memory.png --json bench/results/soak-memory.json $(SOAK_ARGS)
+
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache

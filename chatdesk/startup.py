@@ -48,6 +48,7 @@ def start_server_process():
     from notifications.worker import start_in_background as start_email_worker
     from telegram_bridge.worker import start_in_background as start_telegram_worker
 
+    from . import memory_probe
     from .body_limit import BodyLimitMiddleware, install_daphne_body_limit
 
     sio = server.build()
@@ -63,6 +64,7 @@ def start_server_process():
     # The visitor-email sender (a thread; only when EMAIL_URL is set or under DEBUG).
     start_email_worker()
     tune_interpreter()  # last: what exists now is start-up, frozen out of the collector
+    memory_probe.start_if_asked()  # CHATDESK_TRACEMALLOC=1: where memory goes (soaks)
 
     loop_bound = False
 

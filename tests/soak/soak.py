@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import resource
 import secrets
@@ -52,6 +53,68 @@ def rss_mb(pid: int) -> float:
     except FileNotFoundError:
         pass
     return 0.0
+
+
+GROWTH_LIMIT_PCT = 5.0  # issue 16: RSS over the last 20 minutes grows by less than 5%
+WINDOW_S = 20 * 60
+
+
+def memory_growth(series: dict[str, list[tuple[float, float]]], duration: float) -> dict:
+    """Each process's RSS growth over the last 20 minutes of sending (the last two thirds
+    in a shorter soak): the mean of the window's first 30 s against the mean of its last
+    30 s, and its peak, with PASS/MISS against the 5% target."""
+    window = min(WINDOW_S, duration * 2 / 3)
+    begin = duration - window
+    growth = {}
+    for pid, points in series.items():
+        inside = [(t, r) for t, r in points if begin <= t <= duration]
+        if len(inside) < 2:
+            continue
+        first = [r for t, r in inside if t <= begin + 30] or [inside[0][1]]
+        last = [r for t, r in inside if t >= duration - 30] or [inside[-1][1]]
+        start_mb, end_mb = sum(first) / len(first), sum(last) / len(last)
+        pct = (end_mb - start_mb) / start_mb * 100
+        growth[pid] = {
+            "window_s": round(window),
+            "start_mb": round(start_mb, 1),
+            "end_mb": round(end_mb, 1),
+            "peak_mb": round(max(r for _, r in inside), 1),
+            "growth_pct": round(pct, 2),
+            "mb_per_min": round((end_mb - start_mb) / (window / 60), 2),
+            "verdict": "PASS" if pct < GROWTH_LIMIT_PCT else "MISS",
+        }
+    return growth
+
+
+def plot_memory(summary: dict, path: str) -> None:
+    """RSS per server process over the soak, the measured window shaded (matplotlib)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 4.5), dpi=100)
+    for n, (pid, points) in enumerate(summary["rss_series"].items(), 1):
+        growth = summary["memory_growth"].get(pid, {})
+        label = f"process {n}"
+        if growth:
+            label += f": {growth['growth_pct']:+.1f}% over the window ({growth['verdict']})"
+        ax.plot([t / 60 for t, _ in points], [r for _, r in points], label=label)
+    duration = summary["duration_s"]
+    window = min(WINDOW_S, duration * 2 / 3)
+    ax.axvspan((duration - window) / 60, duration / 60, color="0.9", label="window (target < 5%)")
+    ax.set_xlabel("minutes since sending began")
+    ax.set_ylabel("RSS (MB)")
+    ax.set_ylim(bottom=0)
+    ax.set_title(
+        f"chatdesk soak: {summary['visitors']} visitors, {len(summary['rss_series'])} daphne processes, "
+        f"PostgreSQL + Redis, {summary['acked']} messages"
+    )
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
 
 
 @dataclass
@@ -152,7 +215,8 @@ class SoakVisitor:
                 self.tally.reloads += 1
                 await self.close()
                 await self.open()
-            await asyncio.sleep(self.rng.expovariate(1 / mean_gap))
+            # Never past the end: the last of 1,000 exponential gaps would add minutes.
+            await asyncio.sleep(min(self.rng.expovariate(1 / mean_gap), max(0, until - time.monotonic())))
 
 
 class SoakAdmin:
@@ -223,6 +287,8 @@ async def soak(
     mean_gap: float = 5,
     reload_chance: float = 0.03,
     seed: int = 1,
+    sample_every: float = 10,
+    progress: bool = False,
 ) -> dict:
     rng = random.Random(seed)
     tally = Tally()
@@ -242,23 +308,33 @@ async def soak(
         async with gate:
             await v.open()
 
-    started = time.monotonic()
-    await asyncio.gather(*(opened(v) for v in crowd))
-    connect_seconds = time.monotonic() - started
-
-    memory: dict[int, list[float]] = {pid: [] for pid in pids}
+    # RSS of each server process every `sample_every` seconds, from before the visitors
+    # connect (monotonic time, made relative to the start of sending at the end).
+    memory: dict[int, list[tuple[float, float]]] = {pid: [] for pid in pids}
     stop_sampling = asyncio.Event()
 
     async def sample() -> None:
+        last_print = 0.0
         while not stop_sampling.is_set():
+            now = time.monotonic()
             for pid in pids:
-                memory[pid].append(rss_mb(pid))
+                memory[pid].append((now, rss_mb(pid)))
+            if progress and now - last_print >= 60:
+                last_print = now
+                rss = " / ".join(f"{m[-1][1]:.1f}" for m in memory.values())
+                print(f"{time.strftime('%H:%M:%S')} RSS {rss} MB, acked {len(tally.acked)}", flush=True)
             try:
-                await asyncio.wait_for(stop_sampling.wait(), 2)
+                await asyncio.wait_for(stop_sampling.wait(), sample_every)
             except TimeoutError:
                 pass
 
     sampler = asyncio.create_task(sample())
+    started = time.monotonic()
+    await asyncio.gather(*(opened(v) for v in crowd))
+    connect_seconds = time.monotonic() - started
+    sending_began = time.monotonic()
+    if progress:
+        print(f"{visitors} visitors connected in {connect_seconds:.0f} s; sending", flush=True)
     until = time.monotonic() + duration
     await asyncio.gather(*(v.run(until, mean_gap, reload_chance) for v in crowd))
     acked = dict(tally.acked)
@@ -274,8 +350,7 @@ async def soak(
     lost = [cid for cid, mid in acked.items() if stored.get(cid) != mid]
     undelivered = [sum(1 for mid in acked.values() if mid not in a.received) for a in team]
     delivered_twice = [sum(1 for n in a.received.values() if n > 1) for a in team]
-    for v in crowd:
-        await v.close()
+    await asyncio.gather(*(v.close() for v in crowd))
     for a in team:
         await a.sio.disconnect()
     return {
@@ -295,12 +370,39 @@ async def soak(
         "resumed": tally.resumed,
         "retries": dict(tally.failures),
         "rss_mb": {
-            str(pid): {"start": round(m[0], 1), "peak": round(max(m), 1), "end": round(m[-1], 1)}
+            str(pid): {
+                "start": round(m[0][1], 1),
+                "peak": round(max(r for _, r in m), 1),
+                "end": round(m[-1][1], 1),
+            }
             for pid, m in memory.items()
             if m
         },
-        "peak_rss_mb": round(max((max(m) for m in memory.values() if m), default=0), 1),
+        # [seconds since sending began, MB] per process; negative while visitors connect.
+        "rss_series": {
+            str(pid): [[round(t - sending_began, 1), round(r, 2)] for t, r in m] for pid, m in memory.items()
+        },
+        "memory_growth": memory_growth(
+            {str(pid): [(t - sending_began, r) for t, r in m] for pid, m in memory.items()}, duration
+        ),
+        "peak_rss_mb": round(max((r for m in memory.values() for _, r in m), default=0), 1),
     }
+
+
+def report_memory(summary: dict, plot: str | None, json_path: str | None) -> None:
+    for n, (pid, growth) in enumerate(summary["memory_growth"].items(), 1):
+        print(
+            f"process {n} (pid {pid}): RSS {growth['start_mb']} -> {growth['end_mb']} MB over the last "
+            f"{growth['window_s'] / 60:.0f} min ({growth['growth_pct']:+.1f}%, {growth['mb_per_min']:+.2f} MB/min, "
+            f"peak {growth['peak_mb']}), "
+            f"target < {GROWTH_LIMIT_PCT:.0f}%: {growth['verdict']}"
+        )
+    if json_path:
+        with open(json_path, "w") as out:
+            json.dump(summary, out, indent=1)
+    if plot:
+        plot_memory(summary, plot)
+        print(f"memory curve: {plot}")
 
 
 def main() -> None:
@@ -314,11 +416,20 @@ def main() -> None:
     parser.add_argument("--visitors", type=int, default=1000)
     parser.add_argument("--admins", type=int, default=2)
     parser.add_argument("--duration", type=float, default=300, help="seconds of sending")
+    parser.add_argument("--minutes", type=float, help="minutes of sending (instead of --duration)")
+    parser.add_argument("--sample-every", type=float, default=10, help="seconds between RSS samples")
+    parser.add_argument("--plot", help="write the memory curve here (PNG, matplotlib)")
+    parser.add_argument("--json", help="write the summary (with the RSS series) here")
+    parser.add_argument(
+        "--logs", help="copy the servers' logs here (with CHATDESK_TRACEMALLOC=1: the probe's reports)"
+    )
     parser.add_argument(
         "--mean-gap", type=float, default=20, help="mean seconds between a visitor's messages"
     )
     parser.add_argument("--reload-chance", type=float, default=0.03)
     args = parser.parse_args()
+    if args.minutes:
+        args.duration = args.minutes * 60
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
 
@@ -350,11 +461,19 @@ def main() -> None:
                 args.duration,
                 args.mean_gap,
                 args.reload_chance,
+                sample_every=args.sample_every,
+                progress=True,
             )
         )
+        series = summary.pop("rss_series")
         print(json.dumps(summary, indent=2))
+        summary["rss_series"] = series
+        report_memory(summary, args.plot, args.json)
     finally:
-        for s in servers:
+        for n, s in enumerate(servers, 1):
+            if args.logs:
+                os.makedirs(args.logs, exist_ok=True)
+                shutil.copy(s.log_path, os.path.join(args.logs, f"server-{n}.log"))
             s.cleanup()
         redis_server.kill()
         shutil.rmtree(uploads, ignore_errors=True)
