@@ -1,9 +1,13 @@
 """Insights (issue 13): how the desk is doing over a range of days.
 
 Conversations per day, the median and 90th percentile of first response time and of
-resolution time, the busiest hours of the week, and per-agent counts. Everything is an SQL
-aggregate over threads that started in the range (thread_created_idx), in the desk's time
-zone, and runs on PostgreSQL and SQLite:
+resolution time, the busiest hours of the week, and per-agent counts, over threads that
+started in the range, in the desk's time zone, on PostgreSQL and SQLite.
+
+`summary()` (the page) sums the daily roll-ups (chat/rollups.py) and reads exact
+percentiles by walking the duration indexes from the bucket the roll-ups place each rank
+in (`_from_histogram`). `exact_summary()` computes the same from the threads table
+alone, with SQL aggregates (the reference the roll-ups are tested and benchmarked against):
 
 - percentiles: PostgreSQL's percentile_cont; on SQLite the same interpolation from the two
   rows around the rank (ORDER BY the duration, LIMIT 2 OFFSET k), after a COUNT;
