@@ -4,7 +4,8 @@ Starts every server itself on 127.0.0.1, drives it with bench/loadgen.js (Node
 socket.io-client, websocket transport, real connections), and prints one table:
 chatdesk on SQLite (one process), on PostgreSQL (one process), on PostgreSQL + Redis (two
 processes), and the bare python-socketio relay (bench/relay.py, no database) under the
-same load, with chatdesk's figure as a ratio of the relay's. See bench/README.md.
+same load, with chatdesk's figure as a ratio of the relay's; then the targets of issue 16,
+each with pass or miss (the exit status is 1 when one is missed). See bench/README.md.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.seed import seed  # noqa: E402
+from tests.support.fake_telegram import FakeTelegram  # noqa: E402
 from tests.support.server import BASE_ENV, free_port  # noqa: E402
 
 PG_ADMIN_URL = os.getenv("BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -158,6 +160,8 @@ class Setup:
     processes: int
     env: dict[str, str]
     database_url: str | None = None
+    # Which parts run for this setup (rates, idle, api); all by default.
+    parts: set[str] = field(default_factory=lambda: {"rates", "idle", "api"})
     servers: list[Server] = field(default_factory=list)
 
     def start(self, workdir: Path) -> list[Server]:
@@ -359,7 +363,7 @@ def table(results: dict, order: list[Setup], sizes: Sizes) -> str:
         ),
         (
             f"1. p99 visitor→admin at {sizes.fixed_rate} msg/s, {n} visitors",
-            "≤ 25 ms",
+            "≤ 25 ms (PG + Redis ≤ 30 ms)",
             get("rates", "fixed", "p99"),
             "ms",
             1,
@@ -367,7 +371,7 @@ def table(results: dict, order: list[Setup], sizes: Sizes) -> str:
         ),
         (
             "1. server CPU per message (daphne processes)",
-            "",
+            "≤ 1.6× bare",
             get("rates", "fixed", "cpu_ms_per_message"),
             "ms",
             2,
@@ -415,6 +419,79 @@ def table(results: dict, order: list[Setup], sizes: Sizes) -> str:
     return "\n".join(rows)
 
 
+@dataclass
+class Verdict:
+    label: str
+    target: str
+    measured: str
+    passed: bool | None  # None: not measured in this run
+
+
+def _get(results: dict, key: str, *path: str):
+    value = results.get(key)
+    for name in path:
+        if not isinstance(value, dict) or name not in value:
+            return None
+        value = value[name]
+    return value
+
+
+def gate(results: dict, sizes: Sizes) -> list[Verdict]:
+    """Issue 16's targets, each as pass / miss (None when its setups did not run)."""
+    verdicts = []
+    load = f"{sizes.fixed_rate} msg/s, {sizes.visitors} visitors"
+    bare_cpu = _get(results, "bare", "rates", "fixed", "cpu_ms_per_message")
+    bare_rate = _get(results, "bare", "rates", "max_rate")
+    for key, title, limit in (
+        ("pg", "PostgreSQL, 1 process", 25),
+        ("pg_redis", "PostgreSQL + Redis, 2 processes", 30),
+    ):
+        p99 = _get(results, key, "rates", "fixed", "p99")
+        bare_p99 = _get(results, "bare", "rates", "fixed", "p99")
+        measured = (
+            "–" if p99 is None else f"{p99:.1f} ms" + (f" (bare {bare_p99:.1f} ms)" if bare_p99 else "")
+        )
+        verdicts.append(
+            Verdict(
+                f"p99 at {load}, {title}", f"≤ {limit} ms", measured, None if p99 is None else p99 <= limit
+            )
+        )
+    for key, title in (("sqlite", "SQLite"), ("pg", "PostgreSQL")):
+        cpu = _get(results, key, "rates", "fixed", "cpu_ms_per_message")
+        ok = None if cpu is None or not bare_cpu else cpu <= 1.6 * bare_cpu
+        measured = "–" if ok is None else f"{cpu:.2f} ms = {cpu / bare_cpu:.2f}× bare ({bare_cpu:.2f} ms)"
+        verdicts.append(Verdict(f"server CPU per message, {title}", "≤ 1.6× bare", measured, ok))
+    for key, title in (("sqlite", "SQLite"), ("pg", "PostgreSQL")):
+        rate = _get(results, key, "rates", "max_rate")
+        ok = None if rate is None or not bare_rate else rate >= 0.6 * bare_rate
+        measured = "–" if ok is None else f"{rate} msg/s = {rate / bare_rate:.0%} of bare ({bare_rate} msg/s)"
+        verdicts.append(
+            Verdict(f"highest sustained rate (p99 < 100 ms), {title}", "≥ 60% of bare", measured, ok)
+        )
+    # The features' cost on the hot path: the same PostgreSQL process with the Telegram
+    # bridge on (every visitor message also queued for the admin chat).
+    base_cpu = _get(results, "pg", "rates", "fixed", "cpu_ms_per_message")
+    with_bridge = _get(results, "pg_telegram", "rates", "fixed", "cpu_ms_per_message")
+    ok = None if base_cpu is None or with_bridge is None else with_bridge <= 1.1 * base_cpu
+    measured = (
+        "–" if ok is None else f"{with_bridge:.2f} ms = {with_bridge / base_cpu:.2f}× ({base_cpu:.2f} ms)"
+    )
+    verdicts.append(
+        Verdict(
+            "server CPU per message, PostgreSQL with the Telegram bridge on", "≤ 1.10× without", measured, ok
+        )
+    )
+    return verdicts
+
+
+def gate_table(verdicts: list[Verdict]) -> str:
+    rows = ["| target | limit | measured | result |", "|---|---|---|---|"]
+    for v in verdicts:
+        result = "–" if v.passed is None else ("pass" if v.passed else "**miss**")
+        rows.append(f"| {v.label} | {v.target} | {v.measured} | {result} |")
+    return "\n".join(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -424,8 +501,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--only",
-        default="sqlite,pg,pg_redis,bare",
-        help="comma-separated setups to run: sqlite,pg,pg_redis,bare",
+        default="sqlite,pg,pg_redis,pg_telegram,bare",
+        help="comma-separated setups to run: sqlite,pg,pg_redis,pg_telegram,bare",
     )
     parser.add_argument("--skip", default="", help="comma-separated parts to skip: rates,idle,api")
     parser.add_argument(
@@ -443,6 +520,7 @@ def main(argv: list[str] | None = None) -> int:
     import redis
 
     workdir = Path(tempfile.mkdtemp(prefix="chatdesk-bench-"))
+    fake_telegram = FakeTelegram().start() if "pg_telegram" in wanted else None
     dbname = "chatdesk_bench_" + secrets.token_hex(4)
     pg_url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + dbname
     channel = "chatdesk-bench-" + secrets.token_hex(4)
@@ -472,6 +550,25 @@ def main(argv: list[str] | None = None) -> int:
             dict(env, DATABASE_URL=pg_url, REDIS_URL=REDIS_URL, SOCKETIO_REDIS_CHANNEL=channel),
             pg_url,
         ),
+        Setup(
+            "pg_telegram",
+            "PostgreSQL, 1 process, Telegram bridge on",
+            "chatdesk.asgi:application",
+            1,
+            # The bridge as in production (cards, pacing), against a fake Bot API: every
+            # visitor message is also queued for the admin chat in its transaction.
+            dict(
+                env,
+                DATABASE_URL=pg_url,
+                TELEGRAM_API_BASE=fake_telegram.url if fake_telegram else "",
+                TELEGRAM_BOT_TOKEN=FakeTelegram.token,
+                TELEGRAM_CHAT_ID="-1001",
+                TELEGRAM_WEBHOOK_SECRET="bench-secret",
+                TELEGRAM_CARDS="1",
+            ),
+            pg_url,
+            parts={"rates"},
+        ),
         Setup("bare", "bare python-socketio relay", "bench.relay:application", 1, dict(env)),
     ]
     order = [s for s in setups if s.key in wanted]
@@ -492,13 +589,13 @@ def main(argv: list[str] | None = None) -> int:
             result: dict = {}
             setup.start(workdir)
             try:
-                if "rates" not in skip:
+                if "rates" not in skip and "rates" in setup.parts:
                     result["rates"] = run_rates(setup, sizes, cookie)
                     print(f"   rates: {json.dumps(result['rates'])}", file=sys.stderr, flush=True)
-                if "idle" not in skip:
+                if "idle" not in skip and "idle" in setup.parts:
                     result["idle"] = run_idle(setup, sizes, workdir)
                     print(f"   idle: {result['idle']:.0f} bytes/connection", file=sys.stderr, flush=True)
-                if "api" not in skip and setup.database_url:
+                if "api" not in skip and "api" in setup.parts and setup.database_url:
                     if setup.database_url not in seeded:
                         print("   seeding ...", file=sys.stderr, flush=True)
                         seeded[setup.database_url] = str(
@@ -516,6 +613,8 @@ def main(argv: list[str] | None = None) -> int:
             admin_db.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
             admin_db.close()
             redis.Redis.from_url(REDIS_URL).flushdb()
+        if fake_telegram is not None:
+            fake_telegram.stop()
         shutil.rmtree(workdir, ignore_errors=True)
     out_dir = BENCH / "results"
     out_dir.mkdir(exist_ok=True)
@@ -528,7 +627,11 @@ def main(argv: list[str] | None = None) -> int:
         f"{' (--quick)' if args.quick else ''}\n"
     )
     print(table(results, order, sizes))
-    return 0
+    verdicts = gate(results, sizes)
+    print("\nTargets (issue 16), each against the relay of this run:\n")
+    print(gate_table(verdicts))
+    missed = [v for v in verdicts if v.passed is False]
+    return 1 if missed else 0
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ full-text search over a GIN index (migration 0005), a plain LIKE on SQLite.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -24,8 +25,15 @@ def fold_char(ch: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
+_fold_char_cached = functools.lru_cache(maxsize=4096)(fold_char)
+
+
 def fold(text: str | None) -> str:
-    return "".join(fold_char(ch) for ch in text or "")
+    if not text:
+        return ""
+    if text.isascii():  # most messages: lower case is the whole folding (no accents, no ı)
+        return text.lower()
+    return "".join(map(_fold_char_cached, text))
 
 
 def terms(query: str) -> list[str]:

@@ -95,53 +95,65 @@ def _insert_message(message: Message, touch_thread: bool, visitor: blocks.Visito
     inserted) when the UPDATE matched no row (also while `visitor` is blocked). Call
     inside a transaction."""
     connection = transaction.get_connection()
-    uuid_to_db = Message._meta.pk.get_db_prep_value  # hex on SQLite, uuid on PostgreSQL
-    thread_id = uuid_to_db(message.thread_id, connection)
-    now = connection.ops.adapt_datetimefield_value(message.created_at)
     with connection.cursor() as cursor:
-        activity = ", last_activity_at = %s" if touch_thread else ""
-        guard = _VISITOR_GUARD_SQL if touch_thread else _ADMIN_GUARD_SQL
-        block_params = []
-        if visitor is not None:
-            guard += _NOT_BLOCKED_SQL
-            block_params = [now, connection.ops.adapt_ipaddressfield_value(visitor.ip), visitor.key_hash]
-        cursor.execute(
-            _THREAD_UPDATE_SQL.format(activity=activity, guard=guard),
-            [
-                message.content_text,
-                message.type,
-                now,
-                True,
-                now,
-                *([now] if touch_thread else []),
-                thread_id,
-                now,
-                *block_params,
-            ],
-        )
-        if cursor.rowcount != 1:
+        if not _update_thread(cursor, message, touch_thread, visitor):
             return False
-        cursor.execute(
-            _MESSAGE_INSERT_SQL,
-            [
-                uuid_to_db(message.id, connection),
-                thread_id,
-                message.sender,
-                message.type,
-                message.content_text,
-                message.file_path,
-                now,
-                message.client_id,
-                message.width,
-                message.height,
-                message.duration_ms,
-                message.search_text,
-                message.agent_id,
-            ],
-        )
+        cursor.execute(_MESSAGE_INSERT_SQL, _message_row(cursor.db, message))
+    _mark_stored(message, connection)
+    return True
+
+
+def _update_thread(cursor, message: Message, touch_thread: bool, visitor: blocks.Visitor | None) -> bool:
+    """The store's UPDATE of the thread (see _THREAD_UPDATE_SQL): whether it matched."""
+    connection = cursor.db
+    thread_id = Message._meta.pk.get_db_prep_value(message.thread_id, connection)
+    now = connection.ops.adapt_datetimefield_value(message.created_at)
+    activity = ", last_activity_at = %s" if touch_thread else ""
+    guard = _VISITOR_GUARD_SQL if touch_thread else _ADMIN_GUARD_SQL
+    block_params = []
+    if visitor is not None:
+        guard += _NOT_BLOCKED_SQL
+        block_params = [now, connection.ops.adapt_ipaddressfield_value(visitor.ip), visitor.key_hash]
+    cursor.execute(
+        _THREAD_UPDATE_SQL.format(activity=activity, guard=guard),
+        [
+            message.content_text,
+            message.type,
+            now,
+            True,
+            now,
+            *([now] if touch_thread else []),
+            thread_id,
+            now,
+            *block_params,
+        ],
+    )
+    return cursor.rowcount == 1
+
+
+def _message_row(connection, message: Message) -> list:
+    """The parameters of _MESSAGE_INSERT_SQL for `message`."""
+    uuid_to_db = Message._meta.pk.get_db_prep_value  # hex on SQLite, uuid on PostgreSQL
+    return [
+        uuid_to_db(message.id, connection),
+        uuid_to_db(message.thread_id, connection),
+        message.sender,
+        message.type,
+        message.content_text,
+        message.file_path,
+        connection.ops.adapt_datetimefield_value(message.created_at),
+        message.client_id,
+        message.width,
+        message.height,
+        message.duration_ms,
+        message.search_text,
+        message.agent_id,
+    ]
+
+
+def _mark_stored(message: Message, connection) -> None:
     message._state.adding = False  # as save() leaves it
     message._state.db = connection.alias
-    return True
 
 
 def _store_slowly(message: Message, is_visitor: bool) -> None:
@@ -254,8 +266,8 @@ def post_visitor_messages(
     item, in order: (message, created), or the exception post_visitor_message raised.
 
     The common message (an open thread, no block, a new client_id) is stored by the same
-    UPDATE and INSERT, all of them in one transaction: one BEGIN/COMMIT (one WAL flush)
-    for the group. At the first that is not (its UPDATE matches no row: a resolved thread,
+    UPDATE, and the group's rows by one INSERT (executemany), all in one transaction: one
+    BEGIN/COMMIT (one WAL flush) for the group. At the first that is not (its UPDATE matches no row: a resolved thread,
     a block, no thread) the ones before it are committed and the rest go one by one
     through post_visitor_message; a database error (a resent client_id) rolls the group
     back and sends every item that way. Events go out after the commit, as always.
@@ -263,13 +275,19 @@ def post_visitor_messages(
     stored: list[Message] = []
     try:
         with transaction.atomic():
-            for data, visitor in items:
-                message = _new_message(Message.Sender.VISITOR, data)
-                if not _insert_message(message, touch_thread=True, visitor=visitor):
-                    break
+            connection = transaction.get_connection()
+            with connection.cursor() as cursor:
+                for data, visitor in items:
+                    message = _new_message(Message.Sender.VISITOR, data)
+                    if not _update_thread(cursor, message, touch_thread=True, visitor=visitor):
+                        break
+                    stored.append(message)
+                if stored:  # one statement for the group's rows (a pipeline on PostgreSQL)
+                    cursor.executemany(_MESSAGE_INSERT_SQL, [_message_row(connection, m) for m in stored])
+            for message in stored:
+                _mark_stored(message, connection)
                 signals.message_posted.send(Message, message=message, via=via)
                 send_on_commit("message_from_visitor", message_payload(message), ADMIN_ROOM)
-                stored.append(message)
     except Exception:  # rolled back, events dropped with it: each again on its own below
         stored = []
     outcomes: list[tuple[Message, bool] | Exception] = [(message, True) for message in stored]

@@ -144,30 +144,34 @@ class GroupedCalls:
     database thread go there together, as one call: group commit for the hot path.
 
     `func(list of argument tuples)` runs in run_db and returns one outcome per call, in
-    order: a result, or an exception that call raises. One group at a time, in arrival
-    order, so what one thread's messages do keeps their order. The hand-over to the
-    database thread and back (and the events' emission) is paid once per group.
+    order: a result, or an exception that call raises. Calls are spread over `lanes` by
+    their `key` (a thread id): each lane runs one group at a time, in arrival order, so
+    one key's calls keep their order while other lanes' groups run on other database
+    threads (PostgreSQL: a group waits on round trips, not on the GIL). The hand-over to
+    the database thread and back, and the transaction, are paid once per group.
     """
 
-    def __init__(self, func: Callable[[list[tuple]], list], max_group: int = 100) -> None:
+    def __init__(self, func: Callable[[list[tuple]], list], lanes: int = 1, max_group: int = 100) -> None:
         self._func = func
         self._max_group = max_group
-        self._queue: list[tuple[tuple, asyncio.Future]] = []
-        self._draining: asyncio.Task | None = None
+        self._queues: list[list[tuple[tuple, asyncio.Future]]] = [[] for _ in range(max(1, lanes))]
+        self._draining: list[asyncio.Task | None] = [None] * len(self._queues)
 
-    async def __call__(self, *args: Any) -> Any:
+    async def __call__(self, key: Any, *args: Any) -> Any:
         loop = asyncio.get_running_loop()
         future = loop.create_future()
-        self._queue.append((args, future))
-        if self._draining is None:
-            self._draining = loop.create_task(self._drain())
+        lane = hash(key) % len(self._queues)
+        self._queues[lane].append((args, future))
+        if self._draining[lane] is None:
+            self._draining[lane] = loop.create_task(self._drain(lane))
         return await future
 
-    async def _drain(self) -> None:
+    async def _drain(self, lane: int) -> None:
+        queue = self._queues[lane]
         try:
-            while self._queue:
-                group = self._queue[: self._max_group]
-                del self._queue[: self._max_group]
+            while queue:
+                group = queue[: self._max_group]
+                del queue[: self._max_group]
                 try:
                     outcomes = await run_db(self._func, [args for args, _ in group])
                 except Exception as exc:  # the whole call failed: every caller hears it
@@ -180,7 +184,7 @@ class GroupedCalls:
                     else:
                         future.set_result(outcome)
         finally:
-            self._draining = None
+            self._draining[lane] = None
 
 
 def _emit_when_done(loop: asyncio.AbstractEventLoop, future) -> None:

@@ -372,7 +372,8 @@ async def message_to_admin(sid: str, data: Any) -> dict:
     message_input = parse_message(data)
     _require_own_thread(state, message_input.thread_id)
     visitor = blocks.Visitor.of(state["ip"], state.get("session_key"))
-    message, created = await _post_visitor_messages(state["ip"], message_input, visitor)
+    grouped = _visitor_messages()
+    message, created = await grouped(str(message_input.thread_id), state["ip"], message_input, visitor)
     return {"ok": True, "message": message_payload(message), "duplicate": not created}
 
 
@@ -394,8 +395,17 @@ def _count_and_post(calls: list[tuple]) -> list:
     return outcomes
 
 
-# Group commit of visitor messages (chat/realtime/db_worker.py, GroupedCalls).
-_post_visitor_messages = GroupedCalls(_count_and_post)
+_grouped: GroupedCalls | None = None
+
+
+def _visitor_messages() -> GroupedCalls:
+    """Group commit of visitor messages (chat/realtime/db_worker.py, GroupedCalls): one
+    lane on SQLite (one writer), two on PostgreSQL, where a group mostly waits on its
+    round trips and a second lane stores meanwhile (a thread's messages keep one lane)."""
+    global _grouped
+    if _grouped is None:
+        _grouped = GroupedCalls(_count_and_post, lanes=min(settings.DB_THREADS, 2))
+    return _grouped
 
 
 @event("message_to_visitor")
