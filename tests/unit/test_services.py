@@ -171,6 +171,16 @@ def test_an_admin_message_is_stored_and_sent_as_its_agents(published):
     assert (payload["agent"]["name"], room) == ("Ayşe", str(thread.id))
 
 
+def test_a_stored_message_is_returned_as_saved(published):
+    """The store writes with its own SQL; the instance it returns must still behave as
+    one save() stored (a later save() updates that row)."""
+    thread = services.create_thread("Ahmet")
+    message, _ = services.post_visitor_message(text(thread.id, "typo"))
+    message.content_text = "fixed"
+    message.save()
+    assert list(Message.objects.values_list("id", "content_text")) == [(message.id, "fixed")]
+
+
 def test_a_resend_of_a_client_id_is_stored_once(clock, published, posted):
     thread = services.create_thread("Ahmet")
     first, created = published.commit(services.post_visitor_message, text(thread.id, "once", "c-1"))
