@@ -29,6 +29,33 @@ def _type_counts() -> Counter:
     return Counter(type(o).__qualname__ for o in gc.get_objects())
 
 
+def _describe(obj) -> str:
+    text = type(obj).__qualname__
+    if isinstance(obj, dict):
+        text += f"(len {len(obj)}, keys {[str(k)[:30] for k in list(obj)[:4]]})"
+    elif isinstance(obj, list | tuple | set | frozenset):
+        text += f"(len {len(obj)})"
+    return text
+
+
+def _referrer_chains(name: str, samples: int = 2, depth: int = 4) -> list[str]:
+    """What keeps the oldest objects of type `name` alive: for a few of them, the types of
+    their referrers, `depth` levels up (CHATDESK_PROBE_REFERRERS=Headers,IPv4Address)."""
+    # gc.get_objects() lists the youngest generation first: the last are the oldest.
+    found = [o for o in gc.get_objects() if type(o).__qualname__ == name][-samples:]
+    out = [f"-- referrers of the oldest {name} objects"]
+    for obj in found:
+        level, line = [obj], []
+        for _ in range(depth):
+            referrers = [r for r in gc.get_referrers(*level) if r is not found and r is not level]
+            if not referrers:
+                break
+            line.append(" | ".join(sorted({_describe(r) for r in referrers})[:4]))
+            level = referrers[:3]
+        out.append("  " + "  <-  ".join(line))
+    return out
+
+
 class Probe:
     def __init__(self, tracing: bool = True) -> None:
         self.tracing = tracing
@@ -51,6 +78,9 @@ class Probe:
             for name, diff in grown.most_common(TOP):
                 since_last = types[name] - self.previous_types.get(name, 0)
                 out.append(f"  {name}: {diff:+d} (now {types[name]}, {since_last:+d} since last)")
+            for name in os.environ.get("CHATDESK_PROBE_REFERRERS", "").split(","):
+                if name:
+                    out.extend(_referrer_chains(name.strip()))
             self.previous_types = types
             print("\n".join(out), file=sys.stderr, flush=True)
 
