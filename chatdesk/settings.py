@@ -291,6 +291,9 @@ TELEGRAM_TOPICS = envbool("TELEGRAM_TOPICS", False)
 # The control card (issue 13): each thread's first message in the admin chat (pinned in
 # its topic) shows its state with Claim / Resolve / Reopen / Block / Open in panel buttons.
 TELEGRAM_CARDS = envbool("TELEGRAM_CARDS", True)
+# The language of the bot's texts in the admin chat (cards, listings): "tr" or "en";
+# empty: LANGUAGE_CODE. A button's toast follows the presser's Telegram language.
+TELEGRAM_LANGUAGE = os.getenv("TELEGRAM_LANGUAGE", "").strip().lower()
 # The outbox worker's pace per chat (Telegram: about 1 message/s, 20/min in groups)
 # and the first retry delay after a failed send (doubling up to 5 minutes).
 TELEGRAM_SEND_INTERVAL_MS = envint("TELEGRAM_SEND_INTERVAL_MS", 1000)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 
 from django.conf import settings
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from chat import selectors
 from chat.models import Thread
 from chat.serializers import is_online
 
-from . import outbox
+from . import language, outbox
 from .messages import esc, short_id
 from .models import Topic
 
@@ -28,6 +29,12 @@ COMMAND_RE = re.compile(r"^/([A-Za-z_]+)(?:@\S+)?(?:\s+(.*))?$", re.S)
 
 
 def run(message: dict, topic_id: int | None) -> str:
+    """Answer one command, in the desk's language (TELEGRAM_LANGUAGE)."""
+    with translation.override(language.desk()):
+        return _run(message, topic_id)
+
+
+def _run(message: dict, topic_id: int | None) -> str:
     match = COMMAND_RE.match(message.get("text", "").strip())
     name = match.group(1).lower() if match else ""
     argument = (match.group(2) or "").strip() if match else ""
@@ -37,12 +44,14 @@ def run(message: dict, topic_id: int | None) -> str:
         return "command:threads"
     if name in ("open", "mine"):  # issue 13: the open conversations, or the writer's own
         within = Thread.objects.filter(status=Thread.Status.OPEN)
-        title = "Open conversations"
+        title = _("Open conversations")
         if name == "mine":
             agent = _writer_agent(message)
             within = within.filter(assignee=agent) if agent is not None else within.none()
-            title = "Your open conversations"
-        text = threads_text(argument, within=within, title=title, empty=f"{title}: none.")
+            title = _("Your open conversations")
+        text = threads_text(
+            argument, within=within, title=title, empty=_("%(title)s: none.") % {"title": title}
+        )
         outbox.notice(text, reply_to=reply_to, topic_id=topic_id)
         return f"command:{name}"
     if name == "thread":
@@ -75,9 +84,9 @@ def _writer_agent(message: dict):
     return agents.for_telegram_user(user)
 
 
-def threads_text(
-    argument: str, within=None, title: str = "Recent conversations", empty: str = "No conversations yet."
-) -> str:
+def threads_text(argument: str, within=None, title: str | None = None, empty: str | None = None) -> str:
+    title = title or _("Recent conversations")
+    empty = empty or _("No conversations yet.")
     count = int(argument) if argument.isdigit() else 10
     threads = selectors.recent_threads(max(1, min(count, 30)), within=within)
     if not threads:
@@ -85,7 +94,7 @@ def threads_text(
     topics = dict(
         Topic.objects.filter(thread_id__in=[t.id for t in threads]).values_list("thread_id", "topic_id")
     )
-    footer = "\n/thread &lt;id&gt; shows a conversation; reply to it to answer."
+    footer = "\n" + _("/thread &lt;id&gt; shows a conversation; reply to it to answer.")
     lines = []
     for number, thread in enumerate(threads, 1):
         dot = "🟢" if is_online(thread) else "⚪"
@@ -98,22 +107,21 @@ def threads_text(
         if sum(len(existing) + 1 for existing in lines) + len(line) + len(footer) + 100 > THREADS_LIMIT:
             break
         lines.append(line)
-    head = (
-        f"<b>{title}</b> ({len(lines)} of {len(threads)})"
-        if len(lines) < len(threads)
-        else (f"<b>{title}</b> ({len(threads)})")
-    )
+    shown = _("%(shown)d of %(all)d") % {"shown": len(lines), "all": len(threads)}
+    head = f"<b>{title}</b> ({shown if len(lines) < len(threads) else len(threads)})"
     return "\n".join([head, *lines, footer])
 
 
 def thread_text(argument: str) -> tuple[str, object]:
     prefix = argument.lstrip("#").lower()
     if not re.fullmatch(r"[0-9a-f-]{4,36}", prefix):
-        return "Give a thread id from /threads, like <code>/thread 1a2b3c4d</code>.", None
+        return _("Give a thread id from /threads, like <code>/thread 1a2b3c4d</code>."), None
     matches = list(Thread.objects.filter(id__startswith=prefix)[:2])
     if len(matches) != 1:
         return (
-            "No such conversation." if not matches else "Several conversations match; give more of the id."
+            _("No such conversation.")
+            if not matches
+            else _("Several conversations match; give more of the id.")
         ), None
     thread = matches[0]
     lines = [

@@ -19,11 +19,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+
+from . import language
 from .client import TelegramClient, TelegramError
 
 logger = logging.getLogger("telegram_bridge.callbacks")
 
 MEMBER_STATUSES = {"creator", "administrator", "member"}
+NO_LONGER_WORKS = _("This button no longer works.")
 
 _handlers: dict[str, Callable[[Press], str]] = {}
 
@@ -50,7 +55,11 @@ class Press:
         return self.query.get("message") or {}
 
     def answer(self, text: str | None = None, alert: bool = False) -> None:
-        """answerCallbackQuery: the presser's button stops spinning, `text` shows as a toast."""
+        """answerCallbackQuery: the presser's button stops spinning, `text` shows as a toast,
+        in the presser's language when it is one the desk speaks (`text` may be lazy)."""
+        if text is not None:
+            with translation.override(language.of_user(self.user)):
+                text = str(text)
         try:
             self.client.call(
                 "answerCallbackQuery",
@@ -122,7 +131,7 @@ def dispatch(query: Any, client: TelegramClient) -> str:
     handler = _handlers.get(prefix)
     press = Press(query, rest, client)
     if handler is None:
-        press.answer("This button no longer works.")
+        press.answer(NO_LONGER_WORKS)
         return "callback:unknown"
     return handler(press)
 

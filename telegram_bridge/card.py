@@ -28,13 +28,16 @@ from urllib.parse import urlparse
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from chat import services, signals
 from chat.models import Message, Thread
 from chatdesk.refusals import Refusal
 
-from . import callbacks, outbox
+from . import callbacks, language, outbox
 from .client import TelegramError
 from .messages import esc, short_id
 from .models import HandledCallback, OutboxItem, ThreadCard
@@ -46,7 +49,8 @@ PREFIX = "card"
 ACTIONS = {"c": "claim", "r": "resolve", "o": "reopen", "b": "block"}
 BLOCK_DURATION = "24h"
 KEEP_HANDLED = timedelta(days=2)
-CHANGED = "This conversation has changed."
+CHANGED = gettext_lazy("This conversation has changed.")
+DELETED = gettext_lazy("This conversation was deleted.")
 
 
 def enabled() -> bool:
@@ -102,38 +106,48 @@ def _when(value) -> str:
 
 
 def render(thread: Thread, card: ThreadCard) -> tuple[str, dict]:
-    """The card's text (HTML) and inline keyboard for the thread as it is now."""
+    """The card's text (HTML) and inline keyboard for the thread as it is now, in the
+    desk's language (TELEGRAM_LANGUAGE)."""
+    with translation.override(language.desk()):
+        return _render(thread, card)
+
+
+def _render(thread: Thread, card: ThreadCard) -> tuple[str, dict]:
     resolved = thread.status == Thread.Status.RESOLVED
-    status = "✅ Resolved" if resolved else "🟢 Open"
-    assignee = esc(thread.assignee.name) if thread.assignee_id and thread.assignee else "nobody"
+    status = "✅ " + _("Resolved") if resolved else "🟢 " + _("Open")
+    assignee = esc(thread.assignee.name) if thread.assignee_id and thread.assignee else _("nobody")
     lines = [
         f"🗂 <b>{esc(thread.display_name)}</b> · <code>#{short_id(thread.id)}</code>",
-        f"Status: {status}",
-        f"Assigned to: {assignee}",
+        _("Status: %(status)s") % {"status": status},
+        _("Assigned to: %(name)s") % {"name": assignee},
     ]
     page = getattr(thread, "page_url", "") or ""  # visitor context (issue 14), when known
     if page:
-        lines.append(f"Page: {esc(page[:300])}")
+        lines.append(_("Page: %(url)s") % {"url": esc(page[:300])})
     if thread.email:
-        lines.append(f"Email: {esc(thread.email)}")
+        lines.append(_("Email: %(email)s") % {"email": esc(thread.email)})
     blocked = thread.blocked_until is not None and thread.blocked_until > timezone.now()
     if blocked:
-        lines.append(f"⛔ Blocked until {_when(thread.blocked_until)}")
-    lines.append(f"Started {_when(thread.created_at)}")
+        lines.append("⛔ " + _("Blocked until %(time)s") % {"time": _when(thread.blocked_until)})
+    lines.append(_("Started %(time)s") % {"time": _when(thread.created_at)})
     version = thread.state_version
     first_row = []
     if not thread.assignee_id and not resolved:
-        first_row.append({"text": "🙋 Claim", "callback_data": callback_data("c", card.pk, version)})
+        first_row.append({"text": "🙋 " + _("Claim"), "callback_data": callback_data("c", card.pk, version)})
     if resolved:
-        first_row.append({"text": "↩️ Reopen", "callback_data": callback_data("o", card.pk, version)})
+        first_row.append({"text": "↩️ " + _("Reopen"), "callback_data": callback_data("o", card.pk, version)})
     else:
-        first_row.append({"text": "✅ Resolve", "callback_data": callback_data("r", card.pk, version)})
+        first_row.append(
+            {"text": "✅ " + _("Resolve"), "callback_data": callback_data("r", card.pk, version)}
+        )
     second_row = []
     if not blocked:
-        second_row.append({"text": "⛔ Block 24 h", "callback_data": callback_data("b", card.pk, version)})
+        second_row.append(
+            {"text": "⛔ " + _("Block 24 h"), "callback_data": callback_data("b", card.pk, version)}
+        )
     url = panel_url(thread.id)
     if url:
-        second_row.append({"text": "Open in panel", "url": url})
+        second_row.append({"text": _("Open in panel"), "url": url})
     keyboard = [row for row in (first_row, second_row) if row]
     return "\n".join(lines), {"inline_keyboard": keyboard}
 
@@ -256,35 +270,37 @@ def deliver(sender, item: OutboxItem) -> None:
 # --- presses -----------------------------------------------------------------------------
 
 
-def _act(action: str, thread_id: uuid.UUID, agent) -> str:
+def _act(action: str, thread_id: uuid.UUID, agent) -> Promise:
     """Do the button's operation as `agent`; returns the presser's toast."""
     if action == "c":
         _, changed = services.claim_thread(thread_id, agent)
-        return "You have this conversation." if changed else "It is already yours."
+        return (
+            gettext_lazy("You have this conversation.") if changed else gettext_lazy("It is already yours.")
+        )
     if action == "r":
         _, changed = services.resolve_thread(thread_id, by=agent)
-        return "Resolved." if changed else "Already resolved."
+        return gettext_lazy("Resolved.") if changed else gettext_lazy("Already resolved.")
     if action == "o":
         _, changed = services.reopen_thread(thread_id, by=agent)
-        return "Reopened." if changed else "Already open."
+        return gettext_lazy("Reopened.") if changed else gettext_lazy("Already open.")
     services.block_visitor(thread_id, BLOCK_DURATION, by=agent)
-    return "The visitor is blocked for 24 hours."
+    return gettext_lazy("The visitor is blocked for 24 hours.")
 
 
 def handle(press: callbacks.Press) -> str:
     parsed = parse_data(press.data)
     if parsed is None:
-        press.answer("This button no longer works.")
+        press.answer(callbacks.NO_LONGER_WORKS)
         return "card:bad_data"
     action, card_id, version = parsed
     agent = press.agent()
     if agent is None:
-        press.answer("Only agents of this desk can use these buttons.", alert=True)
+        press.answer(gettext_lazy("Only agents of this desk can use these buttons."), alert=True)
         logger.warning("card_press_refused user=%s reason=not_agent", press.user.get("id"))
         return "card:not_agent"
     card = ThreadCard.objects.filter(pk=card_id).first()
     if card is None:
-        press.answer("This conversation was deleted.")
+        press.answer(DELETED)
         return "card:gone"
     callback_id = str(press.query.get("id"))[:64]
     with transaction.atomic():
@@ -297,7 +313,7 @@ def handle(press: callbacks.Press) -> str:
         # The thread's row stays locked from the version check to the change.
         thread = Thread.objects.select_for_update().filter(id=card.thread_id).first()
         if thread is None:
-            outcome, toast = "card:gone", "This conversation was deleted."
+            outcome, toast = "card:gone", DELETED
         elif thread.state_version != version:
             outcome, toast = "card:stale", CHANGED
         else:

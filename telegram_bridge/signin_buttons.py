@@ -6,6 +6,9 @@ from __future__ import annotations
 import logging
 import re
 
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy
+
 from accounts import otp
 
 from . import callbacks
@@ -20,31 +23,33 @@ CODE_RE = re.compile(r"\b(\d{6})\b")
 def handle(press: callbacks.Press) -> str:
     action, _, ref = press.data.partition(":")
     if action not in ("me", "ok") or not ref:
-        press.answer("This button no longer works.")
+        press.answer(callbacks.NO_LONGER_WORKS)
         return "signin:bad_data"
     agent = press.agent()
     if agent is None:
-        press.answer("Only members of the admin chat can sign in.", alert=True)
+        press.answer(gettext_lazy("Only members of the admin chat can sign in."), alert=True)
         logger.warning("signin_press_refused user=%s reason=not_member", press.user.get("id"))
         return "signin:not_member"
     result, row = otp.press(ref, agent, approve=action == "ok")
     if result is otp.Press.GONE:
-        press.answer("This code was used, replaced or has expired.")
+        press.answer(gettext_lazy("This code was used, replaced or has expired."))
         return "signin:gone"
     if result is otp.Press.TAKEN:
-        owner = row.agent.name if row is not None and row.agent is not None else "another agent"
-        press.answer(f"This code is {owner}'s.")
+        if row is not None and row.agent is not None:
+            press.answer(format_lazy(gettext_lazy("This code is {name}'s."), name=row.agent.name))
+        else:
+            press.answer(gettext_lazy("This code is another agent's."))
         return "signin:taken"
     name = esc(agent.name)
     if result is otp.Press.APPROVED:
-        press.answer(f"Approved: the browser signs in as {agent.name}.")
+        press.answer(format_lazy(gettext_lazy("Approved: the browser signs in as {name}."), name=agent.name))
         press.edit(f"Approved for <b>{name}</b>; the browser is signing in…")
         logger.info("signin_approved agent=%s", agent.pk)
         return "signin:approved"
     # "Sign in as me": the code stays readable (the message shows it), now marked as theirs.
     match = CODE_RE.search(str(press.message.get("text") or ""))
     code = f": <code>{match.group(1)}</code>" if match else ""
-    press.answer(f"The code signs in {agent.name}.")
+    press.answer(format_lazy(gettext_lazy("The code signs in {name}."), name=agent.name))
     press.edit(f"Code for <b>{name}</b>{code}", reply_markup=buttons(ref, claim=False))
     logger.info("signin_claimed agent=%s", agent.pk)
     return "signin:claimed"

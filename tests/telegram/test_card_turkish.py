@@ -1,0 +1,82 @@
+"""The bot's texts in the desk's language (TELEGRAM_LANGUAGE=tr) against the fake Bot API:
+the card is drawn in Turkish, and a button's toast is in its presser's Telegram language
+(`from.language_code`) when the desk speaks it."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.clients import admin_socket
+from tests.support.server import LiveServer
+from tests.telegram.conftest import post_update, sent, sign_in_with_telegram, telegram_env
+from tests.telegram.test_card import buttons, edited, new_card, press
+
+AYSE = {"id": 5151, "first_name": "Ayşe", "language_code": "tr"}
+JOHN = {"id": 5252, "first_name": "John", "language_code": "en-GB"}
+
+
+@pytest.fixture(scope="module")
+def turkish_server(fake):
+    env = telegram_env(fake, TELEGRAM_CARDS="1", TELEGRAM_LANGUAGE="tr", SITE_URL="https://desk.example.com")
+    live = LiveServer(env=env).start()
+    yield live
+    log = live.log()
+    live.cleanup()
+    assert "Traceback" not in log and "crashed" not in log, log[-5000:]
+
+
+@pytest.fixture(autouse=True)
+def members(fake):
+    fake.members.update({AYSE["id"]: "member", JOHN["id"]: "member"})
+    yield
+    for user in (AYSE, JOHN):
+        fake.members.pop(user["id"], None)
+
+
+async def toast(fake, update: dict) -> str:
+    answer = await sent(
+        fake,
+        lambda c: (
+            c.method == "answerCallbackQuery"
+            and str(c.params["callback_query_id"]) == update["callback_query"]["id"]
+        ),
+    )
+    return answer.params["text"]
+
+
+async def test_the_card_in_turkish_and_toasts_in_the_pressers_language(turkish_server, fake, updates):
+    panel = await admin_socket(turkish_server.url, sign_in_with_telegram(turkish_server.url, fake))
+    client, thread_id, card = await new_card(turkish_server, fake, "Türkçe Kart")
+    lines = card.params["text"].split("\n")
+    assert lines[0] == f"🗂 <b>Türkçe Kart</b> · <code>#{thread_id[:8]}</code>"
+    assert lines[1:3] == ["Durum: 🟢 Açık", "Atanan: kimse"]
+    assert lines[-1].startswith("Başlangıç: ")
+    found = buttons(card)
+    assert [found[key]["text"] for key in ("Üstlen", "Çöz", "engelle", "aç")] == [
+        "🙋 Üstlen",
+        "✅ Çöz",
+        "⛔ 24 saat engelle",
+        "Panelde aç",
+    ]
+
+    claim = press(updates, card, found["Üstlen"], AYSE)
+    assert post_update(turkish_server.url, claim).status_code == 200
+    assert await toast(fake, claim) == "Konuşma artık sizde."
+    redrawn = await edited(fake, card, "Atanan: Ayşe")
+    assert redrawn.params["text"].split("\n")[1] == "Durum: 🟢 Açık"
+    # John presses the first drawing's Resolve: stale, told in his language (English).
+    stale = press(updates, card, found["Çöz"], JOHN)
+    assert post_update(turkish_server.url, stale).status_code == 200
+    assert await toast(fake, stale) == "This conversation has changed."
+    resolve = press(updates, card, buttons(redrawn)["Çöz"], AYSE)
+    assert post_update(turkish_server.url, resolve).status_code == 200
+    assert await toast(fake, resolve) == "Çözüldü."
+    resolved = await edited(fake, card, "Durum: ✅ Çözüldü")
+    assert sorted(buttons(resolved)) == ["aç", "engelle"]  # Yeniden aç, Panelde aç; 24 saat engelle
+    assert [b["text"] for row in resolved.params["reply_markup"]["inline_keyboard"] for b in row] == [
+        "↩️ Yeniden aç",
+        "⛔ 24 saat engelle",
+        "Panelde aç",
+    ]
+    await panel.close()
+    await client.close()
