@@ -82,14 +82,18 @@ def _db_count(name: str) -> int:
 def hit(scope: str, key: str, limit: int, window_seconds: int, amount: int = 1) -> bool:
     """Count one event (or `amount` units of something, e.g. kilobytes stored); False when
     `key` has then passed `limit` in this window."""
+    return _total_after(scope, key, window_seconds, amount) <= limit
+
+
+def _total_after(scope: str, key: str, window_seconds: int, amount: int) -> int:
     index, ends_at = _window(window_seconds)
     name = _name(scope, key, window_seconds, index)
     if settings.REDIS_URL:
         try:
-            return _redis_hit(name, ends_at, amount) <= limit
+            return _redis_hit(name, ends_at, amount)
         except RedisError:
             logger.warning("ratelimit_redis_unavailable scope=%s fallback=database", scope)
-    return _db_hit(name, ends_at, amount) <= limit
+    return _db_hit(name, ends_at, amount)
 
 
 # hit_hot() without Redis: {(scope, key, window_seconds): (window index, count)}, entries of
@@ -99,29 +103,38 @@ _in_process_lock = threading.Lock()
 _in_process_turned: dict[int, int] = {}  # window_seconds -> index of the last prune
 
 
-def hit_hot(scope: str, key: str, limit: int, window_seconds: int) -> bool:
-    """`hit` for a limit counted on every visitor message (MESSAGES_PER_MINUTE_PER_IP).
+def hit_hot(scope: str, key: str, limit: int, window_seconds: int, events: int = 1) -> int:
+    """`hit` for a limit counted on every visitor message (MESSAGES_PER_MINUTE_PER_IP):
+    counts `events` events of `key` at once (the messages of one address in a group) and
+    returns how many of them, the first ones, are within `limit`.
 
-    With Redis, exactly `hit`. Without Redis there is one server process (sockets of two
-    processes reach each other only through Redis), so this process's memory holds the
-    exact count, as chat/realtime/connection_counts.py does for connections. In the
+    With Redis, as `hit` (one round trip for all of them). Without Redis there is one
+    server process (sockets of two processes reach each other only through Redis), so
+    this process's memory holds the exact count, as chat/realtime/connection_counts.py
+    does for connections. In the
     database every visitor behind one address updated the same row, one transaction at a
     time: at 500 msg/s from one office that row was the desk's bottleneck (bench/README.md).
     A restart forgets the current window's counts: one window of budget at most.
     """
     if settings.REDIS_URL:
-        return hit(scope, key, limit, window_seconds)
+        total = _total_after(scope, key, window_seconds, events)
+    else:
+        total = _in_process_hit((scope, key, window_seconds), events)
+    return max(0, min(events, limit - (total - events)))
+
+
+def _in_process_hit(slot: tuple[str, str, int], events: int) -> int:
+    window_seconds = slot[2]
     index, _ = _window(window_seconds)
-    slot = (scope, key, window_seconds)
     with _in_process_lock:
         if _in_process_turned.get(window_seconds) != index:
             _in_process_turned[window_seconds] = index
             for old in [s for s, (i, _) in _in_process.items() if s[2] == window_seconds and i != index]:
                 del _in_process[old]
         seen_index, count = _in_process.get(slot, (index, 0))
-        count = count + 1 if seen_index == index else 1
+        count = (count if seen_index == index else 0) + events
         _in_process[slot] = (index, count)
-    return count <= limit
+    return count
 
 
 def count(scope: str, key: str, window_seconds: int) -> int:

@@ -15,6 +15,7 @@ import logging
 import math
 import time
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -379,12 +380,18 @@ async def message_to_admin(sid: str, data: Any) -> dict:
 
 def _count_and_post(calls: list[tuple]) -> list:
     """On the database thread, for the visitor messages that queued up together: count
-    each against its address (chatdesk.ratelimit.hit_hot), then store those within their
-    limit as one group (chat.services.post_visitor_messages)."""
+    them against their addresses (chatdesk.ratelimit.hit_hot, once per address), then
+    store those within their limit as one group (chat.services.post_visitor_messages)."""
+    per_address = Counter(ip for ip, _input, _visitor in calls)
+    within = {
+        ip: ratelimit.hit_hot("messages", ip, settings.MESSAGES_PER_MINUTE_PER_IP, 60, events)
+        for ip, events in per_address.items()
+    }
     outcomes: list = [None] * len(calls)
     accepted = []
     for index, (ip, _message_input, _visitor) in enumerate(calls):
-        if ratelimit.hit_hot("messages", ip, settings.MESSAGES_PER_MINUTE_PER_IP, 60):
+        if within[ip] > 0:
+            within[ip] -= 1
             accepted.append(index)
         else:
             logger.warning("socket_refused ip=%s reason=messages_per_address", ip)

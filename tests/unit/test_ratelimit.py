@@ -78,3 +78,33 @@ def test_counts_in_redis_when_configured(settings):
     keys = redis_client.get().keys(f"chatdesk:rl:{scope}:*")
     assert len(keys) == 1 and 0 < redis_client.get().ttl(keys[0]) <= 61
     redis_client.get().delete(*keys)
+
+
+def test_hot_counts_without_redis_stay_in_the_process_and_restart_each_window(settings, monkeypatch):
+    """Every visitor message is counted: without Redis (one server process) in memory,
+    several at once for a group, the first ones within the limit."""
+    settings.REDIS_URL = ""
+    now = [2_000_000.0]
+    monkeypatch.setattr(ratelimit.time, "time", lambda: now[0])
+    key = uuid.uuid4().hex
+    assert ratelimit.hit_hot("messages", key, 5, 60, 3) == 3
+    assert ratelimit.hit_hot("messages", key, 5, 60, 3) == 2
+    assert ratelimit.hit_hot("messages", key, 5, 60) == 0
+    assert ratelimit.hit_hot("messages", "another address", 5, 60) == 1
+    assert LimitCounter.objects.count() == 0
+    now[0] += 60  # the next minute: a fresh budget, the old window's entries gone
+    assert ratelimit.hit_hot("messages", key, 5, 60, 6) == 5
+    assert [slot[1] for slot in ratelimit._in_process if slot[0] == "messages"] == [key]
+
+
+def test_hot_counts_with_redis_are_shared_in_redis(settings):
+    try:
+        redis.Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    settings.REDIS_URL = REDIS_TEST_URL
+    scope = f"test-{uuid.uuid4().hex}"
+    assert ratelimit.hit_hot(scope, "k", 4, 60, 3) == 3
+    assert ratelimit.hit_hot(scope, "k", 4, 60, 3) == 1
+    assert ratelimit.count(scope, "k", 60) == 6
+    redis_client.get().delete(*redis_client.get().keys(f"chatdesk:rl:{scope}:*"))
