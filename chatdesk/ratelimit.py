@@ -104,7 +104,8 @@ _in_process_turned: dict[int, int] = {}  # window_seconds -> index of the last p
 
 
 def hit_hot(scope: str, key: str, limit: int, window_seconds: int, events: int = 1) -> int:
-    """`hit` for a limit counted on every visitor message (MESSAGES_PER_MINUTE_PER_IP):
+    """`hit` for a limit counted on every visitor message (MESSAGES_PER_MINUTE_PER_IP) or
+    conversation (CONVERSATIONS_PER_HOUR_PER_IP):
     counts `events` events of `key` at once (the messages of one address in a group) and
     returns how many of them, the first ones, are within `limit`.
 

@@ -140,8 +140,9 @@ async def _count_for_address(
     state: dict, scope: str, limit: int, window_seconds: int, refusal: type[Refusal] = RateLimited
 ) -> None:
     """Count one event against the connection's client address, across its connections and
-    the server processes (chatdesk/ratelimit.py), so reconnecting opens no new budget."""
-    if not await run_db(ratelimit.hit, scope, state["ip"], limit, window_seconds):
+    the server processes (chatdesk/ratelimit.py, hit_hot: not a database row that every
+    visitor behind one address updates in turn), so reconnecting opens no new budget."""
+    if await run_db(ratelimit.hit_hot, scope, state["ip"], limit, window_seconds) < 1:
         logger.warning("socket_refused ip=%s reason=%s_per_address", state["ip"], scope)
         raise refusal(retry_after=ratelimit.retry_after(window_seconds))
 
