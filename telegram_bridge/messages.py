@@ -7,11 +7,13 @@ import posixpath
 from urllib.parse import urlparse
 
 from django.core.files.storage import default_storage
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from chat.attachments.files import LOCAL_FILENAME_RE, LOCAL_FOLDERS
 from chat.models import Message, Thread
 
-from . import media
+from . import language, media
 
 TEXT_LIMIT = 4096  # Telegram's limit for a message, after entity parsing
 CAPTION_LIMIT = 1024
@@ -31,8 +33,10 @@ def header(thread: Thread, message: Message, in_topic: bool) -> str:
     where = "" if in_topic else f" · <code>#{short_id(thread.id)}</code>"
     if message.sender == Message.Sender.ADMIN:
         # Who answered in the panel (issue 13); "Admin" for replies without an agent.
-        author = esc(message.agent.name) if message.agent_id else "Admin"
-        return f"↩️ <i>{author} (panel) to</i> {name}{where}"
+        with translation.override(language.desk()):
+            author = esc(message.agent.name) if message.agent_id else _("Admin")
+            wrote = _("%(author)s (panel) to") % {"author": author}
+        return f"↩️ <i>{wrote}</i> {name}{where}"
     return f"{name}{where}{_first_message_context(thread, message)}"
 
 

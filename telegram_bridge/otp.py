@@ -28,9 +28,13 @@ import threading
 from typing import Any
 
 from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from accounts.delivery import CodeDelivery, DeliveryError, PendingCode
 from accounts.refusals import AgentUnreachable
+
+from . import language
 
 logger = logging.getLogger("telegram_bridge.otp")
 
@@ -49,24 +53,36 @@ def _client():
 
 
 def code_text(code: str, agent=None, ip: str = "") -> str:
+    """The code message, in the desk's language (TELEGRAM_LANGUAGE), not the requester's."""
     from .messages import esc
 
     minutes = max(1, settings.OTP_TTL_SECONDS // 60)
-    whose = f" for <b>{esc(agent.name)}</b>" if agent is not None else ""
-    where = f"\nRequested from {esc(ip)}." if ip else ""
-    return (
-        f"chatdesk sign-in code{whose}: <code>{code}</code>\nValid for {minutes} minutes. "
-        f"If you did not ask for it, ignore this message.{where}"
-    )
+    with translation.override(language.desk()):
+        if agent is not None:
+            head = _("chatdesk sign-in code for <b>%(name)s</b>: <code>%(code)s</code>") % {
+                "name": esc(agent.name),
+                "code": code,
+            }
+        else:
+            head = _("chatdesk sign-in code: <code>%(code)s</code>") % {"code": code}
+        lines = [
+            head,
+            _("Valid for %(minutes)d minutes. If you did not ask for it, ignore this message.")
+            % {"minutes": minutes},
+        ]
+        if ip:
+            lines.append(_("Requested from %(ip)s.") % {"ip": esc(ip)})
+    return "\n".join(lines)
 
 
 def buttons(ref: str, claim: bool = True) -> dict:
     """The inline keyboard of a code message: "Sign in as me" (unless the code is already
     someone's) and "Approve"; callback_data "signin:me:<ref>" / "signin:ok:<ref>" (≤ 64 bytes)."""
     row = []
-    if claim:
-        row.append({"text": "Sign in as me", "callback_data": f"{CALLBACK_PREFIX}:me:{ref}"})
-    row.append({"text": "Approve", "callback_data": f"{CALLBACK_PREFIX}:ok:{ref}"})
+    with translation.override(language.desk()):
+        if claim:
+            row.append({"text": _("Sign in as me"), "callback_data": f"{CALLBACK_PREFIX}:me:{ref}"})
+        row.append({"text": _("Approve"), "callback_data": f"{CALLBACK_PREFIX}:ok:{ref}"})
     return {"inline_keyboard": [row]}
 
 
@@ -127,7 +143,10 @@ class TelegramDelivery(CodeDelivery):
 def signed_in_text(agent) -> str:
     from .messages import esc
 
-    return f"Signed in: <b>{esc(agent.name)}</b>" if agent is not None else "Signed in (no agent named)."
+    with translation.override(language.desk()):
+        if agent is None:
+            return _("Signed in (no agent named).")
+        return _("Signed in: <b>%(name)s</b>") % {"name": esc(agent.name)}
 
 
 def edit_code_message(chat_id: int, message_id: int, text: str) -> None:

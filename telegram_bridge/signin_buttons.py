@@ -6,12 +6,14 @@ from __future__ import annotations
 import logging
 import re
 
+from django.utils import translation
 from django.utils.text import format_lazy
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts import otp
 
-from . import callbacks
+from . import callbacks, language
 from .messages import esc
 from .otp import CALLBACK_PREFIX, buttons
 
@@ -21,7 +23,7 @@ CODE_RE = re.compile(r"\b(\d{6})\b")
 
 
 def handle(press: callbacks.Press) -> str:
-    action, _, ref = press.data.partition(":")
+    action, _sep, ref = press.data.partition(":")
     if action not in ("me", "ok") or not ref:
         press.answer(callbacks.NO_LONGER_WORKS)
         return "signin:bad_data"
@@ -43,14 +45,18 @@ def handle(press: callbacks.Press) -> str:
     name = esc(agent.name)
     if result is otp.Press.APPROVED:
         press.answer(format_lazy(gettext_lazy("Approved: the browser signs in as {name}."), name=agent.name))
-        press.edit(f"Approved for <b>{name}</b>; the browser is signing in…")
+        with translation.override(language.desk()):  # the chat's message: the desk's language
+            press.edit(_("Approved for <b>%(name)s</b>; the browser is signing in…") % {"name": name})
         logger.info("signin_approved agent=%s", agent.pk)
         return "signin:approved"
     # "Sign in as me": the code stays readable (the message shows it), now marked as theirs.
     match = CODE_RE.search(str(press.message.get("text") or ""))
     code = f": <code>{match.group(1)}</code>" if match else ""
     press.answer(format_lazy(gettext_lazy("The code signs in {name}."), name=agent.name))
-    press.edit(f"Code for <b>{name}</b>{code}", reply_markup=buttons(ref, claim=False))
+    with translation.override(language.desk()):
+        press.edit(
+            _("Code for <b>%(name)s</b>") % {"name": name} + code, reply_markup=buttons(ref, claim=False)
+        )
     logger.info("signin_claimed agent=%s", agent.pk)
     return "signin:claimed"
 

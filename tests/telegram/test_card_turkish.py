@@ -1,14 +1,17 @@
 """The bot's texts in the desk's language (TELEGRAM_LANGUAGE=tr) against the fake Bot API:
-the card is drawn in Turkish, and a button's toast is in its presser's Telegram language
-(`from.language_code`) when the desk speaks it."""
+the sign-in code message, the card and the mirror of a panel reply are in Turkish, and a
+button's toast is in its presser's Telegram language (`from.language_code`) when the desk
+speaks it."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from tests.support.clients import admin_socket
+from tests.support.clients import Browserish, admin_socket
 from tests.support.server import LiveServer
-from tests.telegram.conftest import post_update, sent, sign_in_with_telegram, telegram_env
+from tests.telegram.conftest import post_update, sent, telegram_env
 from tests.telegram.test_card import buttons, edited, new_card, press
 
 AYSE = {"id": 5151, "first_name": "Ayşe", "language_code": "tr"}
@@ -33,6 +36,24 @@ def members(fake):
         fake.members.pop(user["id"], None)
 
 
+def sign_in_in_turkish(base_url: str, fake) -> Browserish:
+    """Sign in with the code of the bot's message, which is in Turkish."""
+    http = Browserish(base_url)
+    http.get("/login")
+    before = len(fake.calls)
+    assert http.post("/request-otp", json={}).status_code == 200
+    delivered = [
+        c for c in fake.calls[before:] if c.method == "sendMessage" and "giriş kodu" in c.params["text"]
+    ]
+    assert len(delivered) == 1
+    lines = delivered[0].params["text"].split("\n")
+    assert re.fullmatch(r"chatdesk giriş kodu: <code>\d{6}</code>", lines[0]), lines
+    assert lines[1] == "5 dakika geçerli. Siz istemediyseniz bu mesajı yok sayın."
+    code = re.findall(r"\d{6}", lines[0])[0]
+    assert http.post("/verify-otp", json={"otp": code}).status_code == 200
+    return http
+
+
 async def toast(fake, update: dict) -> str:
     answer = await sent(
         fake,
@@ -45,7 +66,7 @@ async def toast(fake, update: dict) -> str:
 
 
 async def test_the_card_in_turkish_and_toasts_in_the_pressers_language(turkish_server, fake, updates):
-    panel = await admin_socket(turkish_server.url, sign_in_with_telegram(turkish_server.url, fake))
+    panel = await admin_socket(turkish_server.url, sign_in_in_turkish(turkish_server.url, fake))
     client, thread_id, card = await new_card(turkish_server, fake, "Türkçe Kart")
     lines = card.params["text"].split("\n")
     assert lines[0] == f"🗂 <b>Türkçe Kart</b> · <code>#{thread_id[:8]}</code>"
@@ -78,5 +99,10 @@ async def test_the_card_in_turkish_and_toasts_in_the_pressers_language(turkish_s
         "⛔ 24 saat engelle",
         "Panelde aç",
     ]
+    ack = await panel.call("message_to_visitor", {"thread_id": thread_id, "type": "text", "text": "Merhaba"})
+    assert ack["ok"] is True, ack
+    mirror = await sent(fake, lambda c: c.method == "sendMessage" and c.params["text"].endswith("\nMerhaba"))
+    assert mirror.params["text"].startswith("↩️ <i>")
+    assert f"(panelden) →</i> <b>Türkçe Kart</b> · <code>#{thread_id[:8]}</code>" in mirror.params["text"]
     await panel.close()
     await client.close()
