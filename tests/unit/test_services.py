@@ -171,6 +171,23 @@ def test_an_admin_message_is_stored_and_sent_as_its_agents(published):
     assert (payload["agent"]["name"], room) == ("Ayşe", str(thread.id))
 
 
+def test_a_visitors_message_after_an_answer_reopens_the_resolved_thread(clock, published):
+    """The store's fast UPDATE must keep the thread's state rules whatever it is given:
+    here a visitor known by address and session (as the socket layer sends), after an
+    admin's answer (the thread has its first response)."""
+    from chat import blocks
+
+    thread = services.create_thread("Ahmet")
+    services.post_admin_message(text(thread.id, "Merhaba"))
+    services.resolve_thread(thread.id)
+    at = clock.advance(30)
+    visitor = blocks.Visitor.of("10.0.0.2", "key-ahmet")
+    published.commit(services.post_visitor_message, text(thread.id, "one more thing"), visitor=visitor)
+    stored = fresh(thread)
+    assert (stored.status, stored.reopened_at, stored.last_activity_at) == ("open", at, at)
+    assert [event["change"] for event, _ in published.named("thread_updated")] == ["reopened"]
+
+
 def test_a_stored_message_is_returned_as_saved(published):
     """The store writes with its own SQL; the instance it returns must still behave as
     one save() stored (a later save() updates that row)."""
