@@ -388,7 +388,8 @@ def delete_threads(thread_ids: Iterable[uuid.UUID]) -> int:
     with transaction.atomic():
         existing = list(Thread.objects.filter(id__in=ids).values_list("id", flat=True))
         signals.threads_deleted.send(Thread, thread_ids=existing)
-        # Locked first (the row, then the counters, as every change does): what is subtracted is what goes.\n        rollups.apply(rollups.thread_facts(Thread.objects.select_for_update().filter(id__in=existing)), [])
+        # Locked first (the row, then the counters, as every change does): what is subtracted is what goes.
+        rollups.apply(rollups.thread_facts(Thread.objects.select_for_update().filter(id__in=existing)), [])
         Thread.objects.filter(id__in=existing).delete()
         for tid in existing:
             payload = {"thread_id": str(tid)}
