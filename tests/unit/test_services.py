@@ -53,6 +53,24 @@ def test_create_thread_stores_it_and_tells_the_admins(clock, published):
     assert published == [("thread_created", thread_to_dict(stored), ADMIN_ROOM)]
 
 
+def test_a_thread_remembers_its_visitor_and_a_folded_name_for_search(published):
+    from chat import blocks
+
+    visitor = blocks.Visitor.of("10.0.0.2", "key-ayse")
+    stored = fresh(services.create_thread("Ayşe", visitor))
+    assert (stored.visitor_ip, stored.visitor_key_hash, stored.search_name) == (
+        "10.0.0.2",
+        blocks.key_hash("key-ayse"),
+        "ayse",
+    )
+    anonymous = fresh(services.create_thread("X" * 300))  # the search column holds 200
+    assert (anonymous.visitor_ip, anonymous.visitor_key_hash, anonymous.search_name) == (
+        None,
+        None,
+        "x" * 200,
+    )
+
+
 def test_record_activity_marks_the_thread_active_now(clock, published):
     thread = services.create_thread("Ahmet")
     later = clock.advance(30)
@@ -209,6 +227,15 @@ def test_a_resend_of_a_client_id_is_stored_once(clock, published, posted):
     assert Message.objects.count() == 1
     assert len(published.named("message_from_visitor")) == 1
     assert posted == [("once", "socket")]
+
+
+def test_a_resend_returns_the_message_of_its_own_thread(published):
+    one, two = services.create_thread("Ahmet"), services.create_thread("Ayşe")
+    first, _ = services.post_visitor_message(text(one.id, "hello", "c-1"))
+    second, _ = services.post_visitor_message(text(two.id, "hello", "c-1"))
+    again, created = services.post_visitor_message(text(two.id, "hello", "c-1"))
+    assert (again.id, again.thread_id, created) == (second.id, two.id, False)
+    assert first.id != second.id
 
 
 def test_the_client_id_is_scoped_to_thread_and_sender(published):
