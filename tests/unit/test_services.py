@@ -231,11 +231,15 @@ def test_a_resend_of_a_client_id_is_stored_once(clock, published, posted):
 
 def test_a_resend_returns_the_message_of_its_own_thread(published):
     one, two = services.create_thread("Ahmet"), services.create_thread("Ayşe")
-    first, _ = services.post_visitor_message(text(one.id, "hello", "c-1"))
-    second, _ = services.post_visitor_message(text(two.id, "hello", "c-1"))
+    # The other thread's message with the same client_id has the lowest id: a lookup that
+    # forgot the thread would find it first.
+    other = Message.objects.create(
+        id=uuid.UUID(int=1), thread=one, sender=Message.Sender.VISITOR, type="text", client_id="c-1"
+    )
+    own, _ = services.post_visitor_message(text(two.id, "hello", "c-1"))
     again, created = services.post_visitor_message(text(two.id, "hello", "c-1"))
-    assert (again.id, again.thread_id, created) == (second.id, two.id, False)
-    assert first.id != second.id
+    assert (again.id, again.thread_id, created) == (own.id, two.id, False)
+    assert other.id != own.id
 
 
 def test_the_client_id_is_scoped_to_thread_and_sender(published):
