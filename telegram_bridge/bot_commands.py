@@ -16,14 +16,23 @@ from . import language, outbox
 from .messages import esc, short_id
 from .models import Topic
 
-HELP = (
-    "<b>chatdesk</b> — visitor messages arrive here.\n"
-    "• <b>Reply</b> to a visitor's message to answer them (text, photo or voice note){topics}.\n"
-    "• /threads [n] — the n most recent conversations (10 by default)\n"
-    "• /open [n], /mine [n] — the open conversations, and those assigned to you\n"
-    "• /thread &lt;id&gt; — a conversation's last messages; reply to that to answer it\n"
-    "• /help — this text"
-)
+
+def help_text() -> str:
+    topics = _(", or simply write in a visitor's topic") if settings.TELEGRAM_TOPICS else ""
+    return "\n".join(
+        [
+            _("<b>chatdesk</b> — visitor messages arrive here."),
+            "• "
+            + _("<b>Reply</b> to a visitor's message to answer them (text, photo or voice note)%(topics)s.")
+            % {"topics": topics},
+            "• " + _("/threads [n] — the n most recent conversations (10 by default)"),
+            "• " + _("/open [n], /mine [n] — the open conversations, and those assigned to you"),
+            "• " + _("/thread &lt;id&gt; — a conversation's last messages; reply to that to answer it"),
+            "• " + _("/help — this text"),
+        ]
+    )
+
+
 THREADS_LIMIT = 4000  # characters of a /threads answer (Telegram takes 4096)
 COMMAND_RE = re.compile(r"^/([A-Za-z_]+)(?:@\S+)?(?:\s+(.*))?$", re.S)
 
@@ -58,8 +67,7 @@ def _run(message: dict, topic_id: int | None) -> str:
         text, thread_id = thread_text(argument)
         outbox.notice(text, reply_to=reply_to, topic_id=topic_id, thread_id=thread_id)
         return "command:thread"
-    topics = ", or simply write in a visitor's topic" if settings.TELEGRAM_TOPICS else ""
-    outbox.notice(HELP.format(topics=topics), reply_to=reply_to, topic_id=topic_id)
+    outbox.notice(help_text(), reply_to=reply_to, topic_id=topic_id)
     return "command:help"
 
 
@@ -71,7 +79,7 @@ def _last(thread: Thread, limit: int = 60) -> str:
     if thread.last_message_type in ("image", "audio") and not thread.last_message_text:
         return f"[{thread.last_message_type}]"
     text = (thread.last_message_text or "").replace("\n", " ")
-    return esc(text[:limit] + ("…" if len(text) > limit else "")) or "<i>no messages</i>"
+    return esc(text[:limit] + ("…" if len(text) > limit else "")) or "<i>" + _("no messages") + "</i>"
 
 
 def _writer_agent(message: dict):
@@ -126,7 +134,7 @@ def thread_text(argument: str) -> tuple[str, object]:
     thread = matches[0]
     lines = [
         f"<b>{esc(thread.display_name)}</b> <code>#{short_id(thread.id)}</code> · "
-        f"{'🟢 online' if is_online(thread) else '⚪ offline'}"
+        + ("🟢 " + _("online") if is_online(thread) else "⚪ " + _("offline"))
     ]
     for message in reversed(selectors.thread_messages(thread.id, 8)):
         who = "👤" if message.sender == "visitor" else "↩️"
@@ -135,5 +143,5 @@ def thread_text(argument: str) -> tuple[str, object]:
         if sum(len(existing) + 1 for existing in lines) + len(line) > 3500:
             break  # Telegram's limit is 4096; the newest messages matter most
         lines.insert(1, line)
-    lines.append("\n<i>Reply to this message to answer.</i>")
+    lines.append("\n<i>" + _("Reply to this message to answer.") + "</i>")
     return "\n".join(lines), thread.id

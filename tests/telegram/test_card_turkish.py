@@ -106,3 +106,35 @@ async def test_the_card_in_turkish_and_toasts_in_the_pressers_language(turkish_s
     assert f"(panelden) →</i> <b>Türkçe Kart</b> · <code>#{thread_id[:8]}</code>" in mirror.params["text"]
     await panel.close()
     await client.close()
+
+
+async def answer_to(server, fake, updates, text: str) -> str:
+    asking = updates.message(text=text)
+    assert post_update(server.url, asking).status_code == 200
+    answer = await sent(
+        fake,
+        lambda c: (
+            c.method == "sendMessage"
+            and c.params.get("reply_parameters", {}).get("message_id") == asking["message"]["message_id"]
+        ),
+    )
+    return answer.params["text"]
+
+
+async def test_commands_answer_in_turkish(turkish_server, fake, updates):
+    client, thread_id, _card = await new_card(turkish_server, fake, "Komut Ziyaretçisi")
+    listing = await answer_to(turkish_server, fake, updates, "/open 30")
+    assert listing.startswith("<b>Açık konuşmalar</b> (")
+    assert f"#{thread_id[:8]}" in listing
+    assert listing.endswith(
+        "\n/thread &lt;kimlik&gt; bir konuşmayı gösterir; yanıtlamak için o mesaja yanıt verin."
+    )
+    shown = await answer_to(turkish_server, fake, updates, f"/thread {thread_id[:8]}")
+    assert shown.split("\n")[0] == f"<b>Komut Ziyaretçisi</b> <code>#{thread_id[:8]}</code> · 🟢 çevrimiçi"
+    assert shown.endswith("\n<i>Cevap vermek için bu mesaja yanıt verin.</i>")
+    helped = await answer_to(turkish_server, fake, updates, "/help")
+    assert helped.split("\n")[:2] == [
+        "<b>chatdesk</b> — ziyaretçi mesajları buraya gelir.",
+        "• Ziyaretçiye cevap vermek için mesajına <b>yanıt verin</b> (metin, fotoğraf ya da sesli not).",
+    ]
+    await client.close()
