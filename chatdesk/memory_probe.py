@@ -81,6 +81,14 @@ class Probe:
             for name in os.environ.get("CHATDESK_PROBE_REFERRERS", "").split(","):
                 if name:
                     out.extend(_referrer_chains(name.strip()))
+            if os.environ.get("CHATDESK_PROBE_COLLECT", "") in ("1", "true", "yes"):
+                # How much of the growth was cyclic garbage a full collection frees.
+                unreachable = gc.collect()
+                after = _type_counts()
+                freed = Counter({k: types[k] - after.get(k, 0) for k in types})
+                out.append(f"-- a full collection freed {unreachable} unreachable objects; by type:")
+                out.extend(f"  {name}: -{n} (now {after.get(name, 0)})" for name, n in freed.most_common(TOP))
+                types = after
             self.previous_types = types
             print("\n".join(out), file=sys.stderr, flush=True)
 

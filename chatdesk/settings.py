@@ -170,6 +170,11 @@ GIL_SWITCH_INTERVAL_US = envint("GIL_SWITCH_INTERVAL_US", 500)
 # Young-generation threshold of the garbage collector in server processes (Python's
 # default is 700; 0 leaves Python's settings alone). See chatdesk/startup.py.
 GC_GEN0_THRESHOLD = envint("GC_GEN0_THRESHOLD", 5000)
+# Seconds between full garbage collections in server processes (0: only Python's own).
+# Closed sockets leave reference cycles (twisted, daphne, engine.io) that only a full
+# collection frees, and Python runs one only when the old generation grew by 25%: without
+# this the soak's servers grew for tens of minutes (bench/README.md, memory soak).
+GC_FULL_COLLECT_SECONDS = envint("GC_FULL_COLLECT_SECONDS", 0)
 
 # --- Redis, cache, sessions -----------------------------------------------------------
 REDIS_URL = os.getenv("REDIS_URL", "")

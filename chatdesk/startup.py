@@ -11,10 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import sys
+import threading
+import time
 
 import socketio
 from django.conf import settings
+
+logger = logging.getLogger("chatdesk.startup")
 
 
 def tune_interpreter() -> None:
@@ -36,6 +41,20 @@ def tune_interpreter() -> None:
     if settings.GC_GEN0_THRESHOLD > 0:
         gc.freeze()
         gc.set_threshold(settings.GC_GEN0_THRESHOLD, *gc.get_threshold()[1:])
+    if settings.GC_FULL_COLLECT_SECONDS > 0:
+        threading.Thread(
+            target=_collect_forever, args=(settings.GC_FULL_COLLECT_SECONDS,), name="gc-full", daemon=True
+        ).start()
+
+
+def _collect_forever(seconds: float, stop: threading.Event | None = None) -> None:
+    """A full collection every `seconds` (GC_FULL_COLLECT_SECONDS), until `stop` is set."""
+    stop = stop or threading.Event()
+    while not stop.wait(seconds):
+        started = time.perf_counter()
+        freed = gc.collect()
+        # The pause is the price (the loop waits for it): logged so it can be weighed.
+        logger.info("gc_full_collect freed=%d ms=%.1f", freed, (time.perf_counter() - started) * 1000)
 
 
 def start_server_process():
