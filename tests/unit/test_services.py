@@ -229,17 +229,25 @@ def test_a_resend_of_a_client_id_is_stored_once(clock, published, posted):
     assert posted == [("once", "socket")]
 
 
-def test_a_resend_returns_the_message_of_its_own_thread(published):
+def test_a_resend_returns_its_own_message(published):
     one, two = services.create_thread("Ahmet"), services.create_thread("Ayşe")
-    # The other thread's message with the same client_id has the lowest id: a lookup that
-    # forgot the thread would find it first.
-    other = Message.objects.create(
-        id=uuid.UUID(int=1), thread=one, sender=Message.Sender.VISITOR, type="text", client_id="c-1"
-    )
+
+    # Messages that share all but one of (thread, sender, client_id) have the lowest ids: a
+    # lookup that forgot one of the three would find one of them first.
+    def stored(id_: int, thread, sender: str, client_id: str) -> Message:
+        return Message.objects.create(
+            id=uuid.UUID(int=id_), thread=thread, sender=sender, type="text", client_id=client_id
+        )
+
+    others = [
+        stored(1, one, Message.Sender.VISITOR, "c-1"),
+        stored(2, two, Message.Sender.ADMIN, "c-1"),
+        stored(3, two, Message.Sender.VISITOR, "c-2"),
+    ]
     own, _ = services.post_visitor_message(text(two.id, "hello", "c-1"))
     again, created = services.post_visitor_message(text(two.id, "hello", "c-1"))
     assert (again.id, again.thread_id, created) == (own.id, two.id, False)
-    assert other.id != own.id
+    assert own.id not in {m.id for m in others}
 
 
 def test_the_client_id_is_scoped_to_thread_and_sender(published):
