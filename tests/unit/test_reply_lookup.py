@@ -135,8 +135,10 @@ def external_reply(chat_id, message_id, **extra) -> dict:
 
 def test_an_external_reply_to_the_old_admin_groups_message_finds_its_thread(threads, upgraded):
     ahmet, ayse = threads
+    # The supergroup numbers from 1 again; its link is stored first, so a lookup that
+    # ignored the old chat's id would find it.
+    services.link_telegram_message(ayse.id, GROUP, 10)
     services.link_telegram_message(ahmet.id, OLD_GROUP, 10)
-    services.link_telegram_message(ayse.id, GROUP, 10)  # the supergroup numbers from 1 again
     assert find_thread(GROUP, external_reply(OLD_GROUP, 10)) == ahmet.id
     assert find_thread(GROUP, reply_to(10)) == ayse.id
     # A real reply that finds its link wins over an external one.
