@@ -22,9 +22,10 @@ from collections import Counter, defaultdict
 # the last-message guard, clear/delete, events) and validation, keyset paging, upload
 # sniffing and which URLs are ours, the OTP module, the Telegram sender's pacer and
 # ordering rule, and the inbound reply lookup. (Newer functions of those modules, such as
-# the desk life cycle and search, are not in the gate yet: they have no unit tests here.)
+# the desk life cycle, the group commit and search, are not in the gate yet: their unit
+# tests are not in the gate's selection; see docs/testing.md, "Last run".)
 _SERVICES = (
-    "_insert_message _store_message create_thread record_activity post_visitor_message post_admin_message"
+    "_insert_message _update_thread _message_row _mark_stored _store_message create_thread record_activity post_visitor_message post_admin_message"
     " link_telegram_message mark_seen clear_thread delete_threads clear_all"
 ).split()
 _VALIDATION = (
@@ -49,6 +50,28 @@ MUTANTS = [
     "telegram_bridge.inbound.x_find_thread__*",
 ]
 NOT_PASSING = {"killed", "timeout", "segfault", "caught by type check"}
+
+# Survivors that change no behaviour, each with the reason (docs/testing.md, "Last run").
+# They are set aside from the score. Mutmut numbers the mutants of a function in order, so
+# a name here is only right while its function is unchanged: one that is killed now, or
+# gone, is printed for a fresh look.
+_FLAT_PK = 'values_list(flat=True) without fields gives the first field, the primary key, as values_list("id", flat=True)'
+_LAZY_AGENT = "select_related(None): the agent is read when used instead of in the same query (one query more, same values)"
+_HEADROOM = "GROUP_HEADROOM's default for a priority it lacks: every OutboxItem.Priority has an entry"
+EQUIVALENT: dict[str, str] = {
+    "chat.services.x_clear_all__mutmut_6": _FLAT_PK,
+    "chat.services.x__store_message__mutmut_50": _LAZY_AGENT,
+    "chat.services.x__mark_stored__mutmut_1": "_state.adding = None: falsy like False, save() treats the instance as stored",
+    "chat.services.x__mark_stored__mutmut_3": "_state.db = None: save() and related lookups then route to the one database, the same alias",
+    "chat.services.x__update_thread__mutmut_36": "rowcount == 2: the fast path never counts as done, and the slow"
+    " path stores the same message with the same thread update (the UPDATE ran either way)",
+    "accounts.otp.x_pending_code__mutmut_3": _LAZY_AGENT,
+    "accounts.otp.x_take_approval__mutmut_9": _LAZY_AGENT + " (the agent row stays when the code is deleted)",
+    "telegram_bridge.sender.xǁSenderǁholds__mutmut_23": "claimed_at__isnull=False dropped: claimed_at__gte never matches NULL in SQL",
+    "telegram_bridge.sender.xǁPacerǁwait_for__mutmut_26": _HEADROOM,
+    "telegram_bridge.sender.xǁPacerǁwait_for__mutmut_28": _HEADROOM,
+    "telegram_bridge.sender.xǁPacerǁwait_for__mutmut_29": _HEADROOM,
+}
 
 
 def module_of(name: str) -> str:
@@ -76,34 +99,51 @@ def main() -> int:
         return 1
     by_module: dict[str, Counter] = defaultdict(Counter)
     for name, status in found.items():
-        by_module[module_of(name)]["killed" if status in NOT_PASSING else status] += 1
+        if status in NOT_PASSING:
+            status = "killed"
+        elif status == "survived" and name in EQUIVALENT:
+            status = "equivalent"
+        by_module[module_of(name)][status] += 1
+    header = ("module", "mutants", "run", "killed", "survived", "equiv", "score")
+    print(f"{header[0]:26}" + "".join(f"{h:>9}" for h in header[1:]))
     total = Counter()
-    print(f"{'module':32} {'mutants':>8} {'killed':>8} {'survived':>9} {'other':>6} {'score':>7}")
-    for module in sorted(by_module):
-        counts = by_module[module]
-        total.update(counts)
-        n = sum(counts.values())
-        other = n - counts["killed"] - counts["survived"]
+    for module in [*sorted(by_module), "all"]:
+        counts = total if module == "all" else by_module[module]
+        if module != "all":
+            total.update(counts)
+        run = counts["killed"] + counts["survived"] + counts["equivalent"]
+        judged = counts["killed"] + counts["survived"]  # the non-equivalent mutants run
+        score = f"{counts['killed'] / judged:.1%}" if judged else "-"
         print(
-            f"{module:32} {n:8} {counts['killed']:8} {counts['survived']:9} {other:6}"
-            f" {counts['killed'] / n:7.1%}"
+            f"{module:26}{sum(counts.values()):9}{run:9}{counts['killed']:9}{counts['survived']:9}"
+            f"{counts['equivalent']:9}{score:>9}"
         )
-    n = sum(total.values())
-    print(
-        f"{'all':32} {n:8} {total['killed']:8} {total['survived']:9} {n - total['killed'] - total['survived']:6}"
+    others = sorted(
+        {status for counts in by_module.values() for status in counts} - {"killed", "survived", "equivalent"}
     )
+    for status in others:
+        print(f"not run ({status}): {total[status]}")
+    judged = total["killed"] + total["survived"]
     print(
-        f"score: {total['killed']}/{n} = {total['killed'] / n:.1%} killed (before setting equivalents aside)"
+        f"score: {total['killed']}/{judged} = {total['killed'] / max(judged, 1):.1%} of the non-equivalent mutants run killed"
     )
-    survivors = sorted(name for name, status in found.items() if status not in NOT_PASSING)
+
+    mutmut = os.path.join(os.path.dirname(sys.executable), "mutmut")
+    survivors = sorted(
+        name for name, status in found.items() if status == "survived" and name not in EQUIVALENT
+    )
     if survivors:
-        print("\nnot killed:")
+        print("\nsurvived (not listed as equivalent):")
         for name in survivors:
-            print(f"  {name}: {found[name]}")
+            print(f"  {name}")
             if "--diff" in sys.argv:
-                mutmut = os.path.join(os.path.dirname(sys.executable), "mutmut")
                 diff = subprocess.run([mutmut, "show", name], capture_output=True, text=True).stdout
                 print("\n".join("      " + line for line in diff.splitlines() if line[:1] in "+-@"))
+    stale = sorted(name for name in EQUIVALENT if found.get(name) != "survived")
+    if stale:
+        print("\nlisted as equivalent but not a survivor now (the function changed? look again):")
+        for name in stale:
+            print(f"  {name}: {found.get(name, 'no such mutant')}")
     return 0
 
 
