@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import random
@@ -26,6 +27,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import psycopg
@@ -33,6 +35,16 @@ import socketio
 
 from tests.file_uploads import samples
 from tests.support.clients import Browserish, sign_in
+from tests.support.server import LiveServer
+
+# Production settings on plain HTTP (the servers listen on 127.0.0.1 only).
+PRODUCTION_ENV = {
+    "DJANGO_DEBUG": "0",
+    "SECURE_SSL_REDIRECT": "0",
+    "SESSION_COOKIE_SECURE": "0",
+    "CSRF_COOKIE_SECURE": "0",
+    "SECURE_HSTS_SECONDS": "0",
+}
 
 TEXTS = [
     "merhaba",
@@ -250,6 +262,17 @@ async def _cookies(url: str, count: int) -> list[str]:
     return await asyncio.gather(*(one() for _ in range(count)))
 
 
+def _operator_sign_in(server: LiveServer, url: str) -> Browserish:
+    """Sign in with an operator's code (`manage.py issue_login_code`): with DEBUG off the
+    code is never in /request-otp's answer."""
+    http = Browserish(url)
+    http.get("/login")
+    code = server.manage("issue_login_code").stdout.strip()
+    answer = http.post("/verify-otp", json={"otp": code})
+    assert answer.status_code == 200, answer.text
+    return http
+
+
 def _upload_files(url: str) -> dict:
     http = Browserish(url)
     http.get("/")
@@ -289,10 +312,11 @@ async def soak(
     seed: int = 1,
     sample_every: float = 10,
     progress: bool = False,
+    admin_sign_in: Callable[[str], Browserish] = sign_in,
 ) -> dict:
     rng = random.Random(seed)
     tally = Tally()
-    admin_http = sign_in(urls[0])
+    admin_http = admin_sign_in(urls[0])
     files = _upload_files(urls[0])
     team = [SoakAdmin(urls[i % len(urls)], admin_http.cookie_header()) for i in range(admins)]
     for admin in team:
@@ -408,7 +432,6 @@ def report_memory(summary: dict, plot: str | None, json_path: str | None) -> Non
 def main() -> None:
     from tests.faults.conftest import RedisProcess
     from tests.production.conftest import PG_ADMIN_URL, admin_connect
-    from tests.support.server import LiveServer
 
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -427,6 +450,18 @@ def main() -> None:
         "--mean-gap", type=float, default=20, help="mean seconds between a visitor's messages"
     )
     parser.add_argument("--reload-chance", type=float, default=0.03)
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="run the servers with DEBUG on (the test default) instead of production settings",
+    )
+    parser.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an extra environment variable for both servers (repeatable), e.g. GC_FULL_COLLECT_SECONDS=60",
+    )
     args = parser.parse_args()
     if args.minutes:
         args.duration = args.minutes * 60
@@ -447,6 +482,11 @@ def main() -> None:
         "UPLOADS_ROOT": uploads,
         "SOCKETIO_REDIS_CHANNEL": "soak-" + secrets.token_hex(4),
     }
+    if not args.debug:
+        # What is measured is what runs in production: DEBUG off (no query log, no debug
+        # pages), plain HTTP on 127.0.0.1 only.
+        env.update(PRODUCTION_ENV)
+    env.update(item.split("=", 1) for item in args.server_env)
     servers = [LiveServer(env=env, migrate=True), LiveServer(env=env, migrate=False)]
     try:
         for s in servers:
@@ -463,6 +503,7 @@ def main() -> None:
                 args.reload_chance,
                 sample_every=args.sample_every,
                 progress=True,
+                admin_sign_in=sign_in if args.debug else functools.partial(_operator_sign_in, servers[0]),
             )
         )
         series = summary.pop("rss_series")
