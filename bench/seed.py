@@ -48,6 +48,7 @@ def _thread_messages(i: int, tid: uuid.UUID, count: int):
             None,
             t,
             None,
+            f"message {n} of thread {i}",  # search_text: the folded copy (lower case already)
         )
 
 
@@ -57,11 +58,14 @@ def _thread_rows(thread_ids, counts):
         last = None
         for last in _thread_messages(i, tid, counts[i]):  # noqa: B007 (we want the last one)
             pass
+        # search_name, status, state_version, generation, email, email_language, page_url,
+        # visitor_context: what a thread opened by a visitor without context has.
+        rest = (f"visitor {i}", "open", 0, 0, "", "", "", "{}")
         if last:
             text, at = last[4], last[6]
-            yield (tid, f"Visitor {i}", created, at, text, "text", at, True, at)
+            yield (tid, f"Visitor {i}", created, at, text, "text", at, True, at, *rest)
         else:
-            yield (tid, f"Visitor {i}", created, created, None, None, None, False, created)
+            yield (tid, f"Visitor {i}", created, created, None, None, None, False, created, *rest)
 
 
 def _message_rows(thread_ids, counts):
@@ -79,8 +83,26 @@ THREAD_COLS = (
     "last_message_at",
     "has_messages",
     "sorted_at",
+    "search_name",
+    "status",
+    "state_version",
+    "generation",
+    "email",
+    "email_language",
+    "page_url",
+    "visitor_context",
 )
-MESSAGE_COLS = ("id", "thread_id", "sender", "type", "content_text", "file_path", "created_at", "client_id")
+MESSAGE_COLS = (
+    "id",
+    "thread_id",
+    "sender",
+    "type",
+    "content_text",
+    "file_path",
+    "created_at",
+    "client_id",
+    "search_text",
+)
 
 
 def _copy(cur, table: str, cols: tuple[str, ...], rows: list[tuple]) -> None:
