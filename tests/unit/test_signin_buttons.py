@@ -89,6 +89,16 @@ def test_a_code_whose_tries_are_used_up_cannot_be_pressed(clock):
     assert otp.take_approval(BROWSER) is None
 
 
+def test_an_operator_code_for_an_agent_signs_in_as_them_and_has_its_own_buttons(clock):
+    deniz = Agent.objects.create(name="Deniz")
+    code = otp.issue_operator_code(deniz)
+    otp.issue_operator_code()
+    refs = [ref for (ref,) in OneTimeCode.objects.values_list("ref")]
+    assert None not in refs and len(set(refs)) == 2
+    verdict, used = otp.verify(BROWSER, code)
+    assert verdict is otp.Verdict.OK and used.agent_id == deniz.pk
+
+
 def test_an_operator_code_cannot_be_approved(clock):
     deniz = Agent.objects.create(name="Deniz")
     code = otp.issue_operator_code()
