@@ -122,12 +122,15 @@ def test_a_withdrawn_code_never_works(clock):
 
 
 def test_the_codes_telegram_message_is_remembered_for_its_session_only(clock):
-    otp.issue_code(ADMIN)
+    code = otp.issue_code(ADMIN)
     otp.issue_code(OTHER)
     otp.remember_message(ADMIN, -1001234, 77)
     where = dict(OneTimeCode.objects.values_list("owner", "telegram_message_id"))
     assert where == {otp.owner_of(ADMIN): 77, otp.owner_of(OTHER): None}
     assert otp.pending_code(ADMIN).telegram_chat_id == -1001234
+    # Signing in says where that message is, so it can be edited.
+    verdict, used = otp.verify(ADMIN, code)
+    assert verdict is Verdict.OK and (used.telegram_chat_id, used.telegram_message_id) == (-1001234, 77)
 
 
 def test_an_operator_code_works_once_for_any_session(clock):
