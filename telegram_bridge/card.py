@@ -29,7 +29,7 @@ from urllib.parse import urlparse
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
-from django.utils.functional import Promise
+from django.utils.functional import Promise, lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -321,7 +321,8 @@ def handle(press: callbacks.Press) -> str:
                 toast = _act(action, thread.id, agent)
                 outcome = f"card:{ACTIONS[action]}"
             except Refusal as exc:
-                outcome, toast = f"card:refused:{exc.code}", exc.text()
+                # Rendered when answered, in the presser's language like the other toasts.
+                outcome, toast = f"card:refused:{exc.code}", lazy(exc.text, str)()
     press.answer(toast)
     HandledCallback.objects.filter(handled_at__lt=timezone.now() - KEEP_HANDLED).delete()
     logger.info("card_press outcome=%s agent=%s thread=%s", outcome, agent.pk, card.thread_id)

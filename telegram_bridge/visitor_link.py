@@ -28,7 +28,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest, JsonResponse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
 from chat import blocks, selectors, services
@@ -47,7 +48,7 @@ from chatdesk.refusals import (
     UnknownThread,
 )
 
-from . import messages, outbox, state
+from . import language, messages, outbox, state
 from .client import TelegramClient, TelegramError
 from .models import ContinueToken, OutboxItem, VisitorChat
 
@@ -57,23 +58,28 @@ TOKEN_PREFIX = "c_"
 USERNAME_KEY = "bot_username"
 LINKS_PER_HOUR_PER_IP = 30
 
-LINKED = (
+# The visitor's chat speaks the visitor's Telegram language when the desk has it.
+LINKED = _(
     "You are now talking with the support team here. Write as you would on the "
     "web page: text, photos and voice notes reach them, and their answers come here. "
     "Send /stop to stop."
 )
-REFUSED = (
+REFUSED = _(
     "This link does not work any more (it was used already, or it expired). Press "
     "“Continue in Telegram” on the chat page again for a new one."
 )
-STOPPED = (
+STOPPED = _(
     "Stopped: new answers are shown on the chat page only. Press “Continue in Telegram” there to come back."
 )
-LINKED_HELP = "You are linked to your conversation: just write here. Send /stop to stop."
-UNSUPPORTED = "Only text, photos and voice notes reach the support team; this one was not sent."
-NOT_DELIVERED = "Not delivered: {reason}"
-GONE = "This conversation was closed on the chat page. Send /stop and start again from the chat."
-HISTORY_TITLE = "<b>Your conversation so far</b>"
+LINKED_HELP = _("You are linked to your conversation: just write here. Send /stop to stop.")
+UNSUPPORTED = _("Only text, photos and voice notes reach the support team; this one was not sent.")
+NOT_DELIVERED = _("Not delivered: {reason}")
+GONE = _("This conversation was closed on the chat page. Send /stop and start again from the chat.")
+HISTORY_TITLE = _("<b>Your conversation so far</b>")
+YOU = _("You")
+SUPPORT = _("Support")
+PHOTO = _("[photo]")
+VOICE_NOTE = _("[voice note]")
 
 
 def is_configured() -> bool:
@@ -165,7 +171,7 @@ def _say(chat_id: int, text_html: str) -> None:
     outbox.enqueue(
         OutboxItem.Kind.VISITOR,
         chat_id=chat_id,
-        payload={"text": text_html},
+        payload={"text": str(text_html)},
         priority=OutboxItem.Priority.NOTICE,
     )
 
@@ -185,6 +191,11 @@ def handle_private(message: dict, receiver) -> str | None:
     chat_id = (message.get("chat") or {}).get("id")
     if not isinstance(chat_id, int) or user.get("is_bot") or not isinstance(user.get("id"), int):
         return None
+    with translation.override(language.of_user(user)):
+        return _handle_private(message, receiver, user, chat_id)
+
+
+def _handle_private(message: dict, receiver, user: dict, chat_id: int) -> str | None:
     text = message.get("text") if isinstance(message.get("text"), str) else None
     token = start_token(text) if text else None
     if token is not None:
@@ -233,20 +244,21 @@ def _history(thread: Thread) -> list[str]:
         return []
     lines = []
     for message in rows:
-        who = "You" if message.sender == Message.Sender.VISITOR else _agent_name(message)
+        who = YOU if message.sender == Message.Sender.VISITOR else _agent_name(message)
         what = message.content_text or ""
         if message.type == Message.Type.IMAGE:
-            what = f"[photo] {what}".strip()
+            what = f"{PHOTO} {what}".strip()
         elif message.type == Message.Type.AUDIO:
-            what = f"[voice note] {what}".strip()
+            what = f"{VOICE_NOTE} {what}".strip()
         lines.append(f"{who}: {what}")
-    budget = messages.TEXT_LIMIT - len(HISTORY_TITLE) - 1
-    return [f"{HISTORY_TITLE}\n{piece}" for piece in messages.split_text("\n".join(lines), budget)]
+    title = str(HISTORY_TITLE)
+    budget = messages.TEXT_LIMIT - len(title) - 1
+    return [f"{title}\n{piece}" for piece in messages.split_text("\n".join(lines), budget)]
 
 
 def _agent_name(message: Message) -> str:
     agent = getattr(message, "agent", None) if getattr(message, "agent_id", None) else None
-    return agent.name if agent is not None else "Support"
+    return agent.name if agent is not None else str(SUPPORT)
 
 
 def _store(link: VisitorChat, chat_id: int, message: dict, receiver) -> str:

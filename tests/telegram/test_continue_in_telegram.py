@@ -246,3 +246,34 @@ async def test_clearing_everything_unlinks_the_visitors_telegram_chat(make_serve
     await sent(fake, to_chat(cem["id"], "Send /start to link this chat"))
     assert texts_to(fake, cem["id"], "closed on the chat page") == []
     await client.close()
+
+
+async def test_the_bot_speaks_the_visitors_telegram_language(tg_server, tg_admin, fake, updates):
+    """The desk speaks English here; a visitor whose Telegram is in Turkish hears the bot in
+    Turkish (the link, the history's labels, /stop), an unlinked Turkish chat gets the help in
+    Turkish, and an English one in English."""
+    client, thread_id, page = await visitor_with_page(tg_server.url, "Türkçe Tuna")
+    sent_web = await client.call(
+        "message_to_admin", {"thread_id": thread_id, "type": "text", "text": "merhaba"}
+    )
+    assert sent_web["ok"] is True
+    await sent(fake, to_chat(CHAT_ID, "merhaba"))
+    token = continue_link(page, thread_id)
+
+    tuna = {"id": updates.user["id"] + 21, "is_bot": False, "first_name": "Tuna", "language_code": "tr"}
+    post_update(tg_server.url, updates.private(tuna, f"/start {token}"))
+    await sent(fake, to_chat(tuna["id"], "Artık destek ekibiyle burada konuşuyorsunuz."))
+    history = await sent(fake, to_chat(tuna["id"], "<b>Şimdiye kadarki sohbetiniz</b>"))
+    assert "Siz: merhaba" in history.params["text"]
+    post_update(tg_server.url, updates.private(tuna, "/stop"))
+    await sent(fake, to_chat(tuna["id"], "Durduruldu: yeni yanıtlar yalnızca sohbet sayfasında gösterilir."))
+
+    post_update(tg_server.url, updates.private(tuna, "hâlâ orada mısınız?"))
+    await sent(fake, to_chat(tuna["id"], "Bu sohbeti bağlamak için /start gönderin"))
+    john = {"id": updates.user["id"] + 22, "is_bot": False, "first_name": "John", "language_code": "en-GB"}
+    post_update(tg_server.url, updates.private(john, "hello?"))
+    await sent(fake, to_chat(john["id"], "Send /start to link this chat"))
+    # Each heard their own language only.
+    assert texts_to(fake, tuna["id"], "Send /start") == []
+    assert texts_to(fake, john["id"], "/start gönderin") == []
+    await client.close()
