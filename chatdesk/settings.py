@@ -173,8 +173,10 @@ GC_GEN0_THRESHOLD = envint("GC_GEN0_THRESHOLD", 5000)
 # Seconds between full garbage collections in server processes (0: only Python's own).
 # Closed sockets leave reference cycles (twisted, daphne, engine.io) that only a full
 # collection frees, and Python runs one only when the old generation grew by 25%: without
-# this the soak's servers grew for tens of minutes (bench/README.md, memory soak).
-GC_FULL_COLLECT_SECONDS = envint("GC_FULL_COLLECT_SECONDS", 0)
+# this the soak's servers grew for tens of minutes (bench/README.md, memory soak). On by
+# default: a pause of tens of milliseconds a minute is invisible in a chat, a process
+# that grows until it is killed is not.
+GC_FULL_COLLECT_SECONDS = envint("GC_FULL_COLLECT_SECONDS", 60)
 
 # --- Redis, cache, sessions -----------------------------------------------------------
 REDIS_URL = os.getenv("REDIS_URL", "")
