@@ -112,9 +112,9 @@ def hit_hot(scope: str, key: str, limit: int, window_seconds: int, events: int =
     With Redis, as `hit` (one round trip for all of them). Without Redis there is one
     server process (sockets of two processes reach each other only through Redis), so
     this process's memory holds the exact count, as chat/realtime/connection_counts.py
-    does for connections. In the
-    database every visitor behind one address updated the same row, one transaction at a
-    time: at 500 msg/s from one office that row was the desk's bottleneck (bench/README.md).
+    does for connections. In the database every visitor behind one address updated the
+    same row, one transaction at a time: at 500 msg/s from one office that row was the
+    desk's bottleneck (bench/README.md).
     A restart forgets the current window's counts: one window of budget at most.
     """
     if settings.REDIS_URL:
