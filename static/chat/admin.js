@@ -232,6 +232,8 @@ function loadThreads(older) {
       nextBefore = next;
       items.forEach(upsertThread);
       renderList();
+      // Socket events can paint items before this answer; only now are the unread counts whole.
+      listEl.removeAttribute("aria-busy");
     });
   }).catch(function () { /* offline: the socket's reconnect reloads */ }).then(function () { loadingList = false; });
 }

@@ -22,9 +22,9 @@ LOADED_IMG = (
 AUDIO_READY = "(sel) => { const a = document.querySelector(sel); return !!a && a.readyState >= 1; }"
 
 
-LIST_LOADED = (
-    "() => !!document.querySelector('#threads .thread') || !document.getElementById('threads-empty').hidden"
-)
+# Not the first item: a socket event can paint one before GET /api/threads brings the
+# unread counts, and the title read then would be short.
+LIST_LOADED = "() => !document.getElementById('threads').hasAttribute('aria-busy')"
 
 
 def unread_in_title(page) -> int:
