@@ -12,6 +12,7 @@ type counts, no tracing (one gc.get_objects() walk per report).
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import os
 import signal
@@ -23,6 +24,29 @@ from collections import Counter
 
 FRAMES = 8
 TOP = 15
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost"
+    )]
+
+
+def _malloc_line() -> str:
+    """glibc's own count (mallinfo2): bytes malloc has handed out and bytes it holds free.
+
+    RSS that grows while "in use" stays flat is memory malloc keeps after it was freed
+    (fragmented heaps, one arena per thread), not objects the process holds."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallinfo2.restype = _MallInfo2
+        info = libc.mallinfo2()
+    except (OSError, AttributeError):
+        return "-- malloc: mallinfo2 not available"
+    return (
+        f"-- malloc: in use {info.uordblks / 1e6:.1f} MB, free in heaps {info.fordblks / 1e6:.1f} MB, "
+        f"mmapped {info.hblkhd / 1e6:.1f} MB; python blocks {sys.getallocatedblocks()}"
+    )
 
 
 def _type_counts() -> Counter:
@@ -70,7 +94,7 @@ class Probe:
         with self.lock:
             self.number += 1
             types = _type_counts()
-            out = [f"== memory probe #{self.number} pid {os.getpid()}: {sum(types.values())} objects"]
+            out = [f"== memory probe #{self.number} pid {os.getpid()}: {sum(types.values())} objects", _malloc_line()]
             if self.tracing:
                 out.extend(self._traced())
             out.append("-- object counts grown since start (gc)")
