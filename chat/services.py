@@ -223,7 +223,7 @@ def _store_message(
                 if visitor is not None and blocks.active_block(visitor) is not None:
                     raise _VisitorBlocked()
                 _store_slowly(message, is_visitor)
-            signals.message_posted.send(Message, message=message, via=via)
+            signals.messages_posted.send(Message, messages=[message], via=via)
     except _VisitorBlocked:
         blocks.refuse_if_blocked(visitor)  # counts the attempt and refuses
         return _store_message(sender, data, via, agent, visitor)  # the block ended just now
@@ -286,7 +286,9 @@ def post_visitor_messages(
                     cursor.executemany(_MESSAGE_INSERT_SQL, [_message_row(connection, m) for m in stored])
             for message in stored:
                 _mark_stored(message, connection)
-                signals.message_posted.send(Message, message=message, via=via)
+            if stored:
+                signals.messages_posted.send(Message, messages=stored, via=via)
+            for message in stored:
                 send_on_commit("message_from_visitor", message_payload(message), ADMIN_ROOM)
     except Exception:  # rolled back, events dropped with it: each again on its own below
         stored = []

@@ -1,13 +1,15 @@
 """Signals the chat domain sends, so other apps (the Telegram bridge) can follow along.
 
-Receivers of `message_posted` run inside the transaction that stores the message, so
-whatever they record (an outbox entry) is stored together with it or not at all.
+Receivers of `messages_posted` run inside the transaction that stores the messages, so
+whatever they record (an outbox entry) is stored together with them or not at all.
 """
 
 from django.dispatch import Signal
 
-# kwargs: message, via ("socket", "panel", "telegram", "http", "command")
-message_posted = Signal()
+# kwargs: messages (a list, in the order they were stored: one, or the group a group
+# commit stored together, so a receiver can do its work once per group), via ("socket",
+# "panel", "telegram", "http", "command")
+messages_posted = Signal()
 # kwargs: thread_id
 thread_cleared = Signal()
 # kwargs: thread_ids

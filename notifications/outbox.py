@@ -75,13 +75,16 @@ def queue_transcript(thread: Thread) -> EmailOutboxItem:
     return item
 
 
-def on_message_posted(sender, message: Message, via: str, **kwargs) -> None:
-    if message.sender != Message.Sender.ADMIN or not settings.EMAIL_ENABLED:
+def on_messages_posted(sender, messages: list[Message], via: str, **kwargs) -> None:
+    if not settings.EMAIL_ENABLED:
         return
-    thread = Thread.objects.filter(id=message.thread_id).only("id", "email").first()
-    if thread is not None and thread.email:
-        queue_replies_email(thread, message.created_at)
+    for message in messages:
+        if message.sender != Message.Sender.ADMIN:
+            continue
+        thread = Thread.objects.filter(id=message.thread_id).only("id", "email").first()
+        if thread is not None and thread.email:
+            queue_replies_email(thread, message.created_at)
 
 
 def connect() -> None:
-    signals.message_posted.connect(on_message_posted, dispatch_uid="notifications.message_posted")
+    signals.messages_posted.connect(on_messages_posted, dispatch_uid="notifications.messages_posted")

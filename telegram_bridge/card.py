@@ -155,21 +155,25 @@ def _render(thread: Thread, card: ThreadCard) -> tuple[str, dict]:
 # --- following the chat ------------------------------------------------------------------
 
 
-def on_message_posted(sender, message: Message, via: str, **kwargs) -> None:
+def on_messages_posted(sender, messages: list[Message], via: str, **kwargs) -> None:
     """A thread's first message in the admin chat: queue its card first, in the thread's
-    lane (connected before the outbox's own receiver, so the card's item comes first)."""
+    lane (connected before the outbox's own receiver, so the card's item comes first).
+    One query for a group's threads: nearly all have their card already."""
     if not enabled():
         return
-    if message.sender == Message.Sender.ADMIN and via == "telegram":
-        return  # not mirrored: the chat does not see it
-    if ThreadCard.objects.filter(thread_id=message.thread_id).exists():
+    thread_ids = list(dict.fromkeys(m.thread_id for m in outbox.forwarded(messages, via)))
+    if not thread_ids:
         return
-    try:
-        with transaction.atomic():
-            ThreadCard.objects.create(thread_id=message.thread_id)
-    except IntegrityError:  # the thread's other message made it just now
-        return
-    outbox.enqueue(OutboxItem.Kind.CARD, thread_id=message.thread_id, payload={"action": "send"})
+    with_card = set(ThreadCard.objects.filter(thread_id__in=thread_ids).values_list("thread_id", flat=True))
+    for thread_id in thread_ids:
+        if thread_id in with_card:
+            continue
+        try:
+            with transaction.atomic():
+                ThreadCard.objects.create(thread_id=thread_id)
+        except IntegrityError:  # the thread's other message made it just now
+            continue
+        outbox.enqueue(OutboxItem.Kind.CARD, thread_id=thread_id, payload={"action": "send"})
 
 
 def on_thread_updated(sender, thread: Thread, change: str, by=None, **kwargs) -> None:
@@ -204,7 +208,7 @@ def on_all_cleared(sender, **kwargs) -> None:
 
 def connect() -> None:
     """Connect before outbox.connect(): receivers run in the order they were connected."""
-    signals.message_posted.connect(on_message_posted, dispatch_uid="telegram_bridge.card.message_posted")
+    signals.messages_posted.connect(on_messages_posted, dispatch_uid="telegram_bridge.card.messages_posted")
     signals.thread_updated.connect(on_thread_updated, dispatch_uid="telegram_bridge.card.thread_updated")
     signals.threads_deleted.connect(on_threads_deleted, dispatch_uid="telegram_bridge.card.threads_deleted")
     signals.all_cleared.connect(on_all_cleared, dispatch_uid="telegram_bridge.card.all_cleared")

@@ -86,17 +86,29 @@ def requeue(items) -> int:
     return count
 
 
-def on_message_posted(sender, message: Message, via: str, **kwargs) -> None:
+def forwarded(messages: list[Message], via: str) -> list[Message]:
+    """Of messages just posted, those the admin chat shows: every visitor message, and the
+    admin answers written outside Telegram (the ones written there are there already)."""
+    return [m for m in messages if m.sender != Message.Sender.ADMIN or via != "telegram"]
+
+
+def on_messages_posted(sender, messages: list[Message], via: str, **kwargs) -> None:
     """Forward visitor messages; mirror admin answers written outside Telegram.
 
     Admins reading the Telegram chat see the whole conversation, including what a
-    colleague answered from the panel, and nobody answers twice.
+    colleague answered from the panel, and nobody answers twice. A group stored together
+    is queued by one INSERT.
     """
     if not is_configured():
         return
-    if message.sender == Message.Sender.ADMIN and via == "telegram":
-        return
-    enqueue(OutboxItem.Kind.MESSAGE, thread_id=message.thread_id, message_id=message.id)
+    chat_id = str(admin_chat.current())
+    items = [
+        OutboxItem(kind=OutboxItem.Kind.MESSAGE, chat_id=chat_id, thread_id=m.thread_id, message_id=m.id)
+        for m in forwarded(messages, via)
+    ]
+    if items:
+        OutboxItem.objects.bulk_create(items)
+        transaction.on_commit(wakeup.set)
 
 
 def _drop_topics(topics) -> None:
@@ -136,7 +148,7 @@ def on_message_edited(sender, message: Message, via: str, **kwargs) -> None:
 
 def connect() -> None:
     signals.message_edited.connect(on_message_edited, dispatch_uid="telegram_bridge.message_edited")
-    signals.message_posted.connect(on_message_posted, dispatch_uid="telegram_bridge.message_posted")
+    signals.messages_posted.connect(on_messages_posted, dispatch_uid="telegram_bridge.messages_posted")
     signals.thread_cleared.connect(on_thread_cleared, dispatch_uid="telegram_bridge.thread_cleared")
     signals.threads_deleted.connect(on_threads_deleted, dispatch_uid="telegram_bridge.threads_deleted")
     signals.all_cleared.connect(on_all_cleared, dispatch_uid="telegram_bridge.all_cleared")

@@ -286,15 +286,18 @@ def _store(link: VisitorChat, chat_id: int, message: dict, receiver) -> str:
 # --- agents' replies to the visitor's chat ---------------------------------------------------
 
 
-def on_message_posted(sender, message: Message, via: str, **kwargs) -> None:
+def on_messages_posted(sender, messages: list[Message], via: str, **kwargs) -> None:
     """An agent answered (panel or admin chat): queue it to each linked visitor chat, in
     the transaction that stores the reply."""
-    if message.sender != Message.Sender.ADMIN or not is_configured():
+    if not is_configured():
         return
-    for chat_id in VisitorChat.objects.filter(thread_id=message.thread_id).values_list("chat_id", flat=True):
-        outbox.enqueue(
-            OutboxItem.Kind.VISITOR, chat_id=chat_id, thread_id=message.thread_id, message_id=message.id
-        )
+    for message in messages:
+        if message.sender != Message.Sender.ADMIN:
+            continue
+        for chat_id in VisitorChat.objects.filter(thread_id=message.thread_id).values_list("chat_id", flat=True):
+            outbox.enqueue(
+                OutboxItem.Kind.VISITOR, chat_id=chat_id, thread_id=message.thread_id, message_id=message.id
+            )
 
 
 def deliver(sender, item: OutboxItem) -> bool:
@@ -370,6 +373,6 @@ def connect() -> None:
 
     signals.threads_deleted.connect(on_threads_deleted, dispatch_uid="telegram_bridge.visitor_link.deleted")
     signals.all_cleared.connect(on_all_cleared, dispatch_uid="telegram_bridge.visitor_link.all_cleared")
-    signals.message_posted.connect(
-        on_message_posted, dispatch_uid="telegram_bridge.visitor_link.message_posted"
+    signals.messages_posted.connect(
+        on_messages_posted, dispatch_uid="telegram_bridge.visitor_link.messages_posted"
     )

@@ -18,6 +18,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from chat import services
 from chat.validation import MessageInput
@@ -193,3 +195,35 @@ def test_a_message_deleted_before_its_turn_is_skipped(sender, bot):
     run(sender)
     assert delivered(bot) == ["b1"]
     assert OutboxItem.objects.count() == 0
+
+
+def test_a_group_commit_queues_cards_then_messages_in_a_fixed_number_of_statements(sender, bot, settings):
+    """A group stored together (group commit) is queued for the admin chat together: the
+    card of each thread new to the chat ahead of its messages, every message in order,
+    and the work per group does not grow with the group (issue 16: it was two
+    statements per message)."""
+    settings.TELEGRAM_CARDS = True
+    old, new = visitor("Old"), visitor("New")
+    say(old, "first")  # Old's card is queued with its first message
+    OutboxItem.objects.all().delete()
+
+    def group(size: int) -> int:
+        items = [(MessageInput(t.id, "text", f"{t.display_name} {i}", None, None), None)
+                 for i in range(size) for t in (old, new)]
+        with CaptureQueriesContext(connection) as queries:
+            services.post_visitor_messages(items)
+        return sum("telegram_" in q["sql"] for q in queries.captured_queries)
+
+    small = group(2)
+    queued = list(OutboxItem.objects.order_by("id").values_list("kind", "thread_id"))
+    assert queued == [
+        (OutboxItem.Kind.CARD, new.id),
+        (OutboxItem.Kind.MESSAGE, old.id),
+        (OutboxItem.Kind.MESSAGE, new.id),
+        (OutboxItem.Kind.MESSAGE, old.id),
+        (OutboxItem.Kind.MESSAGE, new.id),
+    ]
+    large = group(20)
+    assert small == 4  # which threads have cards; New's card and its item; the messages' items
+    assert large == 2  # which threads have cards; the messages' items
+    assert OutboxItem.objects.filter(kind=OutboxItem.Kind.MESSAGE).count() == 44

@@ -23,16 +23,16 @@ def text(thread_id, body: str, client_id: str | None = None) -> MessageInput:
 
 @pytest.fixture
 def posted(monkeypatch):
-    """(message text, via) of every message_posted signal."""
+    """(message text, via) of every message the messages_posted signal announced."""
     seen: list[tuple[str, str]] = []
 
-    def receiver(sender, message, via, **kwargs):
+    def receiver(sender, messages, via, **kwargs):
         assert sender is Message
-        seen.append((message.content_text, via))
+        seen.extend((message.content_text, via) for message in messages)
 
-    signals.message_posted.connect(receiver, dispatch_uid="unit-test-posted")
+    signals.messages_posted.connect(receiver, dispatch_uid="unit-test-posted")
     yield seen
-    signals.message_posted.disconnect(dispatch_uid="unit-test-posted")
+    signals.messages_posted.disconnect(dispatch_uid="unit-test-posted")
 
 
 def fresh(thread: Thread) -> Thread:
