@@ -154,8 +154,21 @@ class Sender:
         holds = self.holds(now)
         for until in holds.values():
             wait = min(wait, (until - now).total_seconds())
-        lanes = self.lanes(exclude=holds)
-        self.forget_old_turns(lanes)
+        # Chats the pacer holds are left out before their lanes are read: in a flood the
+        # admin chat holds thousands of items in a thousand lanes, and it may take one
+        # every few seconds.
+        ready = []
+        for chat_id, urgent in self.pending_chats(exclude=holds).items():
+            pause = self.pacer.wait_for(chat_id, urgent)
+            if pause > 0:
+                wait = min(wait, pause)
+            else:
+                ready.append(chat_id)
+        if not ready:
+            return max(0.0, wait)
+        lanes = self.lanes(exclude=holds, only=ready)
+        if len(ready) == len(lanes):  # every chat with items was read: the turns can be pruned
+            self.forget_old_turns(lanes)
         for chat_id, chat_lanes in lanes.items():
             lane = self.choose(chat_id, chat_lanes)
             pause = self.pacer.wait_for(chat_id, lane.priority)
@@ -194,11 +207,24 @@ class Sender:
             holds[row["chat_id"]] = max(until, holds.get(row["chat_id"], until))
         return holds
 
-    def lanes(self, exclude) -> dict[str, list[Lane]]:
-        """Per chat not held, the head of each lane of pending items."""
+    def pending_chats(self, exclude) -> dict[str, int]:
+        """Per chat not held that has pending items, its most urgent priority."""
         rows = (
             OutboxItem.objects.filter(state=OutboxItem.State.PENDING)
             .exclude(chat_id__in=list(exclude))
+            .values("chat_id")
+            .annotate(urgent=Min("priority"))
+            .order_by()
+        )
+        return {row["chat_id"]: row["urgent"] for row in rows}
+
+    def lanes(self, exclude, only=None) -> dict[str, list[Lane]]:
+        """Per chat not held (and in `only`, when given), the head of each lane of pending items."""
+        pending = OutboxItem.objects.filter(state=OutboxItem.State.PENDING)
+        if only is not None:
+            pending = pending.filter(chat_id__in=list(only))
+        rows = (
+            pending.exclude(chat_id__in=list(exclude))
             .values("chat_id", "priority", "thread_id")
             .annotate(head=Min("id"), attempts=Max("attempts"), started=Max("parts_done"))
             .order_by()

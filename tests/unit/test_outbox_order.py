@@ -227,3 +227,28 @@ def test_a_group_commit_queues_cards_then_messages_in_a_fixed_number_of_statemen
     assert small == 4  # which threads have cards; New's card and its item; the messages' items
     assert large == 2  # which threads have cards; the messages' items
     assert OutboxItem.objects.filter(kind=OutboxItem.Kind.MESSAGE).count() == 44
+
+
+def test_a_paced_admin_chat_is_not_read_lane_by_lane_and_other_chats_still_go(bot, sender):
+    """In a flood the pacer holds the admin chat for seconds at a time while hundreds of
+    commits wake the sender: a step then costs a few statements, however many threads
+    are queued (issue 16: it read every lane of every chat), and a visitor's own chat,
+    which the pacer does not hold, is still served."""
+    monotonic = [1000.0]
+    sender.pacer = Pacer(interval=1.0, group_per_minute=20, clock=lambda: monotonic[0])
+    threads = [visitor(f"V{i}") for i in range(30)]
+    for thread in threads:
+        say(thread, "hello")
+    run(sender, steps=1)
+    assert delivered(bot) == ["hello"]
+    outbox.enqueue(OutboxItem.Kind.NOTICE, chat_id=4242, payload={"text": "to a private chat"})
+
+    assert sender.step(idle=1.0) == 0.0  # sent: look again at once
+    assert [c.params["chat_id"] for c in bot.sent("sendMessage")][-1] in (4242, "4242")
+    with CaptureQueriesContext(connection) as queries:
+        wait = sender.step(idle=5.0)
+    assert 0 < wait <= 1.0  # the admin chat's next turn, a second after its last message
+    assert len(bot.sent("sendMessage")) == 2
+    lane_reads = [q for q in queries.captured_queries if 'AS "head"' in q["sql"]]  # Sender.lanes
+    assert lane_reads == []
+    assert len(queries.captured_queries) <= 5
