@@ -177,6 +177,10 @@ GC_GEN0_THRESHOLD = envint("GC_GEN0_THRESHOLD", 5000)
 # default: a pause of tens of milliseconds a minute is invisible in a chat, a process
 # that grows until it is killed is not.
 GC_FULL_COLLECT_SECONDS = envint("GC_FULL_COLLECT_SECONDS", 60)
+# glibc malloc arenas in server processes (0: glibc's default, 8 per core). Each thread's
+# own arena fragments on its own; with 2 the soak's free-but-held memory stopped growing
+# (chatdesk/malloc_tuning.py, bench/README.md).
+MALLOC_ARENAS = envint("MALLOC_ARENAS", 2)
 
 # --- Redis, cache, sessions -----------------------------------------------------------
 REDIS_URL = os.getenv("REDIS_URL", "")

@@ -19,6 +19,8 @@ import time
 import socketio
 from django.conf import settings
 
+from . import malloc_tuning
+
 logger = logging.getLogger("chatdesk.startup")
 
 
@@ -53,8 +55,17 @@ def _collect_forever(seconds: float, stop: threading.Event | None = None) -> Non
     while not stop.wait(seconds):
         started = time.perf_counter()
         freed = gc.collect()
+        collected = time.perf_counter()
+        # What the collection freed leaves holes in malloc's heaps: hand their pages back.
+        trimmed = malloc_tuning.trim()
         # The pause is the price (the loop waits for it): logged so it can be weighed.
-        logger.info("gc_full_collect freed=%d ms=%.1f", freed, (time.perf_counter() - started) * 1000)
+        logger.info(
+            "gc_full_collect freed=%d ms=%.1f trimmed=%s trim_ms=%.1f",
+            freed,
+            (collected - started) * 1000,
+            trimmed,
+            (time.perf_counter() - collected) * 1000,
+        )
 
 
 def start_server_process():
@@ -70,6 +81,8 @@ def start_server_process():
     from . import memory_probe
     from .body_limit import BodyLimitMiddleware, install_daphne_body_limit
 
+    # Before the worker threads start: each would otherwise get a malloc arena of its own.
+    malloc_tuning.limit_arenas(settings.MALLOC_ARENAS)
     sio = server.build()
     handlers.register(sio)
     db_worker.start()

@@ -1,0 +1,49 @@
+"""glibc malloc settings for a long-running server process (issue 16, the soak).
+
+Over a 30-minute soak the memory glibc holds free inside its heaps grew ~0.7 MB a
+minute while the memory in use stayed flat (`CHATDESK_OBJECT_COUNTS=1` prints both):
+RSS rose in a straight line with no leak behind it. Two causes, two remedies:
+
+- Every thread that allocates gets its own arena (up to 8 per core), and a freed chunk
+  serves only its own arena: the database workers, the upload pool and the outbox
+  senders each fragment their own heap. `MALLOC_ARENAS` caps the arenas (default 2), set
+  before those threads start.
+- Free pages between live chunks stay resident until someone asks for them back:
+  `trim()` returns them (malloc_trim), after each timed full collection.
+
+Both are no-ops where the C library is not glibc (musl, macOS).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import logging
+
+logger = logging.getLogger("chatdesk.startup")
+
+M_ARENA_MAX = -8  # glibc's mallopt parameter number
+
+
+def _glibc():
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt  # noqa: B018 - glibc (and only glibc) has both
+        libc.malloc_trim  # noqa: B018
+    except (OSError, AttributeError):
+        return None
+    return libc
+
+
+def limit_arenas(count: int) -> bool:
+    """Cap malloc's arenas at `count` (0: glibc's own limit). True when it took effect."""
+    libc = _glibc()
+    if count <= 0 or libc is None:
+        return False
+    return bool(libc.mallopt(M_ARENA_MAX, count))
+
+
+def trim() -> bool:
+    """Give the free pages inside malloc's heaps back to the system. True when some were."""
+    libc = _glibc()
+    return bool(libc.malloc_trim(0)) if libc is not None else False
