@@ -27,9 +27,21 @@ TOP = 15
 
 
 class _MallInfo2(ctypes.Structure):
-    _fields_ = [(name, ctypes.c_size_t) for name in (
-        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost"
-    )]
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in (
+            "arena",
+            "ordblks",
+            "smblks",
+            "hblks",
+            "hblkhd",
+            "usmblks",
+            "fsmblks",
+            "uordblks",
+            "fordblks",
+            "keepcost",
+        )
+    ]
 
 
 def _malloc_line() -> str:
@@ -94,7 +106,10 @@ class Probe:
         with self.lock:
             self.number += 1
             types = _type_counts()
-            out = [f"== memory probe #{self.number} pid {os.getpid()}: {sum(types.values())} objects", _malloc_line()]
+            out = [
+                f"== memory probe #{self.number} pid {os.getpid()}: {sum(types.values())} objects",
+                _malloc_line(),
+            ]
             if self.tracing:
                 out.extend(self._traced())
             out.append("-- object counts grown since start (gc)")

@@ -294,7 +294,9 @@ def on_messages_posted(sender, messages: list[Message], via: str, **kwargs) -> N
     for message in messages:
         if message.sender != Message.Sender.ADMIN:
             continue
-        for chat_id in VisitorChat.objects.filter(thread_id=message.thread_id).values_list("chat_id", flat=True):
+        for chat_id in VisitorChat.objects.filter(thread_id=message.thread_id).values_list(
+            "chat_id", flat=True
+        ):
             outbox.enqueue(
                 OutboxItem.Kind.VISITOR, chat_id=chat_id, thread_id=message.thread_id, message_id=message.id
             )

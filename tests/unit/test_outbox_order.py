@@ -208,8 +208,11 @@ def test_a_group_commit_queues_cards_then_messages_in_a_fixed_number_of_statemen
     OutboxItem.objects.all().delete()
 
     def group(size: int) -> int:
-        items = [(MessageInput(t.id, "text", f"{t.display_name} {i}", None, None), None)
-                 for i in range(size) for t in (old, new)]
+        items = [
+            (MessageInput(t.id, "text", f"{t.display_name} {i}", None, None), None)
+            for i in range(size)
+            for t in (old, new)
+        ]
         with CaptureQueriesContext(connection) as queries:
             services.post_visitor_messages(items)
         return sum("telegram_" in q["sql"] for q in queries.captured_queries)
