@@ -7,6 +7,7 @@ committed, tells connected clients through `chat.events.send_on_commit`.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterable
 
@@ -105,7 +106,38 @@ def _insert_message(message: Message, touch_thread: bool, visitor: blocks.Visito
 
 def _update_thread(cursor, message: Message, touch_thread: bool, visitor: blocks.Visitor | None) -> bool:
     """The store's UPDATE of the thread (see _THREAD_UPDATE_SQL): whether it matched."""
-    connection = cursor.db
+    cursor.execute(*_thread_update(cursor.db, message, touch_thread, visitor))
+    return cursor.rowcount == 1
+
+
+def _update_threads_pipelined(cursor, messages: list[Message], visitors: list[blocks.Visitor | None]) -> bool:
+    """The visitor messages' UPDATEs sent together (PostgreSQL: psycopg's executemany is
+    one pipeline, one round trip for the group instead of one per message); whether every
+    one matched. When one did not, the caller rolls the group back: the UPDATEs after it
+    ran too."""
+    statements = [_thread_update(cursor.db, m, True, v) for m, v in zip(messages, visitors, strict=True)]
+    sql = statements[0][0]
+    if any(other != sql for other, _ in statements):  # not one statement (some without a visitor)
+        return all(_update_thread(cursor, m, True, v) for m, v in zip(messages, visitors, strict=True))
+    raw = cursor.cursor  # psycopg's own: Django's wrapper does not pass returning=True
+    started = time.monotonic()
+    raw.executemany(sql + " RETURNING 1", [params for _, params in statements], returning=True)
+    if cursor.db.queries_logged:  # as Django's debug cursor logs an executemany
+        cursor.db.queries_log.append(
+            {
+                "sql": f"{len(statements)} times: {sql} RETURNING 1",
+                "time": f"{time.monotonic() - started:.3f}",
+            }
+        )
+    matched = True
+    while True:
+        matched = matched and raw.rowcount == 1
+        if not raw.nextset():
+            return matched
+
+
+def _thread_update(connection, message: Message, touch_thread: bool, visitor: blocks.Visitor | None):
+    """The SQL and parameters of the store's UPDATE of the thread (_THREAD_UPDATE_SQL)."""
     thread_id = Message._meta.pk.get_db_prep_value(message.thread_id, connection)
     now = connection.ops.adapt_datetimefield_value(message.created_at)
     activity = ", last_activity_at = %s" if touch_thread else ""
@@ -114,7 +146,7 @@ def _update_thread(cursor, message: Message, touch_thread: bool, visitor: blocks
     if visitor is not None:
         guard += _NOT_BLOCKED_SQL
         block_params = [now, connection.ops.adapt_ipaddressfield_value(visitor.ip), visitor.key_hash]
-    cursor.execute(
+    return (
         _THREAD_UPDATE_SQL.format(activity=activity, guard=guard),
         [
             message.content_text,
@@ -128,7 +160,6 @@ def _update_thread(cursor, message: Message, touch_thread: bool, visitor: blocks
             *block_params,
         ],
     )
-    return cursor.rowcount == 1
 
 
 def _message_row(connection, message: Message) -> list:
@@ -267,21 +298,49 @@ def post_visitor_messages(
 
     The common message (an open thread, no block, a new client_id) is stored by the same
     UPDATE, and the group's rows by one INSERT (executemany), all in one transaction: one
-    BEGIN/COMMIT (one WAL flush) for the group. At the first that is not (its UPDATE matches no row: a resolved thread,
-    a block, no thread) the ones before it are committed and the rest go one by one
-    through post_visitor_message; a database error (a resent client_id) rolls the group
-    back and sends every item that way. Events go out after the commit, as always.
+    BEGIN/COMMIT (one WAL flush) for the group. On PostgreSQL the UPDATEs go in one
+    pipeline too; if one of them matches no row the group is rolled back and stored
+    statement by statement. At the first that matches no row (a resolved thread, a block,
+    no thread) the ones before it are committed and the rest go one by one through
+    post_visitor_message; a database error (a resent client_id) rolls the group back and
+    sends every item that way. Events go out after the commit, as always.
     """
+    pipelined = len(items) > 1 and transaction.get_connection().vendor == "postgresql"
+    stored = _store_group(items, via, pipelined)
+    if stored is None:
+        stored = _store_group(items, via, pipelined=False)
+    outcomes: list[tuple[Message, bool] | Exception] = [(message, True) for message in stored]
+    for data, visitor in items[len(stored) :]:
+        try:
+            outcomes.append(post_visitor_message(data, via, visitor))
+        except Exception as exc:  # the item's own answer (a refusal, a database error)
+            outcomes.append(exc)
+    return outcomes
+
+
+class _NotAllMatched(Exception):
+    """A pipelined UPDATE matched no row: roll the group back."""
+
+
+def _store_group(items, via: str, pipelined: bool) -> list[Message] | None:
+    """Store what post_visitor_messages can store as one group; the messages stored (a
+    prefix of `items`; none after a database error), or None when `pipelined` and one of
+    the UPDATEs matched no row (nothing stored)."""
     stored: list[Message] = []
     try:
         with transaction.atomic():
             connection = transaction.get_connection()
             with connection.cursor() as cursor:
-                for data, visitor in items:
-                    message = _new_message(Message.Sender.VISITOR, data)
-                    if not _update_thread(cursor, message, touch_thread=True, visitor=visitor):
-                        break
-                    stored.append(message)
+                if pipelined:
+                    stored = [_new_message(Message.Sender.VISITOR, data) for data, _ in items]
+                    if not _update_threads_pipelined(cursor, stored, [visitor for _, visitor in items]):
+                        raise _NotAllMatched
+                else:
+                    for data, visitor in items:
+                        message = _new_message(Message.Sender.VISITOR, data)
+                        if not _update_thread(cursor, message, touch_thread=True, visitor=visitor):
+                            break
+                        stored.append(message)
                 if stored:  # one statement for the group's rows (a pipeline on PostgreSQL)
                     cursor.executemany(_MESSAGE_INSERT_SQL, [_message_row(connection, m) for m in stored])
             for message in stored:
@@ -290,15 +349,11 @@ def post_visitor_messages(
                 signals.messages_posted.send(Message, messages=stored, via=via)
             for message in stored:
                 send_on_commit("message_from_visitor", message_payload(message), ADMIN_ROOM)
-    except Exception:  # rolled back, events dropped with it: each again on its own below
-        stored = []
-    outcomes: list[tuple[Message, bool] | Exception] = [(message, True) for message in stored]
-    for data, visitor in items[len(stored) :]:
-        try:
-            outcomes.append(post_visitor_message(data, via, visitor))
-        except Exception as exc:  # the item's own answer (a refusal, a database error)
-            outcomes.append(exc)
-    return outcomes
+    except _NotAllMatched:
+        return None
+    except Exception:  # rolled back, events dropped with it: each again on its own
+        return []
+    return stored
 
 
 def post_admin_message(data: MessageInput, via: str = "panel", agent=None) -> tuple[Message, bool]:
