@@ -18,18 +18,36 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import logging
-
-logger = logging.getLogger("chatdesk.startup")
+import functools
 
 M_ARENA_MAX = -8  # glibc's mallopt parameter number
 
 
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in (
+            "arena",
+            "ordblks",
+            "smblks",
+            "hblks",
+            "hblkhd",
+            "usmblks",
+            "fsmblks",
+            "uordblks",
+            "fordblks",
+            "keepcost",
+        )
+    ]
+
+
+@functools.cache
 def _glibc():
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.mallopt  # noqa: B018 - glibc (and only glibc) has both
+        libc.mallopt  # noqa: B018 - glibc (and only glibc) has all three
         libc.malloc_trim  # noqa: B018
+        libc.mallinfo2.restype = _MallInfo2
     except (OSError, AttributeError):
         return None
     return libc
@@ -47,3 +65,13 @@ def trim() -> bool:
     """Give the free pages inside malloc's heaps back to the system. True when some were."""
     libc = _glibc()
     return bool(libc.malloc_trim(0)) if libc is not None else False
+
+
+def heap_stats() -> dict[str, int] | None:
+    """glibc's own count (mallinfo2), in bytes: handed out ("in_use"), held free inside its
+    heaps ("free"), and mapped for large blocks ("mmapped"); None without glibc."""
+    libc = _glibc()
+    if libc is None:
+        return None
+    info = libc.mallinfo2()
+    return {"in_use": info.uordblks, "free": info.fordblks, "mmapped": info.hblkhd}

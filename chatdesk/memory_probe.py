@@ -12,7 +12,6 @@ type counts, no tracing (one gc.get_objects() walk per report).
 
 from __future__ import annotations
 
-import ctypes
 import gc
 import os
 import signal
@@ -22,42 +21,21 @@ import time
 import tracemalloc
 from collections import Counter
 
+from . import malloc_tuning
+
 FRAMES = 8
 TOP = 15
 
 
-class _MallInfo2(ctypes.Structure):
-    _fields_ = [
-        (name, ctypes.c_size_t)
-        for name in (
-            "arena",
-            "ordblks",
-            "smblks",
-            "hblks",
-            "hblkhd",
-            "usmblks",
-            "fsmblks",
-            "uordblks",
-            "fordblks",
-            "keepcost",
-        )
-    ]
-
-
 def _malloc_line() -> str:
-    """glibc's own count (mallinfo2): bytes malloc has handed out and bytes it holds free.
-
-    RSS that grows while "in use" stays flat is memory malloc keeps after it was freed
+    """RSS that grows while "in use" stays flat is memory malloc keeps after it was freed
     (fragmented heaps, one arena per thread), not objects the process holds."""
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallinfo2.restype = _MallInfo2
-        info = libc.mallinfo2()
-    except (OSError, AttributeError):
+    stats = malloc_tuning.heap_stats()
+    if stats is None:
         return "-- malloc: mallinfo2 not available"
     return (
-        f"-- malloc: in use {info.uordblks / 1e6:.1f} MB, free in heaps {info.fordblks / 1e6:.1f} MB, "
-        f"mmapped {info.hblkhd / 1e6:.1f} MB; python blocks {sys.getallocatedblocks()}"
+        f"-- malloc: in use {stats['in_use'] / 1e6:.1f} MB, free in heaps {stats['free'] / 1e6:.1f} MB, "
+        f"mmapped {stats['mmapped'] / 1e6:.1f} MB; python blocks {sys.getallocatedblocks()}"
     )
 
 

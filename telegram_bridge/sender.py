@@ -166,7 +166,7 @@ class Sender:
                 ready.append(chat_id)
         if not ready:
             return max(0.0, wait)
-        lanes = self.lanes(exclude=holds, only=ready)
+        lanes = self.lanes(ready)
         if len(ready) == len(lanes):  # every chat with items was read: the turns can be pruned
             self.forget_old_turns(lanes)
         for chat_id, chat_lanes in lanes.items():
@@ -218,13 +218,10 @@ class Sender:
         )
         return {row["chat_id"]: row["urgent"] for row in rows}
 
-    def lanes(self, exclude, only=None) -> dict[str, list[Lane]]:
-        """Per chat not held (and in `only`, when given), the head of each lane of pending items."""
-        pending = OutboxItem.objects.filter(state=OutboxItem.State.PENDING)
-        if only is not None:
-            pending = pending.filter(chat_id__in=list(only))
+    def lanes(self, chats: list[str]) -> dict[str, list[Lane]]:
+        """Per chat of `chats`, the head of each lane of pending items."""
         rows = (
-            pending.exclude(chat_id__in=list(exclude))
+            OutboxItem.objects.filter(state=OutboxItem.State.PENDING, chat_id__in=chats)
             .values("chat_id", "priority", "thread_id")
             .annotate(head=Min("id"), attempts=Max("attempts"), started=Max("parts_done"))
             .order_by()
