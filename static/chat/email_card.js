@@ -99,7 +99,13 @@ export function EmailCard(opts) {
       if (waitTimer !== null) return;
       waitTimer = setTimeout(function () { waitTimer = null; ask(); }, askAfter * 1000);
     },
-    answered: function () { clearTimeout(waitTimer); waitTimer = null; },
+    answered: function () {
+      clearTimeout(waitTimer);
+      waitTimer = null;
+      // "No one has answered yet" is no longer true; an ask because the desk is away
+      // still holds, and so does a form the visitor is filling in.
+      if (asked && !awayNow && !email && !editing) { asked = false; draw(); }
+    },
     changed: function (value) { email = value || null; draw(); },
   };
 }

@@ -159,3 +159,26 @@ def test_the_away_card_in_turkish(email_server, open_context):
         "Şu an burada değiliz. E-postanızı bırakın, yanıtımızı oraya gönderelim."
     )
     shot(page, "visitor-away-email-card-tr-phone")
+
+
+def test_an_answer_withdraws_the_unanswered_email_card(email_server, open_context):
+    """The card asks while nobody is there; once an agent is online and answers, "No one has
+    answered yet" would be false, so it goes."""
+    visitor = open_context(locale="en-US", viewport=PHONE, phone=True).new_page()
+    visitor.goto(email_server.url + "/")
+    visitor.fill("#name", f"Asked {uuid.uuid4().hex[:6]}")
+    visitor.click("#start")
+    card = visitor.locator("#email-card")
+    expect(card.locator(".email-card-prompt")).to_contain_text("We're away right now")
+
+    panel = sign_in_admin(open_context(), email_server.url)  # an agent comes online
+    expect(card.locator(".email-card-prompt")).to_contain_text("No one has answered yet")
+    send_text(visitor, "Is anyone there?")
+    thread_id = visitor.evaluate("() => localStorage.getItem('chatdesk.thread_id')")
+    panel.locator(f".thread[data-id='{thread_id}']").click()
+    panel.locator("#reply").fill("Yes, I'm here.")
+    panel.locator("#reply").press("Enter")
+    expect(visitor.locator(".msg-theirs .text").last).to_have_text("Yes, I'm here.")
+    expect(card).to_be_hidden()
+    shot(visitor, "visitor-answered-no-email-card-phone")
+    panel.close()
