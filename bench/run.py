@@ -37,6 +37,7 @@ from tests.support.server import BASE_ENV, free_port  # noqa: E402
 PG_ADMIN_URL = os.getenv("BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.getenv("BENCH_REDIS", "redis://127.0.0.1:6379/14")
 PROFILE_DIR = os.getenv("BENCH_PROFILE", "")
+PHASE_PROFILE_DIR = os.getenv("BENCH_PROFILE_PHASE", "")
 
 # Production mode (DEBUG off: no query log, no debug toolbar costs), plain HTTP on 127.0.0.1,
 # limits far above what the load generator does from its one address.
@@ -234,6 +235,16 @@ def loadgen(config: dict, on_line=None, timeout: float = 900) -> list[dict]:
     return lines
 
 
+def _profile_phase(servers: list[Server], name: str, seconds: int) -> None:
+    """BENCH_PROFILE_PHASE=dir: py-spy (pip install py-spy) samples each server process
+    during row 1's fixed-rate phase only (BENCH_PROFILE covers the whole run: joins too)."""
+    for server in servers:
+        out = Path(PHASE_PROFILE_DIR) / f"{name}-{server.port}-fixed.txt"
+        command = [str(Path(sys.executable).parent / "py-spy"), "record", "-f", "raw", "-o", str(out)]
+        command += ["--pid", str(server.process.pid), "--duration", str(max(1, seconds - 1))]
+        subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def run_rates(setup: Setup, sizes: Sizes, cookie: str | None) -> dict:
     """Row 1 (fixed rate, latency and CPU per message) and row 2 (highest rate, p99 < 100 ms)."""
     servers = setup.servers
@@ -244,6 +255,8 @@ def run_rates(setup: Setup, sizes: Sizes, cookie: str | None) -> dict:
     def fixed_line(line, proc):
         if line["event"] == "phase_start":
             cpu_at_start[:] = [s.cpu_seconds() for s in servers]
+            if PHASE_PROFILE_DIR:
+                _profile_phase(servers, setup.key, sizes.fixed_seconds)
         elif line["event"] == "phase_end":
             cpu = sum(s.cpu_seconds() for s in servers) - sum(cpu_at_start)
             result["fixed"] = dict(line, cpu_ms_per_message=1000 * cpu / max(line["received"], 1))

@@ -110,30 +110,54 @@ def _update_thread(cursor, message: Message, touch_thread: bool, visitor: blocks
     return cursor.rowcount == 1
 
 
-def _update_threads_pipelined(cursor, messages: list[Message], visitors: list[blocks.Visitor | None]) -> bool:
-    """The visitor messages' UPDATEs sent together (PostgreSQL: psycopg's executemany is
-    one pipeline, one round trip for the group instead of one per message); whether every
-    one matched. When one did not, the caller rolls the group back: the UPDATEs after it
-    ran too."""
-    statements = [_thread_update(cursor.db, m, True, v) for m, v in zip(messages, visitors, strict=True)]
-    sql = statements[0][0]
-    if any(other != sql for other, _ in statements):  # not one statement (some without a visitor)
-        return all(_update_thread(cursor, m, True, v) for m, v in zip(messages, visitors, strict=True))
-    raw = cursor.cursor  # psycopg's own: Django's wrapper does not pass returning=True
+# PostgreSQL, a group of visitor messages: each message's UPDATE and INSERT as one
+# statement (the INSERT reads the row the UPDATE returns, so a message whose UPDATE matches
+# nothing inserts nothing), the group's statements in one pipeline: one round trip for the
+# group where the UPDATEs and the INSERTs were one each. Explicit casts: with server-side
+# parameters the SELECT list has no column type to infer them from.
+_GROUP_STORE_SQL = (
+    "WITH updated AS ("
+    + _THREAD_UPDATE_SQL.format(
+        activity=", last_activity_at = %s", guard=_VISITOR_GUARD_SQL + _NOT_BLOCKED_SQL
+    )
+    + " RETURNING id)"
+    " INSERT INTO messages (id, thread_id, sender, type, content_text, file_path, created_at, client_id,"
+    " width, height, duration_ms, search_text, agent_id)"
+    " SELECT %s::uuid, id, %s::text, %s::text, %s::text, %s::text, %s::timestamptz, %s::text,"
+    " %s::integer, %s::integer, %s::integer, %s::text, %s::bigint FROM updated"
+)
+
+
+def _store_pipelined(cursor, messages: list[Message], visitors: list[blocks.Visitor]) -> bool:
+    """Store the visitor messages in one pipeline (_GROUP_STORE_SQL); whether every one
+    was stored. When one was not, the caller rolls the group back: the ones after it ran.
+
+    psycopg's own cursor with server-side parameters (Django's binds on the client): the
+    statement is prepared once per connection (psycopg's prepare_threshold) and each
+    message sends only its values, instead of the server parsing and planning the
+    statement text every time."""
+    connection = cursor.db
+    rows = []
+    for message, visitor in zip(messages, visitors, strict=True):
+        update_params = _thread_update(connection, message, True, visitor)[1]
+        insert_params = _message_row(connection, message)
+        del insert_params[1]  # thread_id: the updated row's
+        rows.append(update_params + insert_params)
+    import psycopg  # only PostgreSQL gets here
+
     started = time.monotonic()
-    raw.executemany(sql + " RETURNING 1", [params for _, params in statements], returning=True)
-    if cursor.db.queries_logged:  # as Django's debug cursor logs an executemany
-        cursor.db.queries_log.append(
-            {
-                "sql": f"{len(statements)} times: {sql} RETURNING 1",
-                "time": f"{time.monotonic() - started:.3f}",
-            }
+    with psycopg.Cursor(cursor.connection) as raw:
+        raw.executemany(_GROUP_STORE_SQL, rows, returning=True)
+        stored = 0
+        while True:
+            stored += raw.rowcount
+            if not raw.nextset():
+                break
+    if connection.queries_logged:  # as Django's debug cursor logs an executemany
+        connection.queries_log.append(
+            {"sql": f"{len(rows)} times: {_GROUP_STORE_SQL}", "time": f"{time.monotonic() - started:.3f}"}
         )
-    matched = True
-    while True:
-        matched = matched and raw.rowcount == 1
-        if not raw.nextset():
-            return matched
+    return stored == len(rows)
 
 
 def _thread_update(connection, message: Message, touch_thread: bool, visitor: blocks.Visitor | None):
@@ -305,7 +329,7 @@ def post_visitor_messages(
     post_visitor_message; a database error (a resent client_id) rolls the group back and
     sends every item that way. Events go out after the commit, as always.
     """
-    pipelined = len(items) > 1 and transaction.get_connection().vendor == "postgresql"
+    pipelined = transaction.get_connection().vendor == "postgresql" and all(v is not None for _, v in items)
     stored = _store_group(items, via, pipelined)
     if stored is None:
         stored = _store_group(items, via, pipelined=False)
@@ -333,7 +357,7 @@ def _store_group(items, via: str, pipelined: bool) -> list[Message] | None:
             with connection.cursor() as cursor:
                 if pipelined:
                     stored = [_new_message(Message.Sender.VISITOR, data) for data, _ in items]
-                    if not _update_threads_pipelined(cursor, stored, [visitor for _, visitor in items]):
+                    if not _store_pipelined(cursor, stored, [visitor for _, visitor in items]):
                         raise _NotAllMatched
                 else:
                     for data, visitor in items:
@@ -341,8 +365,8 @@ def _store_group(items, via: str, pipelined: bool) -> list[Message] | None:
                         if not _update_thread(cursor, message, touch_thread=True, visitor=visitor):
                             break
                         stored.append(message)
-                if stored:  # one statement for the group's rows (a pipeline on PostgreSQL)
-                    cursor.executemany(_MESSAGE_INSERT_SQL, [_message_row(connection, m) for m in stored])
+                    if stored:  # one statement for the group's rows
+                        cursor.executemany(_MESSAGE_INSERT_SQL, [_message_row(connection, m) for m in stored])
             for message in stored:
                 _mark_stored(message, connection)
             if stored:
