@@ -46,6 +46,15 @@ async function inBatches(n, size, make) {
   return all;
 }
 
+function watchLag(phase) {
+  let expected = performance.now() + 10;
+  return setInterval(() => {
+    const now = performance.now();
+    phase.lags.push(Math.max(0, now - expected));
+    expected = now + 10;
+  }, 10);
+}
+
 function percentile(sorted, p) {
   if (!sorted.length) return null;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
@@ -58,7 +67,12 @@ async function rateMode() {
   let phase = null;
   admin.on("message_from_visitor", (m) => {
     const sent = Number((m.content_text || "").split(" ")[0]);
-    if (phase && sent >= phase.start) phase.latencies.push(performance.now() - sent);
+    if (phase && sent >= phase.start) {
+      const now = performance.now();
+      phase.latencies.push(now - sent);
+      const slot = Math.floor((now - phase.start) / 500);
+      if (!phase.worst[slot] || phase.worst[slot][1] < now - sent) phase.worst[slot] = [slot * 500, now - sent];
+    }
   });
   const visitors = await inBatches(cfg.visitors, 50, async (i) => {
     const socket = await connect(cfg.urls[i % cfg.urls.length], null);
@@ -71,8 +85,12 @@ async function rateMode() {
   let next = 0;
   for (const rate of cfg.rates) {
     await sleep(500);
-    phase = { start: performance.now(), latencies: [], sent: 0, errors: 0 };
+    phase = { start: performance.now(), latencies: [], sent: 0, errors: 0, lags: [], worst: [] };
     out({ event: "phase_start", rate });
+    phase.wallStart = Date.now();
+    // The generator's own event-loop lag (a 10 ms timer's lateness): a delivery that lands
+    // while this process is busy or paused is timed late by that much, on every setup.
+    const lagTimer = watchLag(phase);
     const tickMs = 5;
     const endAt = phase.start + cfg.seconds * 1000;
     let due = 0;
@@ -97,11 +115,17 @@ async function rateMode() {
     const sentAt = performance.now();
     // Let the last messages arrive (at most 2 s).
     while (phase.latencies.length < phase.sent && performance.now() - sentAt < 2000) await sleep(20);
+    clearInterval(lagTimer);
     const lat = phase.latencies.slice().sort((a, b) => a - b);
+    const lags = phase.lags.slice().sort((a, b) => a - b);
     const result = {
-      event: "phase_end", rate, seconds: cfg.seconds, sent: phase.sent, received: lat.length,
+      event: "phase_end", rate, seconds: cfg.seconds, started_at: phase.wallStart / 1000, sent: phase.sent, received: lat.length,
       errors: phase.errors, achieved_rate: phase.sent / cfg.seconds,
       p50: percentile(lat, 50), p99: percentile(lat, 99),
+      generator_lag_p99: percentile(lags, 99), generator_lag_max: lags.length ? lags[lags.length - 1] : null,
+      // The slowest delivery of each half second (ms since the phase started, latency):
+      // one pause shows as one spike, a backlog as a ramp.
+      worst: phase.worst.map(([at, ms]) => [Math.round(at), Math.round(ms * 10) / 10]),
     };
     out(result);
     phase = null;
