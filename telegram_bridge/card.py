@@ -165,15 +165,35 @@ def on_messages_posted(sender, messages: list[Message], via: str, **kwargs) -> N
     if not thread_ids:
         return
     with_card = set(ThreadCard.objects.filter(thread_id__in=thread_ids).values_list("thread_id", flat=True))
-    for thread_id in thread_ids:
-        if thread_id in with_card:
-            continue
-        try:
-            with transaction.atomic():
-                ThreadCard.objects.create(thread_id=thread_id)
-        except IntegrityError:  # the thread's other message made it just now
-            continue
-        outbox.enqueue(OutboxItem.Kind.CARD, thread_id=thread_id, payload={"action": "send"})
+    created = _create_cards([thread_id for thread_id in thread_ids if thread_id not in with_card])
+    outbox.enqueue_each(
+        OutboxItem.Kind.CARD,
+        [thread_id for thread_id in thread_ids if thread_id in created],
+        payload={"action": "send"},
+    )
+
+
+def _create_cards(thread_ids: list) -> set:
+    """Create the cards of `thread_ids` in one statement; the ids whose card this call
+    created. A card another transaction made meanwhile (the thread's reply from the panel,
+    another server process) is skipped: its maker queues it, once. When a group of new
+    conversations arrives together (a site's busy minute) that is one INSERT, where a
+    savepoint and an INSERT each made the group wait on every one of them in turn."""
+    if not thread_ids:
+        return set()
+    connection = transaction.get_connection()
+    to_db = ThreadCard._meta.get_field("thread_id").get_db_prep_value
+    created_at = connection.ops.adapt_datetimefield_value(timezone.now())
+    rows = ", ".join(["(%s, 0, %s)"] * len(thread_ids))
+    params = [value for thread_id in thread_ids for value in (to_db(thread_id, connection), created_at)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {ThreadCard._meta.db_table} (thread_id, shown_version, created_at) VALUES {rows}"
+            " ON CONFLICT (thread_id) DO NOTHING RETURNING thread_id",
+            params,
+        )
+        field = ThreadCard._meta.get_field("thread_id")
+        return {field.to_python(value) for (value,) in cursor.fetchall()}
 
 
 def on_thread_updated(sender, thread: Thread, change: str, by=None, **kwargs) -> None:

@@ -48,6 +48,29 @@ def enqueue(
     return item
 
 
+def enqueue_each(
+    kind: str,
+    thread_ids: list[uuid.UUID],
+    *,
+    payload: dict | None = None,
+    priority: int = OutboxItem.Priority.CHAT,
+) -> list[OutboxItem]:
+    """`enqueue` for each of `thread_ids`, in that order, by one INSERT."""
+    if not thread_ids:
+        return []
+    chat_id = str(admin_chat.current())
+    items = OutboxItem.objects.bulk_create(
+        [
+            OutboxItem(
+                kind=kind, priority=priority, chat_id=chat_id, thread_id=thread_id, payload=payload or {}
+            )
+            for thread_id in thread_ids
+        ]
+    )
+    transaction.on_commit(wakeup.set)
+    return items
+
+
 def notice(
     text_html: str,
     *,

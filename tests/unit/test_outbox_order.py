@@ -255,3 +255,33 @@ def test_a_paced_admin_chat_is_not_read_lane_by_lane_and_other_chats_still_go(bo
     lane_reads = [q for q in queries.captured_queries if 'AS "head"' in q["sql"]]  # Sender.lanes
     assert lane_reads == []
     assert len(queries.captured_queries) <= 5
+
+
+def test_new_conversations_arriving_together_get_their_cards_in_a_fixed_number_of_statements(
+    sender, bot, settings
+):
+    """A busy minute's first messages (every one a new conversation) are queued with their
+    cards by a fixed number of statements, not a savepoint and two INSERTs each: at 500
+    new conversations a second that made every group wait (bench/README.md)."""
+    settings.TELEGRAM_CARDS = True
+    threads = [visitor(f"Visitor {i}") for i in range(30)]
+    items = [(MessageInput(t.id, "text", f"hello from {t.display_name}", None, None), None) for t in threads]
+    with CaptureQueriesContext(connection) as queries:
+        services.post_visitor_messages(items)
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert sum("telegram_" in sql for sql in statements) == 4  # cards known; cards; their items; messages
+    assert not any(sql.startswith("SAVEPOINT") for sql in statements[2:-1])
+    queued = list(OutboxItem.objects.order_by("id").values_list("kind", "thread_id"))
+    assert queued[:30] == [(OutboxItem.Kind.CARD, t.id) for t in threads]
+    assert queued[30:] == [(OutboxItem.Kind.MESSAGE, t.id) for t in threads]
+
+
+def test_a_card_another_transaction_made_is_not_queued_twice(settings):
+    from telegram_bridge.card import _create_cards
+    from telegram_bridge.models import ThreadCard
+
+    settings.TELEGRAM_CARDS = True
+    mine, theirs = visitor("Mine"), visitor("Theirs")
+    ThreadCard.objects.create(thread_id=theirs.id)  # made meanwhile, by the panel's reply
+    assert _create_cards([mine.id, theirs.id]) == {mine.id}
+    assert ThreadCard.objects.filter(thread_id__in=[mine.id, theirs.id]).count() == 2
