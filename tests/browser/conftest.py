@@ -127,6 +127,9 @@ def sign_in_admin(context, base_url: str):
 def start_visitor(context, base_url: str, name: str, path: str = "/"):
     page = context.new_page()
     page.goto(base_url + path)
+    # The availability line and welcome text are drawn once /api/availability answers; the
+    # new text can move the start button (a phone's narrow card), so click after it.
+    page.locator("#availability").wait_for(state="visible")
     page.fill("#name", name)
     page.click("#start")
     # The visitor page shows the connection line only while it is not connected.
