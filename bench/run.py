@@ -143,8 +143,13 @@ class Server:
                 self.process.wait()
 
     def cpu_seconds(self) -> float:
+        return sum(self.cpu_user_system())
+
+    def cpu_user_system(self) -> tuple[float, float]:
+        """CPU seconds in user space and in the kernel (socket calls, thread wake-ups)."""
         fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        tick = os.sysconf("SC_CLK_TCK")
+        return int(fields[11]) / tick, int(fields[12]) / tick
 
     def rss_bytes(self) -> int:
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
@@ -237,10 +242,13 @@ def loadgen(config: dict, on_line=None, timeout: float = 900) -> list[dict]:
 
 def _profile_phase(servers: list[Server], name: str, seconds: int) -> None:
     """BENCH_PROFILE_PHASE=dir: py-spy (pip install py-spy) samples each server process
-    during row 1's fixed-rate phase only (BENCH_PROFILE covers the whole run: joins too)."""
+    during row 1's fixed-rate phase only (BENCH_PROFILE covers the whole run: joins too);
+    BENCH_PROFILE_GIL=1 keeps only the samples of the thread holding the GIL, which is
+    where a process's Python time goes."""
     for server in servers:
         out = Path(PHASE_PROFILE_DIR) / f"{name}-{server.port}-fixed.txt"
         command = [str(Path(sys.executable).parent / "py-spy"), "record", "-f", "raw", "-o", str(out)]
+        command += ["--gil"] * bool(os.environ.get("BENCH_PROFILE_GIL"))
         command += ["--pid", str(server.process.pid), "--duration", str(max(1, seconds - 1))]
         subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -250,16 +258,22 @@ def run_rates(setup: Setup, sizes: Sizes, cookie: str | None) -> dict:
     servers = setup.servers
     urls = [s.url for s in servers]
     result: dict = {}
-    cpu_at_start: list[float] = []
+    cpu_at_start: list[tuple[float, float]] = []
 
     def fixed_line(line, proc):
         if line["event"] == "phase_start":
-            cpu_at_start[:] = [s.cpu_seconds() for s in servers]
+            cpu_at_start[:] = [s.cpu_user_system() for s in servers]
             if PHASE_PROFILE_DIR:
                 _profile_phase(servers, setup.key, sizes.fixed_seconds)
         elif line["event"] == "phase_end":
-            cpu = sum(s.cpu_seconds() for s in servers) - sum(cpu_at_start)
-            result["fixed"] = dict(line, cpu_ms_per_message=1000 * cpu / max(line["received"], 1))
+            user = sum(s.cpu_user_system()[0] for s in servers) - sum(u for u, _ in cpu_at_start)
+            system = sum(s.cpu_user_system()[1] for s in servers) - sum(k for _, k in cpu_at_start)
+            received = max(line["received"], 1)
+            result["fixed"] = dict(
+                line,
+                cpu_ms_per_message=1000 * (user + system) / received,
+                cpu_system_ms_per_message=1000 * system / received,
+            )
 
     base = {"mode": "rate", "urls": urls, "adminCookie": cookie, "visitors": sizes.visitors, "maxP99": 100}
     loadgen(dict(base, rates=[sizes.fixed_rate], seconds=sizes.fixed_seconds, stopOnMiss=False), fixed_line)

@@ -14,12 +14,18 @@ from typing import Any
 
 UNREADABLE_EVENT = "chatdesk:unreadable_payload"
 
+# python-socketio encodes every packet with these separators (Packet.encode); json.dumps
+# with any argument builds a new encoder each call, so one is kept for them.
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
+
 
 class PayloadJSON:
     """A stand-in for the `json` module (python-socketio calls dumps and loads)."""
 
     @staticmethod
     def dumps(obj: Any, *args: Any, **kwargs: Any) -> str:
+        if not args and kwargs == {"separators": (",", ":")}:
+            return _COMPACT.encode(obj)
         return json.dumps(obj, *args, **kwargs)
 
     @staticmethod

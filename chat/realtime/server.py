@@ -14,12 +14,12 @@ from typing import Any
 import socketio
 from django.conf import settings
 
-from . import payload_json
+from . import emission, payload_json
 
 logger = logging.getLogger("chat.realtime")
 
 
-class ResilientRedisManager(socketio.AsyncRedisManager):
+class ResilientRedisManager(socketio.AsyncRedisManager, emission.DirectEmitManager):
     """The stock Redis manager, with a health check so a dead connection is noticed.
 
     redis-py closes an idle pub/sub socket only when a read times out; with no timeout a
@@ -129,7 +129,7 @@ def _client_manager() -> socketio.AsyncManager:
         return ResilientRedisManager(
             settings.REDIS_URL, channel=settings.SOCKETIO_REDIS_CHANNEL, logger=logger
         )
-    return socketio.AsyncManager()
+    return emission.DirectEmitManager()
 
 
 _sio: socketio.AsyncServer | None = None
@@ -149,6 +149,7 @@ def build() -> socketio.AsyncServer:
             max_http_buffer_size=settings.SOCKETIO_MAX_PAYLOAD_BYTES,
             # A payload nested too deeply becomes a refusal, not a handler crash.
             json=payload_json.PayloadJSON,
+            serializer=emission.Packet,
             logger=False,
             engineio_logger=False,
         )

@@ -72,6 +72,9 @@ def test_text_required():
     assert validation.parse_text("  hi  ", True) == "hi"
     assert validation.parse_text("line\nnext\tcol", True) == "line\nnext\tcol"
     assert validation.parse_text("a\x00b\x1bc", True) == "abc"
+    # Printable text passes untouched; other separators (not control characters) stay.
+    assert validation.parse_text("Merhaba 😀 ğüş\u00a0\u2028x", True) == "Merhaba 😀 ğüş\u00a0\u2028x"
+    assert validation.parse_text("\x7fa\x85b", True) == "ab"
     for bad in (None, "", "   ", "\x00", 5, ["hi"]):
         refused(validation.parse_text, bad, True)
 
@@ -111,6 +114,10 @@ def test_a_text_message():
         {"type": "text", "text": "hi"},
         {"thread_id": "nope", "text": "hi"},
         {"thread_id": THREAD, "type": "video", "text": "hi"},
+        # A type that is not a string (not hashable, for a set lookup) is refused too.
+        {"thread_id": THREAD, "type": ["text"], "text": "hi"},
+        {"thread_id": THREAD, "type": {"text": 1}, "text": "hi"},
+        {"thread_id": THREAD, "type": 1, "text": "hi"},
         {"thread_id": THREAD, "type": "text"},
         {"thread_id": THREAD, "type": "text", "text": "   "},
         {"thread_id": THREAD, "type": "text", "text": "hi", "client_id": "bad id"},
