@@ -86,11 +86,12 @@ QUICK = Sizes(200, 500, 5, [250, 500, 1000, 1500, 2000, 3000], 3, 1000, 10_000, 
 
 @dataclass
 class Server:
-    """One daphne process on 127.0.0.1 serving `app` with `env`."""
+    """One daphne (or uvicorn) process on 127.0.0.1 serving `app` with `env`."""
 
     app: str
     env: dict[str, str]
     log_path: Path
+    server: str = "daphne"
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
 
@@ -101,6 +102,12 @@ class Server:
     def start(self) -> Server:
         log = open(self.log_path, "ab")
         command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), self.app]
+        if self.server == "uvicorn":
+            # Measured beside daphne (bench/README.md, "uvicorn beside daphne"): its C HTTP
+            # parser, the websockets library and uvloop's event loop.
+            command = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(self.port)]
+            command += ["--loop", "uvloop", "--http", "httptools", "--ws", "websockets"]
+            command += ["--no-access-log", "--log-level", "warning", self.app]
         if PROFILE_DIR and self.app.startswith("chatdesk"):
             # BENCH_PROFILE=dir: record a py-spy profile of each chatdesk process (pip install py-spy).
             out = Path(PROFILE_DIR) / f"{self.log_path.stem}-{self.port}.txt"
@@ -168,11 +175,13 @@ class Setup:
     database_url: str | None = None
     # Which parts run for this setup (rates, idle, api); all by default.
     parts: set[str] = field(default_factory=lambda: {"rates", "idle", "api"})
+    server: str = "daphne"
     servers: list[Server] = field(default_factory=list)
 
     def start(self, workdir: Path) -> list[Server]:
         self.servers = [
-            Server(self.app, self.env, workdir / f"{self.key}-{i}.log").start() for i in range(self.processes)
+            Server(self.app, self.env, workdir / f"{self.key}-{i}.log", self.server).start()
+            for i in range(self.processes)
         ]
         return self.servers
 
@@ -397,7 +406,7 @@ def table(results: dict, order: list[Setup], sizes: Sizes) -> str:
             True,
         ),
         (
-            "1. server CPU per message (daphne processes)",
+            "1. server CPU per message (server processes)",
             "≤ 1.6× bare",
             get("rates", "fixed", "cpu_ms_per_message"),
             "ms",
@@ -528,8 +537,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--only",
-        default="sqlite,pg,pg_redis,pg_telegram,bare",
-        help="comma-separated setups to run: sqlite,pg,pg_redis,pg_telegram,bare",
+        default="sqlite,pg,pg_redis,pg_telegram,bare,pg_uvicorn,bare_uvicorn",
+        help="comma-separated setups to run: sqlite,pg,pg_redis,pg_telegram,bare,pg_uvicorn,bare_uvicorn",
     )
     parser.add_argument("--skip", default="", help="comma-separated parts to skip: rates,idle,api")
     parser.add_argument(
@@ -597,6 +606,27 @@ def main(argv: list[str] | None = None) -> int:
             parts={"rates"},
         ),
         Setup("bare", "bare python-socketio relay", "bench.relay:application", 1, dict(env)),
+        # uvicorn instead of daphne, measured beside it (not a target column): chatdesk on
+        # PostgreSQL, and the relay, each under uvicorn.
+        Setup(
+            "pg_uvicorn",
+            "PostgreSQL, 1 process, uvicorn",
+            "chatdesk.asgi:application",
+            1,
+            dict(env, DATABASE_URL=pg_url),
+            pg_url,
+            parts={"rates"},
+            server="uvicorn",
+        ),
+        Setup(
+            "bare_uvicorn",
+            "bare relay, uvicorn",
+            "bench.relay:application",
+            1,
+            dict(env),
+            parts={"rates"},
+            server="uvicorn",
+        ),
     ]
     order = [s for s in setups if s.key in wanted]
     results: dict[str, dict] = {}
