@@ -84,11 +84,12 @@ _NOT_BLOCKED_SQL = (
     " AND NOT EXISTS (SELECT 1 FROM visitor_blocks WHERE expires_at > %s AND (ip = %s OR key_hash = %s))"
 )
 _ADMIN_GUARD_SQL = " AND first_response_at IS NOT NULL"
-_MESSAGE_INSERT_SQL = (
+# The columns _message_row() fills, in its order.
+_MESSAGE_INSERT_INTO = (
     "INSERT INTO messages (id, thread_id, sender, type, content_text, file_path, created_at, client_id,"
     " width, height, duration_ms, search_text, agent_id)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 )
+_MESSAGE_INSERT_SQL = _MESSAGE_INSERT_INTO + " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 
 
 def _insert_message(message: Message, touch_thread: bool, visitor: blocks.Visitor | None = None) -> bool:
@@ -120,10 +121,9 @@ _GROUP_STORE_SQL = (
     + _THREAD_UPDATE_SQL.format(
         activity=", last_activity_at = %s", guard=_VISITOR_GUARD_SQL + _NOT_BLOCKED_SQL
     )
-    + " RETURNING id)"
-    " INSERT INTO messages (id, thread_id, sender, type, content_text, file_path, created_at, client_id,"
-    " width, height, duration_ms, search_text, agent_id)"
-    " SELECT %s::uuid, id, %s::text, %s::text, %s::text, %s::text, %s::timestamptz, %s::text,"
+    + " RETURNING id) "
+    + _MESSAGE_INSERT_INTO
+    + " SELECT %s::uuid, id, %s::text, %s::text, %s::text, %s::text, %s::timestamptz, %s::text,"
     " %s::integer, %s::integer, %s::integer, %s::text, %s::bigint FROM updated"
 )
 
