@@ -489,3 +489,35 @@ def test_events_wait_for_the_commit(published):
 def test_thread_created_payload_uses_the_clock(clock):
     thread = services.create_thread("Zeynep")
     assert thread_to_dict(thread, clock.now + timedelta(seconds=1))["online"] is True
+
+
+@pytest.mark.parametrize("with_agent", [False, True])
+def test_a_new_message_is_built_as_message_would_build_it(with_agent):
+    """services._new_message skips Model.__init__ (the hot path): it must still set every
+    field Message(...) sets, to the same values, and cache the agent the same way."""
+    from accounts.models import Agent
+
+    agent = Agent.objects.create(name="Mert", telegram_user_id=42) if with_agent else None
+    thread = services.create_thread("Ayşe")
+    data = MessageInput(thread.id, "image", "Şu fotoğraf", "/media/x.png", "c-1", width=640, height=480)
+    fast = services._new_message(Message.Sender.VISITOR, data, agent)
+    slow = Message(
+        id=fast.id,
+        thread_id=thread.id,
+        sender=Message.Sender.VISITOR,
+        type="image",
+        content_text="Şu fotoğraf",
+        file_path="/media/x.png",
+        client_id="c-1",
+        created_at=fast.created_at,
+        width=640,
+        height=480,
+        search_text="su fotograf",
+        agent=agent,
+    )
+    for field in Message._meta.concrete_fields:
+        assert field.attname in fast.__dict__, f"_new_message does not set {field.attname}"
+        assert getattr(fast, field.attname) == getattr(slow, field.attname), field.attname
+    assert fast.agent == slow.agent and fast._state.adding and fast._state.db is None
+    fast.save(force_insert=True)  # and it is a model Django can store
+    assert Message.objects.get(id=fast.id).content_text == "Şu fotoğraf"
