@@ -615,7 +615,7 @@ def main(argv: list[str] | None = None) -> int:
             1,
             dict(env, DATABASE_URL=pg_url),
             pg_url,
-            parts={"rates"},
+            parts={"rates", "idle"},
             server="uvicorn",
         ),
         Setup(
@@ -624,7 +624,7 @@ def main(argv: list[str] | None = None) -> int:
             "bench.relay:application",
             1,
             dict(env),
-            parts={"rates"},
+            parts={"rates", "idle"},
             server="uvicorn",
         ),
     ]
