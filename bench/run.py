@@ -275,8 +275,9 @@ def run_rates(setup: Setup, sizes: Sizes, cookie: str | None) -> dict:
             if PHASE_PROFILE_DIR:
                 _profile_phase(servers, setup.key, sizes.fixed_seconds)
         elif line["event"] == "phase_end":
-            user = sum(s.cpu_user_system()[0] for s in servers) - sum(u for u, _ in cpu_at_start)
-            system = sum(s.cpu_user_system()[1] for s in servers) - sum(k for _, k in cpu_at_start)
+            at_end = [s.cpu_user_system() for s in servers]  # one reading per process
+            user = sum(u for u, _ in at_end) - sum(u for u, _ in cpu_at_start)
+            system = sum(k for _, k in at_end) - sum(k for _, k in cpu_at_start)
             received = max(line["received"], 1)
             result["fixed"] = dict(
                 line,
