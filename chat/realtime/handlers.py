@@ -409,10 +409,15 @@ _grouped: GroupedCalls | None = None
 def _visitor_messages() -> GroupedCalls:
     """Group commit of visitor messages (chat/realtime/db_worker.py, GroupedCalls): one
     lane on SQLite (one writer), two on PostgreSQL, where a group mostly waits on its
-    round trips and a second lane stores meanwhile (a thread's messages keep one lane)."""
+    round trips and a second lane stores meanwhile (a thread's messages keep one lane).
+    Each group lingers MESSAGE_STORE_LINGER_US for the messages right behind it."""
     global _grouped
     if _grouped is None:
-        _grouped = GroupedCalls(_count_and_post, lanes=min(settings.DB_THREADS, 2))
+        _grouped = GroupedCalls(
+            _count_and_post,
+            lanes=min(settings.DB_THREADS, 2),
+            linger=settings.MESSAGE_STORE_LINGER_US / 1_000_000,
+        )
     return _grouped
 
 
