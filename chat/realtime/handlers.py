@@ -407,15 +407,16 @@ _grouped: GroupedCalls | None = None
 
 
 def _visitor_messages() -> GroupedCalls:
-    """Group commit of visitor messages (chat/realtime/db_worker.py, GroupedCalls): one
-    lane on SQLite (one writer), two on PostgreSQL, where a group mostly waits on its
-    round trips and a second lane stores meanwhile (a thread's messages keep one lane).
-    Each group lingers MESSAGE_STORE_LINGER_US for the messages right behind it."""
+    """Group commit of visitor messages (chat/realtime/db_worker.py, GroupedCalls), in one
+    lane, each group lingering MESSAGE_STORE_LINGER_US for the messages right behind it.
+    One lane on PostgreSQL too: a second one overlapped two groups' round trips, but
+    halved the groups and doubled the hand-overs and the GIL contention between the
+    database threads and the loop (twice the context switches, 15-25% more CPU per
+    message: bench/README.md, fifth round)."""
     global _grouped
     if _grouped is None:
         _grouped = GroupedCalls(
             _count_and_post,
-            lanes=min(settings.DB_THREADS, 2),
             linger=settings.MESSAGE_STORE_LINGER_US / 1_000_000,
         )
     return _grouped
