@@ -144,11 +144,11 @@ class GroupedCalls:
     database thread go there together, as one call: group commit for the hot path.
 
     `func(list of argument tuples)` runs in run_db and returns one outcome per call, in
-    order: a result, or an exception that call raises. Calls are spread over `lanes` by
-    their `key` (a thread id): each lane runs one group at a time, in arrival order, so
-    one key's calls keep their order while other lanes' groups run on other database
-    threads (PostgreSQL: a group waits on round trips, not on the GIL). The hand-over to
-    the database thread and back, and the transaction, are paid once per group.
+    order: a result, or an exception that call raises. One group at a time, in arrival
+    order, so a conversation's messages keep their order. The hand-over to the database
+    thread and back, and the transaction, are paid once per group. (Two groups at a time
+    on PostgreSQL, by thread, overlapped their round trips but halved the groups and
+    doubled the hand-overs: more CPU per message, bench/README.md, fifth round.)
 
     A group waits `linger` seconds on the loop before it leaves, so that calls arriving
     just after it ride along: at hundreds of messages a second the groups were otherwise
@@ -156,25 +156,24 @@ class GroupedCalls:
     """
 
     def __init__(
-        self, func: Callable[[list[tuple]], list], lanes: int = 1, max_group: int = 100, linger: float = 0.0
+        self, func: Callable[[list[tuple]], list], max_group: int = 100, linger: float = 0.0
     ) -> None:
         self._func = func
         self._max_group = max_group
         self._linger = linger
-        self._queues: list[list[tuple[tuple, asyncio.Future]]] = [[] for _ in range(max(1, lanes))]
-        self._draining: list[asyncio.Task | None] = [None] * len(self._queues)
+        self._queue: list[tuple[tuple, asyncio.Future]] = []
+        self._draining: asyncio.Task | None = None
 
-    async def __call__(self, key: Any, *args: Any) -> Any:
+    async def __call__(self, *args: Any) -> Any:
         loop = asyncio.get_running_loop()
         future = loop.create_future()
-        lane = hash(key) % len(self._queues)
-        self._queues[lane].append((args, future))
-        if self._draining[lane] is None:
-            self._draining[lane] = loop.create_task(self._drain(lane))
+        self._queue.append((args, future))
+        if self._draining is None:
+            self._draining = loop.create_task(self._drain())
         return await future
 
-    async def _drain(self, lane: int) -> None:
-        queue = self._queues[lane]
+    async def _drain(self) -> None:
+        queue = self._queue
         try:
             while queue:
                 if self._linger and len(queue) < self._max_group:
@@ -193,7 +192,7 @@ class GroupedCalls:
                     else:
                         future.set_result(outcome)
         finally:
-            self._draining[lane] = None
+            self._draining = None
 
 
 def _emit_when_done(loop: asyncio.AbstractEventLoop, future) -> None:

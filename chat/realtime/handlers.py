@@ -375,7 +375,7 @@ async def message_to_admin(sid: str, data: Any) -> dict:
     _require_own_thread(state, message_input.thread_id)
     visitor = blocks.Visitor.of(state["ip"], state.get("session_key"))
     grouped = _visitor_messages()
-    message, created = await grouped(str(message_input.thread_id), state["ip"], message_input, visitor)
+    message, created = await grouped(state["ip"], message_input, visitor)
     return {"ok": True, "message": message_payload(message), "duplicate": not created}
 
 
@@ -407,18 +407,11 @@ _grouped: GroupedCalls | None = None
 
 
 def _visitor_messages() -> GroupedCalls:
-    """Group commit of visitor messages (chat/realtime/db_worker.py, GroupedCalls), in one
-    lane, each group lingering MESSAGE_STORE_LINGER_US for the messages right behind it.
-    One lane on PostgreSQL too: a second one overlapped two groups' round trips, but
-    halved the groups and doubled the hand-overs and the GIL contention between the
-    database threads and the loop (twice the context switches, 15-25% more CPU per
-    message: bench/README.md, fifth round)."""
+    """Group commit of visitor messages (chat/realtime/db_worker.py, GroupedCalls), each
+    group lingering MESSAGE_STORE_LINGER_US for the messages right behind it."""
     global _grouped
     if _grouped is None:
-        _grouped = GroupedCalls(
-            _count_and_post,
-            linger=settings.MESSAGE_STORE_LINGER_US / 1_000_000,
-        )
+        _grouped = GroupedCalls(_count_and_post, linger=settings.MESSAGE_STORE_LINGER_US / 1_000_000)
     return _grouped
 
 

@@ -39,10 +39,10 @@ class Recorder:
 
 
 async def _arrive_apart(grouped: db_worker.GroupedCalls, first_gap: float) -> list:
-    """One call on an idle lane, the others `first_gap` seconds later (different keys)."""
-    first = asyncio.ensure_future(grouped("thread-a", "a"))
+    """One call while nothing is queued, the others `first_gap` seconds later."""
+    first = asyncio.ensure_future(grouped("a"))
     await asyncio.sleep(first_gap)
-    rest = [asyncio.ensure_future(grouped(key, value)) for key, value in (("thread-b", "b"), ("thread-c", "c"))]
+    rest = [asyncio.ensure_future(grouped(value)) for value in ("b", "c")]
     return await asyncio.gather(first, *rest)
 
 
@@ -54,7 +54,7 @@ def test_calls_arriving_within_the_linger_leave_as_one_group(one_worker):
     assert not any(name == threading.current_thread().name for name in recorder.threads)  # off the loop
 
 
-def test_without_a_linger_the_first_call_on_an_idle_lane_leaves_alone(one_worker):
+def test_without_a_linger_the_first_call_leaves_alone(one_worker):
     recorder = Recorder(hold=0.1)
     grouped = db_worker.GroupedCalls(recorder, linger=0.0)
     assert asyncio.run(_arrive_apart(grouped, 0.01)) == ["aa", "bb", "cc"]
@@ -67,7 +67,7 @@ def test_each_caller_gets_its_own_outcome_in_arrival_order(one_worker):
     grouped = db_worker.GroupedCalls(recorder, linger=0.05)
 
     async def scenario():
-        calls = [grouped(f"thread-{i % 2}", value) for i, value in enumerate(["x", "bad", "y", "z"])]
+        calls = [grouped(value) for value in ["x", "bad", "y", "z"]]
         return await asyncio.gather(*calls, return_exceptions=True)
 
     outcomes = asyncio.run(scenario())
@@ -83,7 +83,7 @@ def test_a_full_group_does_not_wait(one_worker):
 
     async def scenario():
         started = time.monotonic()
-        results = await asyncio.gather(*(grouped("thread", value) for value in "abc"))
+        results = await asyncio.gather(*(grouped(value) for value in "abc"))
         return results, time.monotonic() - started
 
     results, took = asyncio.run(scenario())
