@@ -54,21 +54,49 @@ def enqueue_each(
     *,
     payload: dict | None = None,
     priority: int = OutboxItem.Priority.CHAT,
-) -> list[OutboxItem]:
+) -> None:
     """`enqueue` for each of `thread_ids`, in that order, by one INSERT."""
-    if not thread_ids:
-        return []
+    if thread_ids:
+        _insert_items(kind, priority, [(thread_id, None) for thread_id in thread_ids], payload or {})
+
+
+# The columns _insert_items() fills, in its order: every column but the id.
+_ITEM_COLUMNS = (
+    "kind, state, priority, chat_id, thread_id, message_id, payload, created_at, next_attempt_at,"
+    " attempts, last_error, claimed_at, claimed_by, parts_done, progress"
+)
+
+
+def _insert_items(kind: str, priority: int, ids: list[tuple], payload: dict) -> None:
+    """Queue one item per (thread_id, message_id) of `ids`, in that order, for the admin
+    chat, by one INSERT written in SQL: these are the items of every visitor message (a
+    group's, in its transaction), and building them as model instances for bulk_create
+    was most of what the bridge added to a message's store (bench/README.md, fifth round).
+    tests/unit/test_outbox_order.py compares the rows with the ORM's field by field."""
+    connection = transaction.get_connection()
+    field = OutboxItem._meta.get_field
+    to_uuid = field("thread_id").get_db_prep_value
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
     chat_id = str(admin_chat.current())
-    items = OutboxItem.objects.bulk_create(
-        [
-            OutboxItem(
-                kind=kind, priority=priority, chat_id=chat_id, thread_id=thread_id, payload=payload or {}
-            )
-            for thread_id in thread_ids
-        ]
-    )
+    rest = [
+        field("payload").get_db_prep_save(payload, connection),
+        now,
+        now,
+        0,
+        "",
+        None,
+        "",
+        0,
+        field("progress").get_db_prep_save({}, connection),
+    ]
+    params = []
+    for thread_id, message_id in ids:
+        params += [kind, OutboxItem.State.PENDING, priority, chat_id]
+        params += [to_uuid(thread_id, connection), to_uuid(message_id, connection), *rest]
+    values = ", ".join(["(" + ", ".join(["%s"] * 15) + ")"] * len(ids))
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {OutboxItem._meta.db_table} ({_ITEM_COLUMNS}) VALUES {values}", params)
     transaction.on_commit(wakeup.set)
-    return items
 
 
 def notice(
@@ -124,14 +152,9 @@ def on_messages_posted(sender, messages: list[Message], via: str, **kwargs) -> N
     """
     if not is_configured():
         return
-    chat_id = str(admin_chat.current())
-    items = [
-        OutboxItem(kind=OutboxItem.Kind.MESSAGE, chat_id=chat_id, thread_id=m.thread_id, message_id=m.id)
-        for m in forwarded(messages, via)
-    ]
-    if items:
-        OutboxItem.objects.bulk_create(items)
-        transaction.on_commit(wakeup.set)
+    ids = [(m.thread_id, m.id) for m in forwarded(messages, via)]
+    if ids:
+        _insert_items(OutboxItem.Kind.MESSAGE, OutboxItem.Priority.CHAT, ids, {})
 
 
 def _drop_topics(topics) -> None:
