@@ -65,13 +65,14 @@ _ITEM_COLUMNS = (
     "kind, state, priority, chat_id, thread_id, message_id, payload, created_at, next_attempt_at,"
     " attempts, last_error, claimed_at, claimed_by, parts_done, progress"
 )
+_ITEM_ROW = "(" + ", ".join(["%s"] * len(_ITEM_COLUMNS.split(","))) + ")"
 
 
 def _insert_items(kind: str, priority: int, ids: list[tuple], payload: dict) -> None:
     """Queue one item per (thread_id, message_id) of `ids`, in that order, for the admin
     chat, by one INSERT written in SQL: these are the items of every visitor message (a
     group's, in its transaction), and building them as model instances for bulk_create
-    was most of what the bridge added to a message's store (bench/README.md, fifth round).
+    cost about 5% of a message's CPU with the bridge on (bench/README.md, fifth round).
     tests/unit/test_outbox_order.py compares the rows with the ORM's field by field."""
     connection = transaction.get_connection()
     field = OutboxItem._meta.get_field
@@ -93,7 +94,7 @@ def _insert_items(kind: str, priority: int, ids: list[tuple], payload: dict) -> 
     for thread_id, message_id in ids:
         params += [kind, OutboxItem.State.PENDING, priority, chat_id]
         params += [to_uuid(thread_id, connection), to_uuid(message_id, connection), *rest]
-    values = ", ".join(["(" + ", ".join(["%s"] * 15) + ")"] * len(ids))
+    values = ", ".join([_ITEM_ROW] * len(ids))
     with connection.cursor() as cursor:
         cursor.execute(f"INSERT INTO {OutboxItem._meta.db_table} ({_ITEM_COLUMNS}) VALUES {values}", params)
     transaction.on_commit(wakeup.set)
