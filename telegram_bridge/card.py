@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import ipaddress
 import logging
+import threading
 import uuid
 from datetime import timedelta
 from urllib.parse import urlparse
@@ -155,13 +156,55 @@ def _render(thread: Thread, card: ThreadCard) -> tuple[str, dict]:
 # --- following the chat ------------------------------------------------------------------
 
 
+class KnownCards:
+    """The threads this process knows to have their card, so that a visitor message
+    needs no lookup (issue 16: the lookup was about a tenth of a message's CPU with the
+    bridge on). A card lives as long as its thread and thread ids are never reused, so an
+    entry never goes stale; it is added only once the transaction that found or made the
+    card has committed. At most `size` threads, the oldest dropped first: a thread
+    dropped is looked up again."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self.size = size
+        self._ids: dict[uuid.UUID, None] = {}
+        self._lock = threading.Lock()
+
+    def __contains__(self, thread_id: uuid.UUID) -> bool:
+        return thread_id in self._ids
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def add(self, thread_ids) -> None:
+        with self._lock:
+            for thread_id in thread_ids:
+                self._ids[thread_id] = None
+            while len(self._ids) > self.size:
+                del self._ids[next(iter(self._ids))]
+
+    def forget(self, thread_ids=None) -> None:
+        with self._lock:
+            if thread_ids is None:
+                self._ids.clear()
+            for thread_id in thread_ids or ():
+                self._ids.pop(thread_id, None)
+
+
+known_cards = KnownCards()
+
+
 def on_messages_posted(sender, messages: list[Message], via: str, **kwargs) -> None:
     """A thread's first message in the admin chat: queue its card first, in the thread's
     lane (connected before the outbox's own receiver, so the card's item comes first).
-    One query for a group's threads: nearly all have their card already."""
+    Threads this process knows to have a card cost nothing; the others, one query for
+    the group."""
     if not enabled():
         return
-    thread_ids = list(dict.fromkeys(m.thread_id for m in outbox.forwarded(messages, via)))
+    thread_ids = [
+        thread_id
+        for thread_id in dict.fromkeys(m.thread_id for m in outbox.forwarded(messages, via))
+        if thread_id not in known_cards
+    ]
     if not thread_ids:
         return
     with_card = set(ThreadCard.objects.filter(thread_id__in=thread_ids).values_list("thread_id", flat=True))
@@ -171,6 +214,9 @@ def on_messages_posted(sender, messages: list[Message], via: str, **kwargs) -> N
         [thread_id for thread_id in thread_ids if thread_id in created],
         payload={"action": "send"},
     )
+    # Every one of them has its card once this commits (found, made here, or made by the
+    # transaction that won the race); a rollback drops this with the cards it made.
+    transaction.on_commit(lambda: known_cards.add(thread_ids))
 
 
 def _create_cards(thread_ids: list) -> set:
@@ -220,10 +266,12 @@ def on_thread_updated(sender, thread: Thread, change: str, by=None, **kwargs) ->
 
 def on_threads_deleted(sender, thread_ids, **kwargs) -> None:
     ThreadCard.objects.filter(thread_id__in=list(thread_ids)).delete()
+    known_cards.forget(list(thread_ids))
 
 
 def on_all_cleared(sender, **kwargs) -> None:
     ThreadCard.objects.all().delete()
+    known_cards.forget()
 
 
 def connect() -> None:

@@ -20,9 +20,47 @@ from . import admin_chat
 from .models import OutboxItem, Topic
 from .otp import is_configured
 
-# Set when an item was committed in this process: the sender looks at once, not at its
-# next poll. Items committed by other processes are found by polling.
-wakeup = threading.Event()
+
+class Wakeup:
+    """Set when items were committed in this process, with their chats and priorities:
+    the sender looks at once, not at its next poll, unless every one of them is for a
+    chat it knows must wait anyway (Sender.woken_by). In a flood hundreds of commits a
+    second would otherwise each wake it to find the admin chat still paced (issue 16).
+    Items committed by other processes are found by polling."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._lock = threading.Lock()
+        self._news: set[tuple[str, int]] = set()
+        self._anything = False
+
+    def set(self, chat_id: str | None = None, priority: int | None = None) -> None:
+        """Items for `chat_id` at `priority` were committed; without them, something that
+        must not wait (a requeue, a stop)."""
+        with self._lock:
+            if chat_id is None or priority is None:
+                self._anything = True
+            else:
+                self._news.add((str(chat_id), priority))
+        self._event.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._event.wait(timeout)
+
+    def take(self) -> tuple[bool, set[tuple[str, int]]]:
+        """What was committed since the last take: (anything at all, {(chat, priority)})."""
+        with self._lock:
+            anything, news = self._anything, self._news
+            self._anything, self._news = False, set()
+            self._event.clear()
+        return anything, news
+
+
+wakeup = Wakeup()
+
+
+def _wake_on_commit(chat_id: str, priority: int) -> None:
+    transaction.on_commit(lambda: wakeup.set(chat_id, priority))
 
 
 def enqueue(
@@ -44,7 +82,7 @@ def enqueue(
         message_id=message_id,
         payload=payload or {},
     )
-    transaction.on_commit(wakeup.set)
+    _wake_on_commit(item.chat_id, priority)
     return item
 
 
@@ -60,44 +98,62 @@ def enqueue_each(
         _insert_items(kind, priority, [(thread_id, None) for thread_id in thread_ids], payload or {})
 
 
-# The columns _insert_items() fills, in its order: every column but the id.
-_ITEM_COLUMNS = (
-    "kind, state, priority, chat_id, thread_id, message_id, payload, created_at, next_attempt_at,"
-    " attempts, last_error, claimed_at, claimed_by, parts_done, progress"
-)
-_ITEM_ROW = "(" + ", ".join(["%s"] * len(_ITEM_COLUMNS.split(","))) + ")"
+# What _insert_items() writes in each column but the id: a value shared by the rows of
+# one call (a named parameter, adapted once however many rows there are), or the row's
+# own thread and message (n: the row's index).
+_ITEM_VALUES = {
+    "kind": "%(kind)s",
+    "state": "%(state)s",
+    "priority": "%(priority)s",
+    "chat_id": "%(chat_id)s",
+    "thread_id": "%(thread_{n})s",
+    "message_id": "%(message_{n})s",
+    "payload": "%(payload)s",
+    "created_at": "%(now)s",
+    "next_attempt_at": "%(now)s",
+    "attempts": "%(zero)s",
+    "last_error": "%(empty)s",
+    "claimed_at": "%(null)s",
+    "claimed_by": "%(empty)s",
+    "parts_done": "%(zero)s",
+    "progress": "%(progress)s",
+}
+_ITEM_COLUMNS = ", ".join(_ITEM_VALUES)
+_ITEM_ROW = "(" + ", ".join(_ITEM_VALUES.values()) + ")"
 
 
 def _insert_items(kind: str, priority: int, ids: list[tuple], payload: dict) -> None:
     """Queue one item per (thread_id, message_id) of `ids`, in that order, for the admin
     chat, by one INSERT written in SQL: these are the items of every visitor message (a
-    group's, in its transaction), and building them as model instances for bulk_create
-    cost about 5% of a message's CPU with the bridge on (bench/README.md, fifth round).
+    group's, in its transaction). Building them as model instances for bulk_create cost
+    about 5% of a message's CPU with the bridge on, and repeating the shared values in
+    every row about 20 µs a message more (bench/README.md, fifth and sixth rounds).
     tests/unit/test_outbox_order.py compares the rows with the ORM's field by field."""
     connection = transaction.get_connection()
     field = OutboxItem._meta.get_field
     to_uuid = field("thread_id").get_db_prep_value
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    chat_id = str(admin_chat.current())
-    rest = [
-        field("payload").get_db_prep_save(payload, connection),
-        now,
-        now,
-        0,
-        "",
-        None,
-        "",
-        0,
-        field("progress").get_db_prep_save({}, connection),
-    ]
-    params = []
-    for thread_id, message_id in ids:
-        params += [kind, OutboxItem.State.PENDING, priority, chat_id]
-        params += [to_uuid(thread_id, connection), to_uuid(message_id, connection), *rest]
-    values = ", ".join([_ITEM_ROW] * len(ids))
+    params = {
+        "kind": kind,
+        "state": OutboxItem.State.PENDING,
+        "priority": priority,
+        "chat_id": str(admin_chat.current()),
+        "payload": field("payload").get_db_prep_save(payload, connection),
+        "now": connection.ops.adapt_datetimefield_value(timezone.now()),
+        "zero": 0,
+        "empty": "",
+        "null": None,
+        "progress": field("progress").get_db_prep_save({}, connection),
+    }
+    rows = []
+    for n, (thread_id, message_id) in enumerate(ids):
+        params[f"thread_{n}"] = to_uuid(thread_id, connection)
+        params[f"message_{n}"] = to_uuid(message_id, connection)
+        rows.append(_ITEM_ROW.format(n=n))
     with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {OutboxItem._meta.db_table} ({_ITEM_COLUMNS}) VALUES {values}", params)
-    transaction.on_commit(wakeup.set)
+        cursor.execute(
+            f"INSERT INTO {OutboxItem._meta.db_table} ({_ITEM_COLUMNS}) VALUES {', '.join(rows)}", params
+        )
+    _wake_on_commit(params["chat_id"], priority)
 
 
 def notice(

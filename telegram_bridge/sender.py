@@ -134,6 +134,10 @@ class Sender:
         # Round-robin: when each lane (chat, priority, thread) was last served.
         self.served: dict[tuple[str, int, uuid.UUID | None], int] = {}
         self.turn = 0
+        # What the last step found must wait until the next one: per chat, the least
+        # urgent priority whose items cannot go before then (all of them when it is
+        # held). Items committed for those may be left until the next step.
+        self.waiting: dict[str, int] = {}
 
     # --- the loop ------------------------------------------------------------------------
 
@@ -147,6 +151,7 @@ class Sender:
         within the chat's traffic the head of the thread served least recently: one
         visitor's thousand queued messages delay another's first message by one send.
         """
+        self.waiting = {}
         if not state.acquire_lease(LEASE, WORKER_ID, lease_seconds()):
             return idle
         now = timezone.now()
@@ -154,6 +159,7 @@ class Sender:
         holds = self.holds(now)
         for until in holds.values():
             wait = min(wait, (until - now).total_seconds())
+        waiting = dict.fromkeys(holds, OutboxItem.Priority.SIGN_IN)
         # Chats the pacer holds are left out before their lanes are read: in a flood the
         # admin chat holds thousands of items in a thousand lanes, and it may take one
         # every few seconds.
@@ -162,8 +168,11 @@ class Sender:
             pause = self.pacer.wait_for(chat_id, urgent)
             if pause > 0:
                 wait = min(wait, pause)
+                # The pacer makes less urgent traffic wait at least as long.
+                waiting[chat_id] = urgent
             else:
                 ready.append(chat_id)
+        self.waiting = waiting
         if not ready:
             return max(0.0, wait)
         lanes = self.lanes(ready)
@@ -186,6 +195,15 @@ class Sender:
             self.deliver(item)
             wait = 0.0  # sent, or now held for its retry: the next step knows which
         return max(0.0, wait)
+
+    def woken_by(self, news: tuple[bool, set[tuple[str, int]]]) -> bool:
+        """Whether items committed since the last step (outbox.Wakeup.take()) may go
+        before the step the sender waits for anyway: not when each is for a chat that
+        step found waiting, at a priority that waits too."""
+        anything, items = news
+        return anything or any(
+            chat_id not in self.waiting or priority < self.waiting[chat_id] for chat_id, priority in items
+        )
 
     def holds(self, now) -> dict[str, datetime]:
         """Chats that must wait, and until when: an item's retry is not due yet, or an item

@@ -311,3 +311,32 @@ def test_queued_items_are_the_rows_the_orm_would_store(sender, bot):
             assert getattr(sql_row, field.attname) == getattr(orm_row, field.attname), field.name
         assert sql_row.next_attempt_at == sql_row.created_at
     assert by_sql.message_id is not None and card_by_sql.message_id is None
+
+
+def test_items_for_a_chat_the_pacer_holds_do_not_wake_the_sender_and_others_do(
+    bot, sender, django_capture_on_commit_callbacks
+):
+    """In a flood every commit used to wake the sender to find the admin chat still
+    paced (issue 16): what it was woken for now says which chat and priority, and items
+    that must wait anyway are left for the step it waits for. Anything else wakes it: a
+    notice (it may take the minute's last place), another chat, a requeue."""
+    monotonic = [1000.0]
+    sender.pacer = Pacer(interval=1.0, group_per_minute=20, clock=lambda: monotonic[0])
+    for thread in [visitor(f"V{i}") for i in range(3)]:
+        say(thread, "hello")
+    run(sender, steps=1)
+    assert sender.step(idle=5.0) > 0  # the admin chat's next turn is a second away
+
+    outbox.wakeup.take()
+    with django_capture_on_commit_callbacks(execute=True):
+        say(visitor("Later"), "me too")
+    news = outbox.wakeup.take()
+    assert news == (False, {(str(CHAT_ID), OutboxItem.Priority.CHAT)})
+    assert not sender.woken_by(news)
+    assert sender.woken_by((False, {(str(CHAT_ID), OutboxItem.Priority.NOTICE)}))
+    assert sender.woken_by((False, {("4242", OutboxItem.Priority.CHAT)}))
+    assert sender.woken_by((True, set()))
+
+    monotonic[0] += 1.0  # its turn: the step sends, and the next one waits for nothing known
+    assert sender.step(idle=5.0) == 0.0
+    assert sender.woken_by((False, {(str(CHAT_ID), OutboxItem.Priority.CHAT)}))
