@@ -560,6 +560,11 @@ def main(argv: list[str] | None = None) -> int:
     fake_telegram = FakeTelegram().start() if "pg_telegram" in wanted else None
     dbname = "chatdesk_bench_" + secrets.token_hex(4)
     pg_url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + dbname
+    # The Telegram column is compared with the PostgreSQL column, whose rows 1-2 run on
+    # a new database: it gets a new one of its own, not the one row 4 has filled with
+    # 100,000 threads and 1,000,000 messages by the time its turn comes.
+    telegram_dbname = dbname + "_telegram"
+    telegram_pg_url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + telegram_dbname
     channel = "chatdesk-bench-" + secrets.token_hex(4)
     env = {**os.environ, **SERVER_ENV, "UPLOADS_ROOT": str(workdir / "uploads")}
     setups = [
@@ -596,14 +601,14 @@ def main(argv: list[str] | None = None) -> int:
             # visitor message is also queued for the admin chat in its transaction.
             dict(
                 env,
-                DATABASE_URL=pg_url,
+                DATABASE_URL=telegram_pg_url,
                 TELEGRAM_API_BASE=fake_telegram.url if fake_telegram else "",
                 TELEGRAM_BOT_TOKEN=FakeTelegram.token,
                 TELEGRAM_CHAT_ID="-1001",
                 TELEGRAM_WEBHOOK_SECRET="bench-secret",
                 TELEGRAM_CARDS="1",
             ),
-            pg_url,
+            telegram_pg_url,
             parts={"rates"},
         ),
         Setup("bare", "bare python-socketio relay", "bench.relay:application", 1, dict(env)),
@@ -634,9 +639,10 @@ def main(argv: list[str] | None = None) -> int:
     admin_db = None
     seeded: dict[str, str] = {}
     try:
-        if any(s.database_url == pg_url for s in order):
+        if any(s.database_url in (pg_url, telegram_pg_url) for s in order):
             admin_db = psycopg.connect(PG_ADMIN_URL, autocommit=True)
             admin_db.execute(f'CREATE DATABASE "{dbname}"')
+            admin_db.execute(f'CREATE DATABASE "{telegram_dbname}"')
             redis.Redis.from_url(REDIS_URL).flushdb()
         for setup in order:
             print(f"== {setup.title}", file=sys.stderr, flush=True)
@@ -669,6 +675,7 @@ def main(argv: list[str] | None = None) -> int:
             setup.stop()
         if admin_db is not None:
             admin_db.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+            admin_db.execute(f'DROP DATABASE IF EXISTS "{telegram_dbname}" WITH (FORCE)')
             admin_db.close()
             redis.Redis.from_url(REDIS_URL).flushdb()
         if fake_telegram is not None:
