@@ -122,8 +122,7 @@ def seed_postgres(url: str, threads: int, messages: int, big: int) -> uuid.UUID:
         conn.autocommit = True
         # Vacuumed here, as a live database is by autovacuum: otherwise autovacuum takes
         # a million new rows on in the background, and the columns measured next share
-        # the machine with it (it cost the Telegram column 0.4 ms a message and tripled
-        # its p99, bench/README.md, sixth round).
+        # the machine's two cores with it.
         cur.execute("VACUUM (ANALYZE) threads")
         cur.execute("VACUUM (ANALYZE) messages")
     return thread_ids[0]
