@@ -121,6 +121,7 @@ export class MessageList {
     this.mySender = mySender;
     this.emptyText = emptyText;
     this.pinner = new Pinner(listEl);
+    this.whileLoading = null; // bubbles added since placeholder(), until show()
   }
 
   isMine(m) { return m.sender === this.mySender; }
@@ -162,6 +163,7 @@ export class MessageList {
     this.pinner.watch(li);
     this.markLast();
     this.pinner.added(mine);
+    if (this.whileLoading) this.whileLoading.push(li);
     return li;
   }
 
@@ -201,14 +203,27 @@ export class MessageList {
    * already has it). Returns the client_ids the history contains. */
   show(messages, pending) {
     const self = this;
+    // What arrived while the history was on its way (a reply sent and acked, a visitor's
+    // message) is not in it when the server read it first: it stays, after the history.
+    const arrived = this.whileLoading || [];
+    this.whileLoading = null;
     this.el.textContent = "";
     const stored = new Set();
     (messages || []).forEach(function (m) {
       if (m.client_id) stored.add(m.client_id);
       self.add(m, "sent");
     });
+    arrived.forEach(function (li) {
+      if (self.byId(li.dataset.id) || stored.has(li.dataset.clientId)) return;
+      self.daySeparator(li);
+      self.el.appendChild(li);
+      self.pinner.watch(li);
+    });
+    this.markLast();
     (pending || []).forEach(function (p) {
-      if (!stored.has(p.client_id)) self.add(pendingMessage(p, self.mySender), "pending");
+      if (!stored.has(p.client_id) && !self.byClientId(p.client_id)) {
+        self.add(pendingMessage(p, self.mySender), "pending");
+      }
     });
     this.showEmpty();
     this.pinner.toEnd();
@@ -226,6 +241,7 @@ export class MessageList {
   placeholder(text) {
     this.el.textContent = "";
     this.el.appendChild(el("li", "empty-chat", text));
+    this.whileLoading = [];
   }
 
   showEmpty() {

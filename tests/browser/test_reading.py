@@ -333,6 +333,39 @@ def test_reply_to_a_hidden_tab_changes_the_title(server, open_context):
     expect(visitor.locator("#visitor-sound")).to_have_attribute("aria-pressed", "true")
 
 
+def test_a_reply_sent_while_the_history_loads_stays_in_the_panel(server, open_context):
+    """An agent opens a conversation and answers before its history has arrived: the
+    history, read before the answer was stored, does not hold it, and the answer used to
+    vanish from the panel when the history replaced the list (a CI run of the hidden-tab
+    test above caught it). Here the history is held back until the answer is acked."""
+    admin = sign_in_admin(open_context(), server.url)
+    tag = uuid.uuid4().hex[:6]
+    visitor = start_visitor(open_context(), server.url, f"Race {tag}")
+    send_text(visitor, "Anyone there?")
+    held = []
+    history = re.compile(r"/api/messages\?thread_id=")
+    admin.route(history, lambda route: held.append((route, route.fetch())))
+    open_thread(admin, tag)
+    for _ in range(200):
+        if held:
+            break
+        admin.wait_for_timeout(50)
+    assert held, "the panel did not ask for the history"
+
+    send_text(admin, "Yes, I am here", "#reply")
+    expect(visitor.locator(".msg-theirs", has_text="Yes, I am here")).to_be_visible()
+    expect(admin.locator("#messages .msg-mine").last).to_have_attribute("data-state", re.compile("sent|seen"))
+    route, response = held[0]
+    route.fulfill(response=response)
+    admin.unroute(history)
+
+    expect(admin.locator("#messages .msg-theirs", has_text="Anyone there?")).to_be_visible()
+    answer = admin.locator("#messages .msg-mine", has_text="Yes, I am here")
+    expect(answer).to_have_count(1)
+    expect(answer).to_have_attribute("data-state", re.compile("sent|seen"))
+    admin.wait_for_function(AT_BOTTOM, arg="#messages")
+
+
 def test_phone_visitor_reading_state(server, open_context):
     admin = sign_in_admin(open_context(), server.url)
     tag = uuid.uuid4().hex[:6]
