@@ -558,13 +558,14 @@ def main(argv: list[str] | None = None) -> int:
 
     workdir = Path(tempfile.mkdtemp(prefix="chatdesk-bench-"))
     fake_telegram = FakeTelegram().start() if "pg_telegram" in wanted else None
+    server_url = PG_ADMIN_URL.rsplit("/", 1)[0]
     dbname = "chatdesk_bench_" + secrets.token_hex(4)
-    pg_url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + dbname
+    pg_url = f"{server_url}/{dbname}"
     # The Telegram column is compared with the PostgreSQL column, whose rows 1-2 run on
     # a new database: it gets a new one of its own, not the one row 4 has filled with
     # 100,000 threads and 1,000,000 messages by the time its turn comes.
     telegram_dbname = dbname + "_telegram"
-    telegram_pg_url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + telegram_dbname
+    telegram_pg_url = f"{server_url}/{telegram_dbname}"
     channel = "chatdesk-bench-" + secrets.token_hex(4)
     env = {**os.environ, **SERVER_ENV, "UPLOADS_ROOT": str(workdir / "uploads")}
     setups = [

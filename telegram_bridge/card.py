@@ -186,7 +186,8 @@ class KnownCards:
         with self._lock:
             if thread_ids is None:
                 self._ids.clear()
-            for thread_id in thread_ids or ():
+                return
+            for thread_id in thread_ids:
                 self._ids.pop(thread_id, None)
 
 

@@ -158,13 +158,18 @@ export class MessageList {
     if (mine) this.setStatus(li, state || "sent");
     const empty = this.el.querySelector(".empty-chat");
     if (empty) empty.remove();
-    this.daySeparator(li);
-    this.el.appendChild(li);
-    this.pinner.watch(li);
+    this.place(li);
     this.markLast();
     this.pinner.added(mine);
     if (this.whileLoading) this.whileLoading.push(li);
     return li;
+  }
+
+  /* Put a bubble at the end, after its day's separator if it starts a new day. */
+  place(li) {
+    this.daySeparator(li);
+    this.el.appendChild(li);
+    this.pinner.watch(li);
   }
 
   /* The server stored one of ours: the pending bubble takes its id and time. */
@@ -214,10 +219,7 @@ export class MessageList {
       self.add(m, "sent");
     });
     arrived.forEach(function (li) {
-      if (self.byId(li.dataset.id) || stored.has(li.dataset.clientId)) return;
-      self.daySeparator(li);
-      self.el.appendChild(li);
-      self.pinner.watch(li);
+      if (!self.byId(li.dataset.id) && !stored.has(li.dataset.clientId)) self.place(li);
     });
     this.markLast();
     (pending || []).forEach(function (p) {
