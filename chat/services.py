@@ -7,7 +7,6 @@ committed, tells connected clients through `chat.events.send_on_commit`.
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterable
 
@@ -17,6 +16,7 @@ from django.db.models.base import ModelState
 from django.utils import timezone
 
 from accounts.models import Agent
+from chatdesk import prepared
 from chatdesk.refusals import AgentRequired, AlreadyAssigned, FieldInvalid, UnknownAgent, UnknownThread
 
 from . import blocks, rollups, signals
@@ -144,20 +144,13 @@ def _store_pipelined(cursor, messages: list[Message], visitors: list[blocks.Visi
         insert_params = _message_row(connection, message)
         del insert_params[1]  # thread_id: the updated row's
         rows.append(update_params + insert_params)
-    import psycopg  # only PostgreSQL gets here
-
-    started = time.monotonic()
-    with psycopg.Cursor(cursor.connection) as raw:
+    with prepared.server_cursor(connection, _GROUP_STORE_SQL, times=len(rows)) as raw:
         raw.executemany(_GROUP_STORE_SQL, rows, returning=True)
         stored = 0
         while True:
             stored += raw.rowcount
             if not raw.nextset():
                 break
-    if connection.queries_logged:  # as Django's debug cursor logs an executemany
-        connection.queries_log.append(
-            {"sql": f"{len(rows)} times: {_GROUP_STORE_SQL}", "time": f"{time.monotonic() - started:.3f}"}
-        )
     return stored == len(rows)
 
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from chat import signals
 from chat.models import Message
+from chatdesk import prepared
 
 from . import admin_chat
 from .models import OutboxItem, Topic
@@ -99,60 +100,69 @@ def enqueue_each(
 
 
 # What _insert_items() writes in each column but the id: a value shared by the rows of
-# one call (a named parameter, adapted once however many rows there are), or the row's
-# own thread and message (n: the row's index).
+# one call (a named parameter, adapted once however many rows there are), the row's own
+# thread and message, or a constant. Per column: the expression in a row of VALUES (n: the
+# row's index), and in the SELECT that reads the rows from lists on PostgreSQL.
 _ITEM_VALUES = {
-    "kind": "%(kind)s",
-    "state": "%(state)s",
-    "priority": "%(priority)s",
-    "chat_id": "%(chat_id)s",
-    "thread_id": "%(thread_{n})s",
-    "message_id": "%(message_{n})s",
-    "payload": "%(payload)s",
-    "created_at": "%(now)s",
-    "next_attempt_at": "%(now)s",
-    "attempts": "%(zero)s",
-    "last_error": "%(empty)s",
-    "claimed_at": "%(null)s",
-    "claimed_by": "%(empty)s",
-    "parts_done": "%(zero)s",
-    "progress": "%(progress)s",
+    "kind": ("%(kind)s", "%(kind)s::text"),
+    "state": (f"'{OutboxItem.State.PENDING}'",) * 2,
+    "priority": ("%(priority)s", "%(priority)s::smallint"),
+    "chat_id": ("%(chat_id)s", "%(chat_id)s::text"),
+    "thread_id": ("%(thread_{n})s", "item.thread_id::uuid"),
+    "message_id": ("%(message_{n})s", "item.message_id::uuid"),
+    "payload": ("%(payload)s", "%(payload)s::jsonb"),
+    "created_at": ("%(now)s", "%(now)s::timestamptz"),
+    "next_attempt_at": ("%(now)s", "%(now)s::timestamptz"),
+    "attempts": ("0",) * 2,
+    "last_error": ("''",) * 2,
+    "claimed_at": ("NULL",) * 2,
+    "claimed_by": ("''",) * 2,
+    "parts_done": ("0",) * 2,
+    "progress": ("'{{}}'", "'{}'"),
 }
-_ITEM_COLUMNS = ", ".join(_ITEM_VALUES)
-_ITEM_ROW = "(" + ", ".join(_ITEM_VALUES.values()) + ")"
+_ITEMS_INTO = f"INSERT INTO {OutboxItem._meta.db_table} ({', '.join(_ITEM_VALUES)})"
+_ITEM_ROW = "(" + ", ".join(row for row, _ in _ITEM_VALUES.values()) + ")"
+# PostgreSQL: one statement text whatever the number of rows, so that it is prepared once
+# per connection (chatdesk/prepared.py). The rows' ids come as two comma-separated lists
+# in order (an empty message id is NULL): a value each to send, where arrays of UUIDs
+# cost psycopg a dumper call per id.
+_ITEMS_FROM_LISTS_SQL = (
+    f"{_ITEMS_INTO} SELECT {', '.join(select for _, select in _ITEM_VALUES.values())}"
+    " FROM unnest(string_to_array(%(threads)s, ',', ''), string_to_array(%(messages)s, ',', ''))"
+    " WITH ORDINALITY AS item(thread_id, message_id, n) ORDER BY item.n"
+)
 
 
 def _insert_items(kind: str, priority: int, ids: list[tuple], payload: dict) -> None:
     """Queue one item per (thread_id, message_id) of `ids`, in that order, for the admin
     chat, by one INSERT written in SQL: these are the items of every visitor message (a
     group's, in its transaction). Building them as model instances for bulk_create cost
-    about 5% of a message's CPU with the bridge on, and repeating the shared values in
-    every row about 20 µs a message more (bench/README.md, fifth and sixth rounds).
+    about 5% of a message's CPU with the bridge on, repeating the shared values in every
+    row about 20 µs a message more, and client-side parameters on PostgreSQL another
+    50 µs a group (bench/README.md, fifth to seventh rounds).
     tests/unit/test_outbox_order.py compares the rows with the ORM's field by field."""
     connection = transaction.get_connection()
     field = OutboxItem._meta.get_field
-    to_uuid = field("thread_id").get_db_prep_value
     params = {
         "kind": kind,
-        "state": OutboxItem.State.PENDING,
         "priority": priority,
         "chat_id": str(admin_chat.current()),
         "payload": field("payload").get_db_prep_save(payload, connection),
         "now": connection.ops.adapt_datetimefield_value(timezone.now()),
-        "zero": 0,
-        "empty": "",
-        "null": None,
-        "progress": field("progress").get_db_prep_save({}, connection),
     }
-    rows = []
-    for n, (thread_id, message_id) in enumerate(ids):
-        params[f"thread_{n}"] = to_uuid(thread_id, connection)
-        params[f"message_{n}"] = to_uuid(message_id, connection)
-        rows.append(_ITEM_ROW.format(n=n))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {OutboxItem._meta.db_table} ({_ITEM_COLUMNS}) VALUES {', '.join(rows)}", params
-        )
+    if connection.vendor == "postgresql":
+        params["threads"] = ",".join(str(thread_id or "") for thread_id, _ in ids)
+        params["messages"] = ",".join(str(message_id or "") for _, message_id in ids)
+        prepared.execute(connection, _ITEMS_FROM_LISTS_SQL, params)
+    else:
+        to_uuid = field("thread_id").get_db_prep_value
+        rows = []
+        for n, (thread_id, message_id) in enumerate(ids):
+            params[f"thread_{n}"] = to_uuid(thread_id, connection)
+            params[f"message_{n}"] = to_uuid(message_id, connection)
+            rows.append(_ITEM_ROW.format(n=n))
+        with connection.cursor() as cursor:
+            cursor.execute(f"{_ITEMS_INTO} VALUES {', '.join(rows)}", params)
     _wake_on_commit(params["chat_id"], priority)
 
 

@@ -228,8 +228,8 @@ def test_a_group_commit_queues_cards_then_messages_in_a_fixed_number_of_statemen
         (OutboxItem.Kind.MESSAGE, new.id),
     ]
     large = group(20)
-    assert small == 4  # which threads have cards; New's card and its item; the messages' items
-    assert large == 2  # which threads have cards; the messages' items
+    assert small == 3  # the cards not made yet (New's); its item; the messages' items
+    assert large == 2  # the cards not made yet (none); the messages' items
     assert OutboxItem.objects.filter(kind=OutboxItem.Kind.MESSAGE).count() == 44
 
 
@@ -271,7 +271,7 @@ def test_new_conversations_arriving_together_get_their_cards_in_a_fixed_number_o
     with CaptureQueriesContext(connection) as queries:
         services.post_visitor_messages(items)
     statements = [q["sql"] for q in queries.captured_queries]
-    assert sum("telegram_" in sql for sql in statements) == 4  # cards known; cards; their items; messages
+    assert sum("telegram_" in sql for sql in statements) == 3  # the cards; their items; the messages
     assert not any(sql.startswith("SAVEPOINT") for sql in statements[2:-1])
     queued = list(OutboxItem.objects.order_by("id").values_list("kind", "thread_id"))
     assert queued[:30] == [(OutboxItem.Kind.CARD, t.id) for t in threads]
