@@ -23,38 +23,37 @@ from .otp import is_configured
 
 
 class Wakeup:
-    """Set when items were committed in this process, with their chats and priorities:
-    the sender looks at once, not at its next poll, unless every one of them is for a
-    chat it knows must wait anyway (Sender.woken_by). In a flood hundreds of commits a
-    second would otherwise each wake it to find the admin chat still paced (issue 16).
-    Items committed by other processes are found by polling."""
+    """Set when items were committed in this process: the sender looks at once, not at its
+    next poll. Not for items that must wait anyway: each chat the sender's last step found
+    waiting (`waiting`: chat id -> the least urgent priority whose items wait too, which
+    the sender publishes after each step) takes its items at the step the sender already
+    waits for. In a flood hundreds of commits a second otherwise each woke the sender's
+    thread to find the admin chat still paced (issue 16); deciding at the commit, on the
+    committing thread, costs a dict lookup. Items committed by other processes are found
+    by polling."""
 
     def __init__(self) -> None:
         self._event = threading.Event()
-        self._lock = threading.Lock()
-        self._news: set[tuple[str, int]] = set()
-        self._anything = False
+        # Replaced whole, never changed in place: read without a lock.
+        self.waiting: dict[str, int] = {}
 
     def set(self, chat_id: str | None = None, priority: int | None = None) -> None:
         """Items for `chat_id` at `priority` were committed; without them, something that
         must not wait (a requeue, a stop)."""
-        with self._lock:
-            if chat_id is None or priority is None:
-                self._anything = True
-            else:
-                self._news.add((str(chat_id), priority))
+        if chat_id is not None and priority is not None:
+            least = self.waiting.get(str(chat_id))
+            if least is not None and priority >= least:
+                return
         self._event.set()
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+    def clear(self) -> None:
+        self._event.clear()
 
     def wait(self, timeout: float | None = None) -> bool:
         return self._event.wait(timeout)
-
-    def take(self) -> tuple[bool, set[tuple[str, int]]]:
-        """What was committed since the last take: (anything at all, {(chat, priority)})."""
-        with self._lock:
-            anything, news = self._anything, self._news
-            self._anything, self._news = False, set()
-            self._event.clear()
-        return anything, news
 
 
 wakeup = Wakeup()

@@ -196,15 +196,6 @@ class Sender:
             wait = 0.0  # sent, or now held for its retry: the next step knows which
         return max(0.0, wait)
 
-    def woken_by(self, news: tuple[bool, set[tuple[str, int]]]) -> bool:
-        """Whether items committed since the last step (outbox.Wakeup.take()) may go
-        before the step the sender waits for anyway: not when each is for a chat that
-        step found waiting, at a priority that waits too."""
-        anything, items = news
-        return anything or any(
-            chat_id not in self.waiting or priority < self.waiting[chat_id] for chat_id, priority in items
-        )
-
     def holds(self, now) -> dict[str, datetime]:
         """Chats that must wait, and until when: an item's retry is not due yet, or an item
         is claimed (being sent elsewhere, or by a sender that died: until the claim expires)."""
@@ -243,18 +234,21 @@ class Sender:
             .values("chat_id", "priority", "thread_id")
             .annotate(head=Min("id"), attempts=Max("attempts"), started=Max("parts_done"))
             .order_by()
+            .values_list("chat_id", "priority", "thread_id", "head", "attempts", "started")
         )
+        # Tuples, not dicts: in a flood this reads a row per visitor thread at every send.
         merged: dict[tuple[str, int, uuid.UUID | None], Lane] = {}
-        for row in rows:
+        for chat_id, priority, thread_id, head, attempts, started in rows:
             # Above chat priority one lane per priority: notices go in the order they were made.
-            thread_id = row["thread_id"] if row["priority"] >= OutboxItem.Priority.CHAT else None
-            key = (row["chat_id"], row["priority"], thread_id)
+            if priority < OutboxItem.Priority.CHAT:
+                thread_id = None
+            key = (chat_id, priority, thread_id)
             known = merged.get(key)
             merged[key] = Lane(
-                row["priority"],
+                priority,
                 thread_id,
-                min(row["head"], known.head) if known else row["head"],
-                row["attempts"] > 0 or row["started"] > 0 or (known is not None and known.retrying),
+                min(head, known.head) if known else head,
+                attempts > 0 or started > 0 or (known is not None and known.retrying),
             )
         by_chat: dict[str, list[Lane]] = {}
         for (chat_id, _, _), lane in merged.items():

@@ -36,16 +36,18 @@ def _ensure_row(key: str) -> None:
 def acquire_lease(name: str, holder: str, seconds: float) -> bool:
     """Hold lease `name` for `seconds` (renewing it if we hold it); False if another does.
 
-    One atomic UPDATE ... WHERE decides, so two processes never both hold it.
+    One atomic UPDATE ... WHERE decides, so two processes never both hold it. The sender
+    renews its lease at every step: the row is looked for only when the UPDATE matched
+    none (the first time, or another holds it).
     """
-    _ensure_row(name)
     now = timezone.now()
-    taken = (
-        BridgeState.objects.filter(key=name)
-        .filter(Q(value=holder) | Q(value="") | Q(expires_at__isnull=True) | Q(expires_at__lt=now))
-        .update(value=holder, expires_at=now + timedelta(seconds=seconds), updated_at=now)
-    )
-    return taken == 1
+    free = Q(value=holder) | Q(value="") | Q(expires_at__isnull=True) | Q(expires_at__lt=now)
+    lease = BridgeState.objects.filter(key=name).filter(free)
+    fields = {"value": holder, "expires_at": now + timedelta(seconds=seconds), "updated_at": now}
+    if lease.update(**fields) == 1:
+        return True
+    _ensure_row(name)
+    return lease.update(**fields) == 1
 
 
 def release_lease(name: str, holder: str) -> None:

@@ -36,27 +36,26 @@ def _run_sender() -> None:
     sender = Sender()
     while not stop_event.is_set():
         wait = IDLE_SECONDS
-        outbox.wakeup.take()  # before looking: an item committed meanwhile wakes us again
+        # Before looking: every item committed from here on wakes us again, until the step
+        # says which chats must wait anyway (outbox.Wakeup).
+        outbox.wakeup.waiting = {}
+        outbox.wakeup.clear()
         close_old_connections()
         try:
             wait = sender.step(IDLE_SECONDS)
+            outbox.wakeup.waiting = sender.waiting
         except Exception:
             logger.exception("telegram_sender_iteration_failed")
-            sender.waiting = {}
             wait = 5.0
         finally:
             close_old_connections()
         if wait > 0:
             # A commit wakes the sender, but in a flood hundreds commit each second while
-            # the pacer lets one message through every few: look at most once a gap, and
-            # not at all for items of a chat that must wait anyway.
+            # the pacer lets one message through every few: look at most once a gap.
             gap = min(wait, LOOK_GAP_SECONDS)
             if stop_event.wait(gap):
                 break
-            deadline = time.monotonic() + wait - gap
-            while (left := deadline - time.monotonic()) > 0:
-                if not outbox.wakeup.wait(left) or sender.woken_by(outbox.wakeup.take()):
-                    break
+            outbox.wakeup.wait(wait - gap)
     try:
         state.release_lease(LEASE, WORKER_ID)
     except Exception:

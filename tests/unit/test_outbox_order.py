@@ -317,26 +317,31 @@ def test_items_for_a_chat_the_pacer_holds_do_not_wake_the_sender_and_others_do(
     bot, sender, django_capture_on_commit_callbacks
 ):
     """In a flood every commit used to wake the sender to find the admin chat still
-    paced (issue 16): what it was woken for now says which chat and priority, and items
-    that must wait anyway are left for the step it waits for. Anything else wakes it: a
-    notice (it may take the minute's last place), another chat, a requeue."""
+    paced (issue 16): once a step has said which chats must wait (published as the
+    worker does), a commit of items that must wait anyway wakes nobody. Anything else
+    does: a notice (it may take the minute's last place), another chat, a requeue, and
+    the chat's items once its turn has come."""
     monotonic = [1000.0]
     sender.pacer = Pacer(interval=1.0, group_per_minute=20, clock=lambda: monotonic[0])
     for thread in [visitor(f"V{i}") for i in range(3)]:
         say(thread, "hello")
     run(sender, steps=1)
     assert sender.step(idle=5.0) > 0  # the admin chat's next turn is a second away
+    outbox.wakeup.waiting = sender.waiting
 
-    outbox.wakeup.take()
-    with django_capture_on_commit_callbacks(execute=True):
-        say(visitor("Later"), "me too")
-    news = outbox.wakeup.take()
-    assert news == (False, {(str(CHAT_ID), OutboxItem.Priority.CHAT)})
-    assert not sender.woken_by(news)
-    assert sender.woken_by((False, {(str(CHAT_ID), OutboxItem.Priority.NOTICE)}))
-    assert sender.woken_by((False, {("4242", OutboxItem.Priority.CHAT)}))
-    assert sender.woken_by((True, set()))
+    def wakes(commit) -> bool:
+        outbox.wakeup.clear()
+        with django_capture_on_commit_callbacks(execute=True):
+            commit()
+        return outbox.wakeup.is_set()
+
+    assert not wakes(lambda: say(visitor("Later"), "me too"))
+    assert wakes(lambda: outbox.notice("a notice"))
+    assert wakes(lambda: outbox.enqueue(OutboxItem.Kind.NOTICE, chat_id=4242, payload={"text": "hi"}))
+    assert wakes(outbox.wakeup.set)
 
     monotonic[0] += 1.0  # its turn: the step sends, and the next one waits for nothing known
     assert sender.step(idle=5.0) == 0.0
-    assert sender.woken_by((False, {(str(CHAT_ID), OutboxItem.Priority.CHAT)}))
+    outbox.wakeup.waiting = sender.waiting
+    assert wakes(lambda: say(visitor("Last"), "and me"))
+    outbox.wakeup.waiting = {}
