@@ -36,6 +36,7 @@ from django.utils.translation import gettext_lazy
 
 from chat import services, signals
 from chat.models import Message, Thread
+from chatdesk import prepared
 from chatdesk.refusals import Refusal
 
 from . import callbacks, language, outbox
@@ -220,6 +221,16 @@ def on_messages_posted(sender, messages: list[Message], via: str, **kwargs) -> N
     transaction.on_commit(lambda: known_cards.add(thread_ids))
 
 
+_CARDS_INTO = f"INSERT INTO {ThreadCard._meta.db_table} (thread_id, shown_version, created_at)"
+_CARDS_SKIP_MADE = " ON CONFLICT (thread_id) DO NOTHING RETURNING thread_id"
+# PostgreSQL: one statement text for any number of threads, prepared once per connection
+# (chatdesk/prepared.py), the ids as one comma-separated list (as outbox._insert_items).
+_CARDS_FROM_LIST_SQL = (
+    f"{_CARDS_INTO} SELECT thread_id::uuid, 0, %(now)s::timestamptz"
+    f" FROM unnest(string_to_array(%(threads)s, ',')) AS thread_id{_CARDS_SKIP_MADE}"
+)
+
+
 def _create_cards(thread_ids: list) -> set:
     """Create the cards of `thread_ids` in one statement; the ids whose card this call
     created. A card another transaction made meanwhile (the thread's reply from the panel,
@@ -229,16 +240,17 @@ def _create_cards(thread_ids: list) -> set:
     if not thread_ids:
         return set()
     connection = transaction.get_connection()
-    to_db = ThreadCard._meta.get_field("thread_id").get_db_prep_value
     created_at = connection.ops.adapt_datetimefield_value(timezone.now())
+    if connection.vendor == "postgresql":
+        params = {"threads": ",".join(str(thread_id) for thread_id in thread_ids), "now": created_at}
+        with prepared.server_cursor(connection, _CARDS_FROM_LIST_SQL) as cursor:
+            cursor.execute(_CARDS_FROM_LIST_SQL, params)
+            return {thread_id for (thread_id,) in cursor.fetchall()}
+    to_db = ThreadCard._meta.get_field("thread_id").get_db_prep_value
     rows = ", ".join(["(%s, 0, %s)"] * len(thread_ids))
     params = [value for thread_id in thread_ids for value in (to_db(thread_id, connection), created_at)]
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {ThreadCard._meta.db_table} (thread_id, shown_version, created_at) VALUES {rows}"
-            " ON CONFLICT (thread_id) DO NOTHING RETURNING thread_id",
-            params,
-        )
+        cursor.execute(f"{_CARDS_INTO} VALUES {rows}{_CARDS_SKIP_MADE}", params)
         field = ThreadCard._meta.get_field("thread_id")
         return {field.to_python(value) for (value,) in cursor.fetchall()}
 
