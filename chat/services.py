@@ -130,8 +130,9 @@ _GROUP_STORE_SQL = (
 
 
 def _store_pipelined(cursor, messages: list[Message], visitors: list[blocks.Visitor]) -> bool:
-    """Store the visitor messages in one pipeline (_GROUP_STORE_SQL); whether every one
-    was stored. When one was not, the caller rolls the group back: the ones after it ran.
+    """Store the visitor messages (_GROUP_STORE_SQL): one pipeline for a group of at least
+    _PIPELINE_FROM, else one statement each; whether every one was stored. When one was
+    not, the caller rolls the group back (the ones after it may have run).
 
     psycopg's own cursor with server-side parameters (Django's binds on the client): the
     statement is prepared once per connection (psycopg's prepare_threshold) and each
@@ -144,6 +145,13 @@ def _store_pipelined(cursor, messages: list[Message], visitors: list[blocks.Visi
         insert_params = _message_row(connection, message)
         del insert_params[1]  # thread_id: the updated row's
         rows.append(update_params + insert_params)
+    if len(rows) < _PIPELINE_FROM:
+        for row in rows:
+            with prepared.server_cursor(connection, _GROUP_STORE_SQL) as raw:
+                raw.execute(_GROUP_STORE_SQL, row, prepare=True)
+                if raw.rowcount != 1:
+                    return False
+        return True
     with prepared.server_cursor(connection, _GROUP_STORE_SQL, times=len(rows)) as raw:
         raw.executemany(_GROUP_STORE_SQL, rows, returning=True)
         stored = 0
@@ -152,6 +160,13 @@ def _store_pipelined(cursor, messages: list[Message], visitors: list[blocks.Visi
             if not raw.nextset():
                 break
     return stored == len(rows)
+
+
+# The smallest group stored in one pipeline. Entering and leaving pipeline mode (a sync
+# and its results) costs more CPU than it saves below three statements: groups of one /
+# two / four messages took 209 / 249 / 321 µs of CPU pipelined and 153 / 216 / 329 µs one
+# statement each (bench/README.md, seventh round). At 500 msg/s most groups are one or two.
+_PIPELINE_FROM = 3
 
 
 def _thread_update(connection, message: Message, touch_thread: bool, visitor: blocks.Visitor | None):
