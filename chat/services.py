@@ -114,8 +114,8 @@ def _update_thread(cursor, message: Message, touch_thread: bool, visitor: blocks
 
 # PostgreSQL, a group of visitor messages: each message's UPDATE and INSERT as one
 # statement (the INSERT reads the row the UPDATE returns, so a message whose UPDATE matches
-# nothing inserts nothing), the group's statements in one pipeline: one round trip for the
-# group where the UPDATEs and the INSERTs were one each. Explicit casts: with server-side
+# nothing inserts nothing), a group's statements in one pipeline from _PIPELINE_FROM
+# messages on: one round trip for the group where the UPDATEs and the INSERTs were one each. Explicit casts: with server-side
 # parameters the SELECT list has no column type to infer them from.
 _GROUP_STORE_SQL = (
     "WITH updated AS ("
@@ -129,7 +129,7 @@ _GROUP_STORE_SQL = (
 )
 
 
-def _store_pipelined(cursor, messages: list[Message], visitors: list[blocks.Visitor]) -> bool:
+def _store_combined(cursor, messages: list[Message], visitors: list[blocks.Visitor]) -> bool:
     """Store the visitor messages (_GROUP_STORE_SQL): one pipeline for a group of at least
     _PIPELINE_FROM, else one statement each; whether every one was stored. When one was
     not, the caller rolls the group back (the ones after it may have run).
@@ -341,17 +341,18 @@ def post_visitor_messages(
 
     The common message (an open thread, no block, a new client_id) is stored by the same
     UPDATE, and the group's rows by one INSERT (executemany), all in one transaction: one
-    BEGIN/COMMIT (one WAL flush) for the group. On PostgreSQL the UPDATEs go in one
-    pipeline too; if one of them matches no row the group is rolled back and stored
-    statement by statement. At the first that matches no row (a resolved thread, a block,
-    no thread) the ones before it are committed and the rest go one by one through
-    post_visitor_message; a database error (a resent client_id) rolls the group back and
-    sends every item that way. Events go out after the commit, as always.
+    BEGIN/COMMIT (one WAL flush) for the group. On PostgreSQL each message's UPDATE and
+    INSERT are one statement, a group of three or more in one pipeline; if one of them
+    matches no row the group is rolled back and stored statement by statement. At the
+    first that matches no row (a resolved thread, a block, no thread) the ones before it
+    are committed and the rest go one by one through post_visitor_message; a database
+    error (a resent client_id) rolls the group back and sends every item that way. Events
+    go out after the commit, as always.
     """
-    pipelined = transaction.get_connection().vendor == "postgresql" and all(v is not None for _, v in items)
-    stored = _store_group(items, via, pipelined)
+    combined = transaction.get_connection().vendor == "postgresql" and all(v is not None for _, v in items)
+    stored = _store_group(items, via, combined)
     if stored is None:
-        stored = _store_group(items, via, pipelined=False)
+        stored = _store_group(items, via, combined=False)
     outcomes: list[tuple[Message, bool] | Exception] = [(message, True) for message in stored]
     for data, visitor in items[len(stored) :]:
         try:
@@ -362,21 +363,21 @@ def post_visitor_messages(
 
 
 class _NotAllMatched(Exception):
-    """A pipelined UPDATE matched no row: roll the group back."""
+    """A combined UPDATE and INSERT (_GROUP_STORE_SQL) matched no row: roll the group back."""
 
 
-def _store_group(items, via: str, pipelined: bool) -> list[Message] | None:
+def _store_group(items, via: str, combined: bool) -> list[Message] | None:
     """Store what post_visitor_messages can store as one group; the messages stored (a
-    prefix of `items`; none after a database error), or None when `pipelined` and one of
+    prefix of `items`; none after a database error), or None when `combined` and one of
     the UPDATEs matched no row (nothing stored)."""
     stored: list[Message] = []
     try:
         with transaction.atomic():
             connection = transaction.get_connection()
             with connection.cursor() as cursor:
-                if pipelined:
+                if combined:
                     stored = [_new_message(Message.Sender.VISITOR, data) for data, _ in items]
-                    if not _store_pipelined(cursor, stored, [visitor for _, visitor in items]):
+                    if not _store_combined(cursor, stored, [visitor for _, visitor in items]):
                         raise _NotAllMatched
                 else:
                     for data, visitor in items:
