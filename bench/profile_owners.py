@@ -7,9 +7,11 @@ split by the package of each sample's innermost frame: the socket stack the rela
 well (daphne, twisted, autobahn, engine.io, socket.io, asyncio, json), the database layer
 (Django's ORM and backends, psycopg, sqlite3) and chatdesk's own modules. With `--cpu
 sqlite=0.62` (the setup's CPU per message from the same run) each share is also given in
-milliseconds a message, so two setups compare in the same unit. Record without
-BENCH_PROFILE_GIL for this: every running thread's samples, which is where the CPU goes
-(the GIL profile shows only the Python time of the thread holding it).
+milliseconds a message, so two setups compare in the same unit. Record with
+BENCH_PROFILE_GIL=1: without it py-spy also counts the database threads that are only
+waiting for work (their wait is a Python frame), which swamps the rest; with it each
+sample is the Python the process ran, which is where its CPU goes (what the C parts of a
+library do under the GIL counts to the library; the kernel's part is not sampled).
 """
 
 from __future__ import annotations

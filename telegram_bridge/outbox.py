@@ -30,27 +30,58 @@ class Wakeup:
     waits for. In a flood hundreds of commits a second otherwise each woke the sender's
     thread to find the admin chat still paced (issue 16); deciding at the commit, on the
     committing thread, costs a dict lookup. Items committed by other processes are found
-    by polling."""
+    by polling.
+
+    While a step runs every commit wakes (the step may have read before it). Those wakes
+    are remembered, and the ones the step's answer covers are dropped when it is
+    published: in a flood a step takes tens of milliseconds and commits come every few,
+    so the sender otherwise looked again at every gap only to find the same chats paced."""
 
     def __init__(self) -> None:
         self._event = threading.Event()
-        # Replaced whole, never changed in place: read without a lock.
+        # One lock for the map, the wakes and the event, so that a commit is checked either
+        # against the map the step published or against the wakes that step looks at.
+        self._lock = threading.Lock()
         self.waiting: dict[str, int] = {}
+        # Wakes not covered by `waiting` since the step began: chat id -> most urgent
+        # priority; None for a wake that covers nothing (a requeue, a stop).
+        self._woken: dict[str | None, int] = {}
 
     def set(self, chat_id: str | None = None, priority: int | None = None) -> None:
         """Items for `chat_id` at `priority` were committed; without them, something that
         must not wait (a requeue, a stop)."""
-        if chat_id is not None and priority is not None:
-            least = self.waiting.get(str(chat_id))
-            if least is not None and priority >= least:
-                return
-        self._event.set()
+        with self._lock:
+            if chat_id is not None and priority is not None:
+                chat_id = str(chat_id)
+                least = self.waiting.get(chat_id)
+                if least is not None and priority >= least:
+                    return
+                self._woken[chat_id] = min(priority, self._woken.get(chat_id, priority))
+            else:
+                self._woken[None] = -1
+            self._event.set()
+
+    def looking(self) -> None:
+        """A step begins: until it publishes what it found (`looked`), every commit wakes."""
+        with self._lock:
+            self.waiting = {}
+            self._woken = {}
+            self._event.clear()
+
+    def looked(self, waiting: dict[str, int]) -> None:
+        """The step found `waiting` (see the class): publish it, and drop the wakes of the
+        step's own time whose items wait anyway."""
+        with self._lock:
+            self.waiting = waiting
+            if all(
+                chat_id in waiting and priority >= waiting[chat_id]
+                for chat_id, priority in self._woken.items()
+            ):
+                self._event.clear()
+            self._woken = {}
 
     def is_set(self) -> bool:
         return self._event.is_set()
-
-    def clear(self) -> None:
-        self._event.clear()
 
     def wait(self, timeout: float | None = None) -> bool:
         return self._event.wait(timeout)

@@ -38,12 +38,11 @@ def _run_sender() -> None:
         wait = IDLE_SECONDS
         # Before looking: every item committed from here on wakes us again, until the step
         # says which chats must wait anyway (outbox.Wakeup).
-        outbox.wakeup.waiting = {}
-        outbox.wakeup.clear()
+        outbox.wakeup.looking()
         close_old_connections()
         try:
             wait = sender.step(IDLE_SECONDS)
-            outbox.wakeup.waiting = sender.waiting
+            outbox.wakeup.looked(sender.waiting)
         except Exception:
             logger.exception("telegram_sender_iteration_failed")
             wait = 5.0

@@ -326,11 +326,12 @@ def test_items_for_a_chat_the_pacer_holds_do_not_wake_the_sender_and_others_do(
     for thread in [visitor(f"V{i}") for i in range(3)]:
         say(thread, "hello")
     run(sender, steps=1)
+    outbox.wakeup.looking()
     assert sender.step(idle=5.0) > 0  # the admin chat's next turn is a second away
-    outbox.wakeup.waiting = sender.waiting
+    outbox.wakeup.looked(sender.waiting)
 
     def wakes(commit) -> bool:
-        outbox.wakeup.clear()
+        outbox.wakeup.looked(sender.waiting)  # as published, nothing woken yet
         with django_capture_on_commit_callbacks(execute=True):
             commit()
         return outbox.wakeup.is_set()
@@ -341,7 +342,38 @@ def test_items_for_a_chat_the_pacer_holds_do_not_wake_the_sender_and_others_do(
     assert wakes(outbox.wakeup.set)
 
     monotonic[0] += 1.0  # its turn: the step sends, and the next one waits for nothing known
+    outbox.wakeup.looking()
     assert sender.step(idle=5.0) == 0.0
-    outbox.wakeup.waiting = sender.waiting
+    outbox.wakeup.looked(sender.waiting)
     assert wakes(lambda: say(visitor("Last"), "and me"))
-    outbox.wakeup.waiting = {}
+    outbox.wakeup.looking()
+
+
+def test_what_was_committed_while_a_step_ran_wakes_the_sender_only_if_it_need_not_wait(
+    bot, sender, django_capture_on_commit_callbacks
+):
+    """A step takes a while, and every commit during it wakes the sender (the step may have
+    read before it). In a flood that made the sender look again at every gap only to find
+    the admin chat paced (issue 16). When the step publishes which chats must wait, the
+    wakes of items that must wait anyway are dropped; any other wake of that time stands."""
+    monotonic = [1000.0]
+    sender.pacer = Pacer(interval=1.0, group_per_minute=20, clock=lambda: monotonic[0])
+    for thread in [visitor(f"V{i}") for i in range(3)]:
+        say(thread, "hello")
+    run(sender, steps=1)
+
+    def step_while(commit) -> bool:
+        """Whether the sender is awake after a step during which `commit` committed, after
+        the step's read (so what the step found does not know of it)."""
+        outbox.wakeup.looking()
+        assert sender.step(idle=5.0) > 0  # the admin chat is paced: nothing sent
+        with django_capture_on_commit_callbacks(execute=True):
+            commit()
+        outbox.wakeup.looked(sender.waiting)
+        return outbox.wakeup.is_set()
+
+    assert not step_while(lambda: say(visitor("Flood"), "one of many"))
+    assert step_while(lambda: outbox.notice("a notice"))
+    assert step_while(outbox.wakeup.set)
+    assert step_while(lambda: outbox.enqueue(OutboxItem.Kind.NOTICE, chat_id=4242, payload={"text": "hi"}))
+    outbox.wakeup.looking()
