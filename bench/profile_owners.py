@@ -3,9 +3,9 @@
     python bench/profile_owners.py DIR [--cpu NAME=MS ...]
 
 Each py-spy raw profile in DIR (one per server process, `<setup>-<port>-fixed.txt`) is
-split by the package of each sample's innermost frame: the socket stack the relay runs as
-well (daphne, twisted, autobahn, engine.io, socket.io, asyncio, json), the database layer
-(Django's ORM and backends, psycopg, sqlite3) and chatdesk's own modules. With `--cpu
+split by the package of each sample's innermost frame (OWNERS): the socket stack the relay
+runs as well (daphne, twisted, autobahn, engine.io, socket.io), asyncio and threads, json,
+the database layer (Django's ORM and backends, psycopg, sqlite3) and chatdesk's own modules. With `--cpu
 sqlite=0.62` (the setup's CPU per message from the same run) each share is also given in
 milliseconds a message, so two setups compare in the same unit. Record with
 BENCH_PROFILE_GIL=1: without it py-spy also counts the database threads that are only
