@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from contextlib import nullcontext
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -413,20 +414,40 @@ def post_admin_message(data: MessageInput, via: str = "panel", agent=None) -> tu
     return message, created
 
 
+# One statement: the link is made only while its thread exists, and a repeat is a no-op.
+# (SQLite needs the WHERE to read ON CONFLICT as the upsert's.)
+_LINK_SQL = (
+    "INSERT INTO telegram_links (chat_id, message_id, thread_id, created_at)"
+    " SELECT %s, %s, id, %s FROM threads WHERE id = %s"
+    " ON CONFLICT (chat_id, message_id) DO NOTHING"
+)
+
+
 def link_telegram_message(thread_id: uuid.UUID, chat_id: int, message_id: int) -> bool:
     """Remember that Telegram message (chat_id, message_id) belongs to the thread, so a
-    reply to it reaches that visitor. False when the thread is gone; a repeat is a no-op."""
-    if not Thread.objects.filter(id=thread_id).exists():
-        return False
+    reply to it reaches that visitor. False when the thread is gone; a repeat is a no-op.
+
+    The Telegram sender links every message it sends: one INSERT, where a lookup of the
+    thread and a get_or_create in its own transaction were seven statements a send."""
+    connection = transaction.get_connection()
+    params = [
+        int(chat_id),
+        int(message_id),
+        connection.ops.adapt_datetimefield_value(timezone.now()),
+        Thread._meta.pk.get_db_prep_value(thread_id, connection),
+    ]
     try:
-        with transaction.atomic():
-            TelegramLink.objects.get_or_create(
-                chat_id=int(chat_id), message_id=int(message_id), defaults={"thread_id": thread_id}
-            )
+        # A savepoint only inside a transaction: the thread may be deleted meanwhile, and
+        # the failed INSERT must not doom the caller's transaction.
+        with transaction.atomic() if connection.in_atomic_block else nullcontext():
+            with connection.cursor() as cursor:
+                cursor.execute(_LINK_SQL, params)
+                if cursor.rowcount == 1:
+                    return True
     except IntegrityError:
-        # The thread was deleted meanwhile, or a concurrent insert of the same link won.
-        return TelegramLink.objects.filter(chat_id=int(chat_id), message_id=int(message_id)).exists()
-    return True
+        pass  # the thread was deleted between the INSERT's read and its commit
+    # Nothing inserted: the link was there already, or the thread is gone.
+    return TelegramLink.objects.filter(chat_id=int(chat_id), message_id=int(message_id)).exists()
 
 
 def mark_seen(thread_id: uuid.UUID, seen_at: str | None = None) -> bool:

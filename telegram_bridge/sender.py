@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import connections
 from django.db.models import Max, Min, Q
 from django.utils import timezone
 
@@ -114,6 +115,26 @@ class Pacer:
         self.sent.setdefault(chat_id, deque()).append(self.clock())
 
 
+# The lanes of one chat (%(chat_id)s) with their heads, in the order the sender takes them
+# (Sender.step) but for the chat traffic's round-robin: a lane whose head is being retried
+# or is partly sent first (the oldest such head), then by priority, then the oldest head.
+# Above chat priority a lane is the whole priority (its notices go in the order made);
+# at chat priority, a visitor thread.
+_LANES_SQL = (
+    "SELECT priority, lane, head, retrying FROM ("
+    " SELECT priority, CASE WHEN priority < %(chat)s THEN NULL ELSE thread_id END AS lane,"
+    " MIN(id) AS head, (MAX(attempts) > 0 OR MAX(parts_done) > 0) AS retrying"
+    f" FROM {OutboxItem._meta.db_table} WHERE state = %(pending)s AND chat_id = %(chat_id)s"
+    " GROUP BY priority, lane) AS lanes"
+    " ORDER BY retrying DESC, CASE WHEN retrying THEN 0 ELSE priority END, head"
+)
+
+
+def _uuid(value) -> uuid.UUID | None:
+    """A thread id as read by raw SQL: SQLite gives its hex string, PostgreSQL a UUID."""
+    return uuid.UUID(value) if isinstance(value, str) else value
+
+
 @dataclass(frozen=True)
 class Lane:
     """A chat's queue within one priority: a visitor thread's items at chat priority (in
@@ -138,6 +159,8 @@ class Sender:
         # urgent priority whose items cannot go before then (all of them when it is
         # held). Items committed for those may be left until the next step.
         self.waiting: dict[str, int] = {}
+        self.forget_turns_at = 100  # len(served) at which forget_old_turns() runs next
+        self.lease_renewed = float("-inf")  # time.monotonic() of the last renewal
 
     # --- the loop ------------------------------------------------------------------------
 
@@ -152,34 +175,27 @@ class Sender:
         visitor's thousand queued messages delay another's first message by one send.
         """
         self.waiting = {}
-        if not state.acquire_lease(LEASE, WORKER_ID, lease_seconds()):
+        if not self.renew_lease(every=0.0):
             return idle
         now = timezone.now()
         wait = idle
-        holds = self.holds(now)
+        holds, urgent = self.look(now)
         for until in holds.values():
             wait = min(wait, (until - now).total_seconds())
         waiting = dict.fromkeys(holds, OutboxItem.Priority.SIGN_IN)
-        # Chats the pacer holds are left out before their lanes are read: in a flood the
-        # admin chat holds thousands of items in a thousand lanes, and it may take one
-        # every few seconds.
-        ready = []
-        for chat_id, urgent in self.pending_chats(exclude=holds).items():
-            pause = self.pacer.wait_for(chat_id, urgent)
+        for chat_id, priority in urgent.items():
+            pause = self.pacer.wait_for(chat_id, priority)
             if pause > 0:
+                # Chats the pacer holds are left before their lanes are read: in a flood the
+                # admin chat has a lane per visitor thread, and it may take one message
+                # every few seconds. The pacer makes less urgent traffic wait as long.
                 wait = min(wait, pause)
-                # The pacer makes less urgent traffic wait at least as long.
-                waiting[chat_id] = urgent
-            else:
-                ready.append(chat_id)
-        self.waiting = waiting
-        if not ready:
-            return max(0.0, wait)
-        lanes = self.lanes(ready)
-        if len(ready) == len(lanes):  # every chat with items was read: the turns can be pruned
-            self.forget_old_turns(lanes)
-        for chat_id, chat_lanes in lanes.items():
-            lane = self.choose(chat_id, chat_lanes)
+                waiting[chat_id] = priority
+                continue
+            lane = self.next_lane(chat_id)
+            if lane is None:
+                wait = 0.0  # emptied meanwhile (another sender, a cleared thread): look again
+                continue
             pause = self.pacer.wait_for(chat_id, lane.priority)
             if pause > 0:
                 wait = min(wait, pause)
@@ -188,90 +204,106 @@ class Sender:
             if item is None:
                 wait = 0.0  # gone meanwhile (another sender, a cleared thread): look again
                 continue
-            if not state.acquire_lease(LEASE, WORKER_ID, lease_seconds()) or not self.claim(item):
+            if not self.renew_lease() or not self.claim(item):
                 continue
             self.turn += 1
             self.served[(chat_id, lane.priority, lane.thread_id)] = self.turn
             self.deliver(item)
             wait = 0.0  # sent, or now held for its retry: the next step knows which
+        self.waiting = waiting
+        if len(self.served) > self.forget_turns_at:
+            self.forget_old_turns()
         return max(0.0, wait)
 
-    def holds(self, now) -> dict[str, datetime]:
-        """Chats that must wait, and until when: an item's retry is not due yet, or an item
-        is claimed (being sent elsewhere, or by a sender that died: until the claim expires)."""
-        pending = OutboxItem.objects.filter(state=OutboxItem.State.PENDING)
-        holds: dict[str, datetime] = {}
-        retries = (
-            pending.filter(next_attempt_at__gt=now).values("chat_id").annotate(until=Max("next_attempt_at"))
-        )
-        for row in retries:
-            holds[row["chat_id"]] = row["until"]
-        claims = (
-            pending.filter(claimed_at__isnull=False, claimed_at__gte=now - claim_timeout())
-            .values("chat_id")
-            .annotate(since=Max("claimed_at"))
-        )
-        for row in claims:
-            until = row["since"] + claim_timeout()
-            holds[row["chat_id"]] = max(until, holds.get(row["chat_id"], until))
-        return holds
+    def renew_lease(self, every: float | None = None) -> bool:
+        """Hold the sending lease; within a step (`every` None) it is renewed only when a
+        third of it has passed, so a step that sends to one chat renews it once."""
+        if every is None:
+            every = lease_seconds() / 3
+        if time.monotonic() - self.lease_renewed < every:
+            return True
+        if not state.acquire_lease(LEASE, WORKER_ID, lease_seconds()):
+            self.lease_renewed = float("-inf")
+            return False
+        self.lease_renewed = time.monotonic()
+        return True
 
-    def pending_chats(self, exclude) -> dict[str, int]:
-        """Per chat not held that has pending items, its most urgent priority."""
+    def look(self, now) -> tuple[dict[str, datetime], dict[str, int]]:
+        """One read of the queue: per chat with pending items, until when it must wait (an
+        item's retry is not due yet, or an item is claimed: being sent elsewhere, or by a
+        sender that died, until the claim expires), or else its most urgent priority."""
+        timeout = claim_timeout()
         rows = (
             OutboxItem.objects.filter(state=OutboxItem.State.PENDING)
-            .exclude(chat_id__in=list(exclude))
             .values("chat_id")
-            .annotate(urgent=Min("priority"))
-            .order_by()
-        )
-        return {row["chat_id"]: row["urgent"] for row in rows}
-
-    def lanes(self, chats: list[str]) -> dict[str, list[Lane]]:
-        """Per chat of `chats`, the head of each lane of pending items."""
-        rows = (
-            OutboxItem.objects.filter(state=OutboxItem.State.PENDING, chat_id__in=chats)
-            .values("chat_id", "priority", "thread_id")
-            .annotate(head=Min("id"), attempts=Max("attempts"), started=Max("parts_done"))
-            .order_by()
-            .values_list("chat_id", "priority", "thread_id", "head", "attempts", "started")
-        )
-        # Tuples, not dicts: in a flood this reads a row per visitor thread at every send.
-        merged: dict[tuple[str, int, uuid.UUID | None], Lane] = {}
-        for chat_id, priority, thread_id, head, attempts, started in rows:
-            # Above chat priority one lane per priority: notices go in the order they were made.
-            if priority < OutboxItem.Priority.CHAT:
-                thread_id = None
-            key = (chat_id, priority, thread_id)
-            known = merged.get(key)
-            merged[key] = Lane(
-                priority,
-                thread_id,
-                min(head, known.head) if known else head,
-                attempts > 0 or started > 0 or (known is not None and known.retrying),
+            .annotate(
+                urgent=Min("priority"),
+                retry=Max("next_attempt_at", filter=Q(next_attempt_at__gt=now)),
+                claimed=Max("claimed_at", filter=Q(claimed_at__gte=now - timeout)),
             )
-        by_chat: dict[str, list[Lane]] = {}
-        for (chat_id, _, _), lane in merged.items():
-            by_chat.setdefault(chat_id, []).append(lane)
-        return by_chat
+            .order_by()
+            .values_list("chat_id", "urgent", "retry", "claimed")
+        )
+        holds: dict[str, datetime] = {}
+        urgent: dict[str, int] = {}
+        for chat_id, priority, retry, claimed in rows:
+            ends = [end for end in (retry, claimed + timeout if claimed else None) if end is not None]
+            if ends:
+                holds[chat_id] = max(ends)
+            else:
+                urgent[chat_id] = priority
+        return holds, urgent
 
-    def forget_old_turns(self, lanes: dict[str, list[Lane]]) -> None:
+    def next_lane(self, chat_id: str) -> Lane | None:
+        """The lane whose head goes next to `chat_id` (None when it has no pending item).
+
+        The lanes come in the order of the rule (step()) but for the chat traffic's
+        round-robin, whose turns only this sender knows: the first lane of chat traffic
+        never served goes, else the one served least recently. In a flood the chat has a
+        lane per visitor thread, and most were never served: the choice reads a few rows,
+        where it built every lane at every send (issue 16)."""
+        connection = connections[OutboxItem.objects.db]
+        params = {
+            "chat_id": chat_id,
+            "pending": str(OutboxItem.State.PENDING),
+            "chat": int(OutboxItem.Priority.CHAT),
+        }
+        with connection.cursor() as cursor:
+            cursor.execute(_LANES_SQL, params)
+            row = cursor.fetchone()
+            if row is None:
+                return None
+            priority, thread_id, head, retrying = row
+            if retrying or priority < OutboxItem.Priority.CHAT:
+                return Lane(priority, _uuid(thread_id), head, bool(retrying))
+            least: tuple[int, Lane] | None = None
+            while row is not None:
+                priority, thread_id, head, _ = row
+                lane = Lane(priority, _uuid(thread_id), head, False)
+                turn = self.served.get((chat_id, priority, lane.thread_id))
+                if turn is None:
+                    return lane  # never served, and the oldest head of those
+                if least is None or turn < least[0]:
+                    least = (turn, lane)
+                row = cursor.fetchone()
+        return least[1]
+
+    def forget_old_turns(self) -> None:
         """Drop the turns of lanes that emptied (now and then, so the dict stays small);
         a thread that queues again later counts as new."""
-        current = {(chat, lane.priority, lane.thread_id) for chat, found in lanes.items() for lane in found}
-        if len(self.served) > 2 * len(current) + 100:
-            self.served = {key: turn for key, turn in self.served.items() if key in current}
-
-    def choose(self, chat_id: str, lanes: list[Lane]) -> Lane:
-        """The lane whose head goes next to `chat_id`."""
-        retrying = [lane for lane in lanes if lane.retrying]
-        if retrying:
-            return min(retrying, key=lambda lane: lane.head)
-        urgent = min(lane.priority for lane in lanes)
-        return min(
-            (lane for lane in lanes if lane.priority == urgent),
-            key=lambda lane: (self.served.get((chat_id, lane.priority, lane.thread_id), -1), lane.head),
+        rows = (
+            OutboxItem.objects.filter(state=OutboxItem.State.PENDING)
+            .values_list("chat_id", "priority", "thread_id")
+            .distinct()
+            .order_by()
         )
+        # Above chat priority a lane is the whole priority (_LANES_SQL).
+        current = {
+            (chat_id, priority, thread_id if priority >= OutboxItem.Priority.CHAT else None)
+            for chat_id, priority, thread_id in rows
+        }
+        self.served = {key: turn for key, turn in self.served.items() if key in current}
+        self.forget_turns_at = 2 * len(self.served) + 100
 
     def claim(self, item: OutboxItem) -> bool:
         now = timezone.now()
@@ -319,11 +351,12 @@ class Sender:
             OutboxItem.objects.filter(pk=item.pk).update(claimed_at=None, claimed_by="")
             state.record_ok()
             return False
-        OutboxItem.objects.filter(pk=item.pk).delete()
+        pk = item.pk
+        item.delete()  # one DELETE (a queryset's delete() wraps even one row in a transaction)
         self.delivered += 1
         state.record_ok()
         admin_chat.clear_refusal(item.chat_id, why="sent")
-        logger.info("telegram_sent item=%s kind=%s attempts=%s", item.pk, item.kind, item.attempts + 1)
+        logger.info("telegram_sent item=%s kind=%s attempts=%s", pk, item.kind, item.attempts + 1)
         return True
 
     def failed(self, item: OutboxItem, exc: TelegramError, give_up: bool = False) -> None:
@@ -432,15 +465,7 @@ class Sender:
         sent = [*(item.progress or {}).get("sent", []), result["message_id"]]
         item.parts_done, item.progress = index + 1, {"topic_id": topic_id, "sent": sent}
         OutboxItem.objects.filter(pk=item.pk).update(parts_done=item.parts_done, progress=item.progress)
-        SentPart.objects.update_or_create(
-            message_id=message_id,
-            part=index,
-            defaults={
-                "kind": kind,
-                "chat_id": int(result["chat"]["id"]),
-                "telegram_message_id": int(result["message_id"]),
-            },
-        )
+        _record_sent_part(message_id, index, kind, result)
 
     def topic_for(self, thread: Thread, chat_id: str) -> int | None:
         """The thread's forum topic, created (named after the visitor) on first use; None
@@ -507,15 +532,7 @@ class Sender:
                 **NO_PREVIEW,
             )
             services.link_telegram_message(thread.id, result["chat"]["id"], result["message_id"])
-            SentPart.objects.update_or_create(
-                message_id=message.id,
-                part=index,
-                defaults={
-                    "kind": "text",
-                    "chat_id": result["chat"]["id"],
-                    "telegram_message_id": result["message_id"],
-                },
-            )
+            _record_sent_part(message.id, index, SentPart.Kind.TEXT, result)
         elif old is not None:
             target = {"message_id": old.telegram_message_id}
             try:
@@ -581,6 +598,24 @@ class Sender:
         except TelegramError as exc:
             if not _topic_gone(exc):
                 raise
+
+
+def _record_sent_part(message_id, index: int, kind: str, result: dict) -> None:
+    """Remember Telegram message `result` as part `index` of the chat message (replacing
+    the part's earlier copy): one upsert, where update_or_create took four statements."""
+    part = SentPart(
+        message_id=message_id,
+        part=index,
+        kind=kind,
+        chat_id=int(result["chat"]["id"]),
+        telegram_message_id=int(result["message_id"]),
+    )
+    SentPart.objects.bulk_create(
+        [part],
+        update_conflicts=True,
+        unique_fields=["message_id", "part"],
+        update_fields=["kind", "chat_id", "telegram_message_id"],
+    )
 
 
 def _file(field: str, source: str | tuple[str, bytes]) -> dict:

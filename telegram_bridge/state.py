@@ -20,7 +20,12 @@ def get_value(key: str, default: str = "") -> str:
 
 
 def set_value(key: str, value: str) -> None:
-    BridgeState.objects.update_or_create(key=key, defaults={"value": value, "updated_at": timezone.now()})
+    # One UPDATE, the row made only the first time: the sender records every send
+    # (record_ok), and update_or_create was a transaction of four statements.
+    fields = {"value": value, "updated_at": timezone.now()}
+    if not BridgeState.objects.filter(key=key).update(**fields):
+        _ensure_row(key)
+        BridgeState.objects.filter(key=key).update(**fields)
 
 
 def _ensure_row(key: str) -> None:

@@ -253,7 +253,7 @@ def test_a_paced_admin_chat_is_not_read_lane_by_lane_and_other_chats_still_go(bo
         wait = sender.step(idle=5.0)
     assert 0 < wait <= 1.0  # the admin chat's next turn, a second after its last message
     assert len(bot.sent("sendMessage")) == 2
-    lane_reads = [q for q in queries.captured_queries if 'AS "head"' in q["sql"]]  # Sender.lanes
+    lane_reads = [q for q in queries.captured_queries if "AS lane" in q["sql"]]  # Sender.next_lane
     assert lane_reads == []
     assert len(queries.captured_queries) <= 5
 
@@ -377,3 +377,40 @@ def test_what_was_committed_while_a_step_ran_wakes_the_sender_only_if_it_need_no
     assert step_while(outbox.wakeup.set)
     assert step_while(lambda: outbox.enqueue(OutboxItem.Kind.NOTICE, chat_id=4242, payload={"text": "hi"}))
     outbox.wakeup.looking()
+
+
+def test_a_send_costs_a_fixed_number_of_statements_however_many_threads_wait(sender, bot, settings):
+    """In a flood each send is a turn of the admin chat, taken every few seconds on a
+    thread that shares the server's CPU with its sockets: it must not grow with the queue
+    (issue 16: it read every lane and made a transaction of each bookkeeping write)."""
+    settings.TELEGRAM_CARDS = True
+
+    def statements_per_send(threads: int) -> list[int]:
+        OutboxItem.objects.all().delete()
+        for thread in [visitor(f"V{i}") for i in range(threads)]:
+            say(thread, "hello")
+            say(thread, "again")
+        counts = []
+        for _ in range(4):  # cards first (each thread's lane), then their messages in turn
+            with CaptureQueriesContext(connection) as queries:
+                before = sender.delivered
+                sender.step(idle=0.0)
+            assert sender.delivered == before + 1
+            counts.append(len(queries.captured_queries))
+        return counts
+
+    statements_per_send(2)  # the first send makes the bridge's state rows
+    few, many = statements_per_send(3), statements_per_send(60)
+    assert few == many
+    assert max(many) <= 15
+
+
+def test_the_turns_of_lanes_that_emptied_are_forgotten(sender, bot):
+    """The sender remembers when it served each lane (round-robin); lanes that emptied
+    are dropped now and then, so a desk that saw a hundred thousand visitors does not
+    keep a turn for each."""
+    for thread in [visitor(f"V{i}") for i in range(250)]:
+        say(thread, "hello")
+    run(sender)
+    assert sender.delivered == 250
+    assert len(sender.served) <= 100

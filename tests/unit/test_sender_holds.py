@@ -1,4 +1,4 @@
-"""Which chats the Telegram sender must hold back, and until when (Sender.holds): a chat
+"""Which chats the Telegram sender must hold back, and until when (Sender.look): a chat
 whose item waits for its retry, or whose item is claimed by a sender (being sent now, or
 by one that died: until the claim times out). Later items of that chat wait, so order
 holds across processes. And an item is claimed by one sender at a time (Sender.claim):
@@ -32,7 +32,11 @@ def item(chat_id: str, **fields) -> OutboxItem:
 
 
 def holds() -> dict:
-    return Sender(client=object()).holds(NOW)
+    return Sender(client=object()).look(NOW)[0]
+
+
+def ready() -> dict:
+    return Sender(client=object()).look(NOW)[1]
 
 
 def test_nothing_waits_when_every_item_is_due():
@@ -74,6 +78,16 @@ def test_the_later_of_a_retry_and_a_claim_wins():
     item("-2", next_attempt_at=NOW + timedelta(seconds=10))
     item("-2", claimed_at=NOW - timedelta(seconds=10), claimed_by="other:1")
     assert holds() == {"-1": NOW + timedelta(seconds=500), "-2": NOW - timedelta(seconds=10) + CLAIM}
+
+
+def test_a_chat_not_held_is_ready_with_its_most_urgent_priority():
+    item("-1", priority=OutboxItem.Priority.CHAT)
+    item("-1", priority=OutboxItem.Priority.NOTICE)
+    item("-2", priority=OutboxItem.Priority.CHAT)
+    item("-3", priority=OutboxItem.Priority.SIGN_IN, next_attempt_at=NOW + timedelta(seconds=5))
+    item("-4", state=OutboxItem.State.FAILED)
+    assert ready() == {"-1": OutboxItem.Priority.NOTICE, "-2": OutboxItem.Priority.CHAT}
+    assert holds() == {"-3": NOW + timedelta(seconds=5)}
 
 
 def test_failed_items_hold_nothing():
