@@ -7,6 +7,8 @@
 // second in all for `seconds`, and the admin measures send→receive latency of
 // message_from_visitor. One JSON line per phase on stdout; stops after the first phase
 // that misses (p99 > maxP99 or messages lost).
+// With `gated`, each phase waits for a line on stdin ("waiting" is printed first), so that
+// bench/run.py can run the phases of two generators in turn (a setup's and the relay's).
 // mode "idle": `visitors` connections opened and held until stdin closes.
 "use strict";
 
@@ -83,7 +85,12 @@ async function rateMode() {
   out({ event: "connected", visitors: visitors.length });
 
   let next = 0;
+  const gate = cfg.gated ? lines() : null;
   for (const rate of cfg.rates) {
+    if (gate) {
+      out({ event: "waiting" });
+      if ((await gate.next()).done) break;
+    }
     await sleep(500);
     phase = { start: performance.now(), latencies: [], sent: 0, errors: 0, lags: [], worst: [] };
     out({ event: "phase_start", rate });
@@ -134,6 +141,19 @@ async function rateMode() {
   }
   for (const v of visitors) v.socket.disconnect();
   admin.disconnect();
+}
+
+async function* lines() {
+  // One value per line on stdin; done when stdin closes.
+  let buffered = "";
+  for await (const chunk of process.stdin) {
+    buffered += chunk;
+    let end;
+    while ((end = buffered.indexOf("\n")) >= 0) {
+      buffered = buffered.slice(end + 1);
+      yield true;
+    }
+  }
 }
 
 async function idleMode() {
