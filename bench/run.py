@@ -364,8 +364,8 @@ def run_rates(setup: Setup, sizes: Sizes, cookie: str | None, relay: GatedLoad |
         "urls": [s.url for s in servers],
         "adminCookie": cookie,
         "visitors": sizes.visitors,
+        "maxP99": 100,
     }
-    base["maxP99"] = 100
     phases = loadgen(dict(base, rates=sizes.sweep_rates, seconds=sizes.sweep_seconds, stopOnMiss=True))
     passing = [
         p
