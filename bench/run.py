@@ -228,15 +228,31 @@ def admin_cookie(env: dict[str, str]) -> str:
     return f"sessionid={key}"
 
 
-def loadgen(config: dict, on_line=None, timeout: float = 900) -> list[dict]:
-    """Run bench/loadgen.js with `config`; returns its JSON lines."""
-    proc = subprocess.Popen(
+def _start_loadgen(config: dict) -> subprocess.Popen:
+    return subprocess.Popen(
         ["node", str(BENCH / "loadgen.js"), json.dumps(config)],
         cwd=BENCH,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
+
+
+def rate_config(servers: list[Server], cookie: str | None, sizes: Sizes, **phases) -> dict:
+    """loadgen.js's "rate" mode on `servers`: the visitors, the admin, and `phases`."""
+    return {
+        "mode": "rate",
+        "urls": [s.url for s in servers],
+        "adminCookie": cookie,
+        "visitors": sizes.visitors,
+        "maxP99": 100,
+        **phases,
+    }
+
+
+def loadgen(config: dict, on_line=None, timeout: float = 900) -> list[dict]:
+    """Run bench/loadgen.js with `config`; returns its JSON lines."""
+    proc = _start_loadgen(config)
     lines = []
     deadline = time.monotonic() + timeout
     try:
@@ -278,24 +294,9 @@ class GatedLoad:
 
     def __init__(self, servers: list[Server], cookie: str | None, sizes: Sizes, phases: int) -> None:
         self.servers = servers
-        config = {
-            "mode": "rate",
-            "urls": [s.url for s in servers],
-            "adminCookie": cookie,
-            "visitors": sizes.visitors,
-            "maxP99": 100,
-            "rates": [sizes.fixed_rate] * phases,
-            "seconds": sizes.fixed_seconds,
-            "stopOnMiss": False,
-            "gated": True,
-        }
-        self.proc = subprocess.Popen(
-            ["node", str(BENCH / "loadgen.js"), json.dumps(config)],
-            cwd=BENCH,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
+        rates = [sizes.fixed_rate] * phases
+        config = rate_config(servers, cookie, sizes, rates=rates, seconds=sizes.fixed_seconds, gated=True)
+        self.proc = _start_loadgen(config)
         self._until("waiting")  # every visitor has joined
 
     def _until(self, event: str) -> dict:
@@ -359,14 +360,8 @@ def run_rates(setup: Setup, sizes: Sizes, cookie: str | None, relay: GatedLoad |
     result["fixed"] = median_phase(fixed)
     if beside:
         result["fixed"]["relay"] = median_phase(beside)
-    base = {
-        "mode": "rate",
-        "urls": [s.url for s in servers],
-        "adminCookie": cookie,
-        "visitors": sizes.visitors,
-        "maxP99": 100,
-    }
-    phases = loadgen(dict(base, rates=sizes.sweep_rates, seconds=sizes.sweep_seconds, stopOnMiss=True))
+    sweep = rate_config(servers, cookie, sizes, rates=sizes.sweep_rates, seconds=sizes.sweep_seconds)
+    phases = loadgen(dict(sweep, stopOnMiss=True))  # up to the first rate that misses
     passing = [
         p
         for p in phases
