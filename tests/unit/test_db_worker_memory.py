@@ -5,7 +5,6 @@ never see one: the soak's servers grew by ~4 MB a minute until the log held 9,00
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import connection
@@ -39,9 +38,9 @@ async def _run(calls: int) -> int:
 def test_worker_connection_keeps_no_query_log_under_debug(settings, monkeypatch):
     settings.DEBUG = True
     # One worker thread: every call below runs on the same kept connection.
-    executor = ThreadPoolExecutor(max_workers=1)
-    monkeypatch.setattr(db_worker, "_executor", executor)
+    threads = db_worker.DatabaseThreads(1)
+    monkeypatch.setattr(db_worker, "_executor", threads)
     try:
         assert asyncio.run(_run(300)) == 0
     finally:
-        executor.shutdown()
+        threads.shutdown()

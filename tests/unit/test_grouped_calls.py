@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -16,10 +15,10 @@ from chat.realtime import db_worker
 
 @pytest.fixture
 def one_worker(monkeypatch):
-    executor = ThreadPoolExecutor(max_workers=1)
-    monkeypatch.setattr(db_worker, "_executor", executor)
+    threads = db_worker.DatabaseThreads(1)
+    monkeypatch.setattr(db_worker, "_executor", threads)
     yield
-    executor.shutdown()
+    threads.shutdown()
 
 
 class Recorder:
