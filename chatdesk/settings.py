@@ -133,7 +133,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         # WAL lets the panel read while a visitor's message is written; IMMEDIATE
         # transactions wait for the write lock instead of failing with "database is locked".
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        # A server process checkpoints the WAL on a thread of its own, once a second
+        # (SQLITE_CHECKPOINT_MS); SQLite's own checkpoint, on the commit that fills the
+        # WAL, is the backstop, at 10,000 pages (about 40 MB) instead of 1,000: a message
+        # dirties the same few pages as the last one did (its thread's row, the index
+        # leaves at the end), and a checkpoint copies each page once however often it
+        # changed (bench/README.md, tenth round). The WAL is cut back to 64 MB after a
+        # checkpoint that emptied it.
+        "init_command": (
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+            f" PRAGMA wal_autocheckpoint={envint('SQLITE_WAL_AUTOCHECKPOINT_PAGES', 10000)};"
+            " PRAGMA journal_size_limit=67108864;"
+        ),
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
@@ -162,6 +173,9 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 # Server processes check the pool's idle connections this often, so a database restart
 # is noticed before a request trips over the dead connections (see chat/realtime/db_worker.py).
 DATABASE_POOL_CHECK_SECONDS = envint("DATABASE_POOL_CHECK_SECONDS", 5)
+# SQLite: a server process checkpoints the WAL this often, beside the writers (0: only
+# SQLite's own checkpoints, on the commit that fills the WAL; chat/realtime/sqlite_checkpoint.py).
+SQLITE_CHECKPOINT_MS = envint("SQLITE_CHECKPOINT_MS", 1000)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
