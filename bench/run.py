@@ -42,6 +42,7 @@ PG_ADMIN_URL = os.getenv("BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432
 REDIS_URL = os.getenv("BENCH_REDIS", "redis://127.0.0.1:6379/14")
 PROFILE_DIR = os.getenv("BENCH_PROFILE", "")
 PHASE_PROFILE_DIR = os.getenv("BENCH_PROFILE_PHASE", "")
+PHASE_STRACE_DIR = os.getenv("BENCH_STRACE_PHASE", "")
 
 # Production mode (DEBUG off: no query log, no debug toolbar costs), plain HTTP on 127.0.0.1,
 # limits far above what the load generator does from its one address.
@@ -166,6 +167,19 @@ class Server:
         tick = os.sysconf("SC_CLK_TCK")
         return int(fields[11]) / tick, int(fields[12]) / tick
 
+    def context_switches(self) -> int:
+        """The process's threads' context switches so far, voluntary (a wait: a lock, the
+        GIL, a hand-over to another thread) and not (the CPU taken away). A count, not a
+        time: the machine's load changes it far less than CPU seconds."""
+        total = 0
+        for status in Path(f"/proc/{self.process.pid}/task").glob("*/status"):
+            try:
+                lines = status.read_text().splitlines()
+            except OSError:  # the thread ended meanwhile
+                continue
+            total += sum(int(line.split()[1]) for line in lines if "ctxt_switches:" in line)
+        return total
+
     def rss_bytes(self) -> int:
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
@@ -286,6 +300,25 @@ def _profile_phase(servers: list[Server], name: str, seconds: int) -> None:
         subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def _strace_phase(servers: list[Server], name: str, seconds: int) -> None:
+    """BENCH_STRACE_PHASE=dir: `strace -c -f` counts each server process's system calls
+    (all its threads) during row 1's first phase, for the kernel's share of the CPU per
+    message (`cpu_system_ms_per_message`): which calls, and how many a message. strace
+    stops the process at every call, so that phase's latency and CPU mean nothing."""
+    for server in servers:
+        out = Path(PHASE_STRACE_DIR) / f"{name}-{server.port}-fixed-syscalls.txt"
+        command = ["timeout", "-s", "INT", str(max(1, seconds - 1)), "strace", "-c", "-f", "-o", str(out)]
+        command += ["-p", str(server.process.pid)]
+        subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _watch_phase(servers: list[Server], name: str, seconds: int) -> None:
+    if PHASE_PROFILE_DIR:
+        _profile_phase(servers, name, seconds)
+    if PHASE_STRACE_DIR:
+        _strace_phase(servers, name, seconds)
+
+
 class GatedLoad:
     """A load generator whose row 1 phases run one at a time, when asked (loadgen.js
     `gated`): the relay's phases and a setup's can then run in turn, so that the shared
@@ -316,8 +349,10 @@ class GatedLoad:
         if on_start:
             on_start()
         before = [s.cpu_user_system() for s in self.servers]
+        switches_before = sum(s.context_switches() for s in self.servers)
         line = self._until("phase_end")
         after = [s.cpu_user_system() for s in self.servers]  # one reading per process
+        switches = sum(s.context_switches() for s in self.servers) - switches_before
         user = sum(u for u, _ in after) - sum(u for u, _ in before)
         system = sum(k for _, k in after) - sum(k for _, k in before)
         received = max(line["received"], 1)
@@ -325,6 +360,7 @@ class GatedLoad:
             line,
             cpu_ms_per_message=1000 * (user + system) / received,
             cpu_system_ms_per_message=1000 * system / received,
+            switches_per_message=switches / received,
         )
 
     def close(self) -> None:
@@ -352,8 +388,8 @@ def run_rates(setup: Setup, sizes: Sizes, cookie: str | None, relay: GatedLoad |
             if relay is not None:
                 beside.append(relay.phase())
             on_start = None
-            if PHASE_PROFILE_DIR and n == 0:
-                on_start = functools.partial(_profile_phase, servers, setup.key, sizes.fixed_seconds)
+            if (PHASE_PROFILE_DIR or PHASE_STRACE_DIR) and n == 0:
+                on_start = functools.partial(_watch_phase, servers, setup.key, sizes.fixed_seconds)
             fixed.append(load.phase(on_start))
     finally:
         load.close()
@@ -384,7 +420,7 @@ def median_phase(phases: list[dict]) -> dict:
     if not phases:
         return {}
     out = dict(phases[0], phases=phases)
-    for name in ("p50", "p99", "cpu_ms_per_message", "cpu_system_ms_per_message"):
+    for name in ("p50", "p99", "cpu_ms_per_message", "cpu_system_ms_per_message", "switches_per_message"):
         values = [p[name] for p in phases if p.get(name) is not None]
         if values:
             out[name] = statistics.median(values)
