@@ -129,7 +129,10 @@ DATABASE_URL = os.getenv("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
 # thread, so "persistent" connections would pile up. PostgreSQL gets a connection pool
 # instead, which checks each connection before handing it out, so a database restart heals.
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+DATABASE_IS_SQLITE = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+if DATABASE_IS_SQLITE:
+    # Django's, with its %s → ? rewrite done once per statement text (chatdesk/sqlite_backend).
+    DATABASES["default"]["ENGINE"] = "chatdesk.sqlite_backend"
     DATABASES["default"]["OPTIONS"] = {
         # WAL lets the panel read while a visitor's message is written; IMMEDIATE
         # transactions wait for the write lock instead of failing with "database is locked".
@@ -181,7 +184,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Database work of the realtime layer runs in this many worker threads, off the event loop.
 # SQLite has a single writer, so one thread avoids lock contention there.
-DB_THREADS = envint("DB_THREADS", 1 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" else 8)
+DB_THREADS = envint("DB_THREADS", 1 if DATABASE_IS_SQLITE else 8)
 # Visitor messages are stored in groups (group commit, chat/realtime/handlers.py); each
 # group waits this long (µs) for the messages right behind it: a millisecond of latency
 # for larger groups and less CPU per message under load (bench/README.md, fifth round).

@@ -24,7 +24,7 @@ logger = logging.getLogger("chat.db")
 def start(interval: float) -> threading.Thread | None:
     """Checkpoint every SQLite database of settings.DATABASES every `interval` seconds
     on a daemon thread; None when there is none (or `interval` is 0)."""
-    aliases = [alias for alias, db in settings.DATABASES.items() if db["ENGINE"].endswith("sqlite3")]
+    aliases = [alias for alias in settings.DATABASES if connections[alias].vendor == "sqlite"]
     if not aliases or interval <= 0:
         return None
     thread = threading.Thread(
