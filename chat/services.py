@@ -115,9 +115,9 @@ def _update_thread(cursor, message: Message, touch_thread: bool, visitor: blocks
 
 # PostgreSQL, a group of visitor messages: each message's UPDATE and INSERT as one
 # statement (the INSERT reads the row the UPDATE returns, so a message whose UPDATE matches
-# nothing inserts nothing), a group's statements in one pipeline from _PIPELINE_FROM
-# messages on: one round trip for the group where the UPDATEs and the INSERTs were one each. Explicit casts: with server-side
-# parameters the SELECT list has no column type to infer them from.
+# nothing inserts nothing), the group's statements in one round trip (_store_combined).
+# Explicit casts: with server-side parameters the SELECT list has no column type to infer
+# them from.
 _GROUP_STORE_SQL = (
     "WITH updated AS ("
     + _THREAD_UPDATE_SQL.format(
@@ -131,14 +131,13 @@ _GROUP_STORE_SQL = (
 
 
 def _store_combined(cursor, messages: list[Message], visitors: list[blocks.Visitor]) -> bool:
-    """Store the visitor messages (_GROUP_STORE_SQL): one pipeline for a group of at least
-    _PIPELINE_FROM, else one statement each; whether every one was stored. When one was
-    not, the caller rolls the group back (the ones after it may have run).
-
-    psycopg's own cursor with server-side parameters (Django's binds on the client): the
-    statement is prepared once per connection (psycopg's prepare_threshold) and each
-    message sends only its values, instead of the server parsing and planning the
-    statement text every time."""
+    """Store the visitor messages (_GROUP_STORE_SQL, a statement each) in one round trip
+    (chatdesk.prepared.run_in_one_trip: with the transaction's BEGIN, prepared once per
+    connection, only the values travel); whether every one was stored. When one was not,
+    the caller rolls the group back (the ones after it may have run). A database error
+    (a resent client_id) is raised; so is a prepared statement the server lost (psycopg
+    deallocates them all after a rollback), which the caller treats as "not all stored":
+    the group goes again without it, and the next prepares it again."""
     connection = cursor.db
     rows = []
     for message, visitor in zip(messages, visitors, strict=True):
@@ -146,28 +145,14 @@ def _store_combined(cursor, messages: list[Message], visitors: list[blocks.Visit
         insert_params = _message_row(connection, message)
         del insert_params[1]  # thread_id: the updated row's
         rows.append(update_params + insert_params)
-    if len(rows) < _PIPELINE_FROM:
-        for row in rows:
-            with prepared.server_cursor(connection, _GROUP_STORE_SQL) as raw:
-                raw.execute(_GROUP_STORE_SQL, row, prepare=True)
-                if raw.rowcount != 1:
-                    return False
-        return True
-    with prepared.server_cursor(connection, _GROUP_STORE_SQL, times=len(rows)) as raw:
-        raw.executemany(_GROUP_STORE_SQL, rows, returning=True)
-        stored = 0
-        while True:
-            stored += raw.rowcount
-            if not raw.nextset():
-                break
-    return stored == len(rows)
-
-
-# The smallest group stored in one pipeline. Entering and leaving pipeline mode (a sync
-# and its results) costs more CPU than it saves below three statements: groups of one /
-# two / four messages took 209 / 249 / 321 µs of CPU pipelined and 153 / 216 / 329 µs one
-# statement each (bench/README.md, seventh round). At 500 msg/s most groups are one or two.
-_PIPELINE_FROM = 3
+    try:
+        with connection.wrap_database_errors:
+            counts = prepared.run_in_one_trip(connection, _GROUP_STORE_SQL, rows)
+    except prepared.OneTripError as exc:
+        if exc.statement_missing:
+            return False
+        raise
+    return counts == [1] * len(rows)
 
 
 def _thread_update(connection, message: Message, touch_thread: bool, visitor: blocks.Visitor | None):
@@ -343,8 +328,8 @@ def post_visitor_messages(
     The common message (an open thread, no block, a new client_id) is stored by the same
     UPDATE, and the group's rows by one INSERT (executemany), all in one transaction: one
     BEGIN/COMMIT (one WAL flush) for the group. On PostgreSQL each message's UPDATE and
-    INSERT are one statement, a group of three or more in one pipeline; if one of them
-    matches no row the group is rolled back and stored statement by statement. At the
+    INSERT are one statement, the group's in one round trip; if one of them matches no row
+    the group is rolled back and stored statement by statement. At the
     first that matches no row (a resolved thread, a block, no thread) the ones before it
     are committed and the rest go one by one through post_visitor_message; a database
     error (a resent client_id) rolls the group back and sends every item that way. Events

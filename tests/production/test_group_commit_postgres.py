@@ -1,5 +1,5 @@
 """Group commit on PostgreSQL: the unit tests of chat.services.post_visitor_messages run
-again against the real server, where a group's UPDATEs go in one psycopg pipeline and a
+again against the real server, where a group's statements go in one round trip and a
 group with a resolved thread, a blocked visitor, an unknown thread or a resent client_id
 is rolled back and stored statement by statement (tests/unit run on SQLite)."""
 

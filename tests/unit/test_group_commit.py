@@ -56,11 +56,10 @@ def test_a_group_of_common_messages_is_one_transaction(published):
     statements = [sql.split(": ")[-1].split()[0].upper() for sql in logged]
     # (Inside the test's own transaction the group's is a savepoint.) The five rows go in
     # one INSERT (executemany, logged by Django as "5 times: INSERT ...").
-    if connection.vendor == "postgresql":  # each UPDATE and INSERT one statement, in one pipeline
+    if connection.vendor == "postgresql":  # each UPDATE and INSERT one statement, in one trip
         assert statements == ["SAVEPOINT", "WITH", "RELEASE"]
-        assert logged[1].startswith("5 times: WITH updated AS (UPDATE threads")
-        # ...prepared on the connection once psycopg has seen it a few times (only its
-        # values travel after that).
+        assert logged[1].startswith("5 times, in one trip: WITH updated AS (UPDATE threads")
+        # ...prepared on the connection once (only its values travel after that).
         for i in range(6):
             published.commit(services.post_visitor_messages, [(text(thread.id, f"p{i}"), items[0][1])])
         with connection.cursor() as cursor:
@@ -94,10 +93,9 @@ def test_a_blocked_visitor_in_a_group_is_refused_and_counted_the_others_stored(p
     assert [d["content_text"] for d, _ in published.named("message_from_visitor")] == ["one", "two"]
 
 
-def test_a_group_of_two_is_stored_a_statement_each_and_a_blocked_one_still_refused(published):
-    """Below three messages a group is not pipelined on PostgreSQL (the pipeline cost more
-    CPU than it saved): each message is its own statement, and one that matches no row
-    still rolls the group back to be stored one by one."""
+def test_a_group_of_two_is_one_trip_and_a_blocked_one_still_refused(published):
+    """A group of two is one round trip on PostgreSQL as well, and a message in it that
+    matches no row still rolls the group back to be stored one by one."""
     mine, theirs = (
         services.create_thread("Ayşe"),
         services.create_thread("Spammer", blocks.Visitor.of("10.0.0.9", None)),
@@ -109,7 +107,7 @@ def test_a_group_of_two_is_stored_a_statement_each_and_a_blocked_one_still_refus
         )
     if connection.vendor == "postgresql":
         stores = [q["sql"] for q in queries.captured_queries if "WITH updated AS" in q["sql"]]
-        assert len(stores) == 2 and all(sql.startswith("WITH updated AS") for sql in stores)
+        assert len(stores) == 1 and stores[0].startswith("2 times, in one trip: WITH updated AS")
     _, block = services.block_visitor(theirs.id, "24h")
     published.clear()
     outcomes = published.commit(
@@ -160,3 +158,99 @@ def test_a_group_reopens_a_resolved_thread_and_refuses_an_unknown_one(published)
     assert Thread.objects.get(pk=thread.pk).status == Thread.Status.OPEN
     assert [e["change"] for e, _ in published.named("thread_updated")] == ["reopened"]
     assert stored_texts(thread) == ["back again", "still here"]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements: PostgreSQL")
+def test_a_group_still_stores_after_the_server_lost_the_prepared_statement(published):
+    """psycopg deallocates every prepared statement of a connection after a rollback
+    (`DEALLOCATE ALL`); a group that finds the store's statement gone is stored without it
+    and the next group prepares it again."""
+    thread = services.create_thread("Ayşe")
+    visitor = blocks.Visitor.of("10.0.0.2", "key")
+    published.commit(services.post_visitor_messages, [(text(thread.id, "first"), visitor)])
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    outcomes = published.commit(
+        services.post_visitor_messages,
+        [(text(thread.id, "second"), visitor), (text(thread.id, "third"), visitor)],
+    )
+    assert [(m.content_text, created) for m, created in outcomes] == [("second", True), ("third", True)]
+    published.commit(services.post_visitor_messages, [(text(thread.id, "fourth"), visitor)])
+    assert stored_texts(thread) == ["first", "second", "third", "fourth"]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE 'WITH updated AS%%'")
+        assert cursor.fetchone()[0] == 1
+    assert Thread.objects.get(pk=thread.pk).last_message_text == "fourth"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_a_failed_group_leaves_nothing_behind(monkeypatch):
+    """As on the server, where the group's transaction is the connection's own (on
+    PostgreSQL its BEGIN travels with the group's statements): the group that fails on a
+    resent client_id is rolled back whole, so the message before it is stored once."""
+    from chat.realtime import publishing
+
+    monkeypatch.setattr(publishing, "publish", lambda event, data, room: None)
+    thread = services.create_thread("Ayşe")
+    services.post_visitor_message(text(thread.id, "hello", "c-1"))
+    items = [
+        (text(thread.id, "before", "c-0"), blocks.Visitor.of("10.0.0.2", "key")),
+        (text(thread.id, "hello", "c-1"), blocks.Visitor.of("10.0.0.2", "key")),
+        (text(thread.id, "after"), blocks.Visitor.of("10.0.0.2", "key")),
+    ]
+    outcomes = services.post_visitor_messages(items)
+    assert [(m.content_text, created) for m, created in outcomes] == [
+        ("before", True),
+        ("hello", False),
+        ("after", True),
+    ]
+    assert stored_texts(thread) == ["hello", "before", "after"]
+    assert not connection.in_atomic_block
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_what_receivers_record_commits_with_the_group_or_not_at_all(monkeypatch):
+    """A `messages_posted` receiver (the Telegram outbox) records in the messages' own
+    transaction: when it fails, the group's messages are not stored either."""
+    from chat import signals
+    from chat.realtime import publishing
+
+    monkeypatch.setattr(publishing, "publish", lambda event, data, room: None)
+    thread = services.create_thread("Ayşe")
+
+    def outbox_down(sender, messages, via, **kwargs):
+        raise RuntimeError("the outbox could not be written")
+
+    signals.messages_posted.connect(outbox_down, dispatch_uid="test.outbox_down")
+    try:
+        visitor = blocks.Visitor.of("10.0.0.2", "key")
+        outcomes = services.post_visitor_messages([(text(thread.id, f"m{i}"), visitor) for i in range(3)])
+    finally:
+        signals.messages_posted.disconnect(dispatch_uid="test.outbox_down")
+    assert all(isinstance(outcome, RuntimeError) for outcome in outcomes)
+    assert stored_texts(thread) == []
+    assert Thread.objects.get(pk=thread.pk).last_message_text is None
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements: PostgreSQL")
+def test_without_prepared_statements_a_group_is_stored_and_nothing_is_prepared(published):
+    """DATABASE_PREPARED_STATEMENTS=0 (PgBouncer in transaction mode before 1.21): the
+    store sends its statement whole each time, and prepares nothing on the server."""
+    connection.ensure_connection()
+    raw = connection.connection
+    threshold, raw.prepare_threshold = raw.prepare_threshold, None
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("DEALLOCATE ALL")
+        thread = services.create_thread("Ayşe")
+        visitor = blocks.Visitor.of("10.0.0.2", "key")
+        for batch in (["a", "b"], ["c"], ["d", "e", "f"]):
+            published.commit(services.post_visitor_messages, [(text(thread.id, t), visitor) for t in batch])
+        assert stored_texts(thread) == ["a", "b", "c", "d", "e", "f"]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE 'WITH updated AS%%'"
+            )
+            assert cursor.fetchone()[0] == 0
+    finally:
+        raw.prepare_threshold = threshold
