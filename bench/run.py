@@ -291,11 +291,15 @@ def _profile_phase(servers: list[Server], name: str, seconds: int) -> None:
     """BENCH_PROFILE_PHASE=dir: py-spy (pip install py-spy) samples each server process
     during row 1's fixed-rate phase only (BENCH_PROFILE covers the whole run: joins too);
     BENCH_PROFILE_GIL=1 keeps only the samples of the thread holding the GIL, which is
-    where a process's Python time goes."""
+    where a process's Python time goes. BENCH_PROFILE_RATE: samples a second (py-spy's
+    default, 100, leaves a few hundred GIL samples a phase); BENCH_PROFILE_NONBLOCKING=1:
+    sample without pausing the process (less cost to it, a stack now and then torn)."""
     for server in servers:
         out = Path(PHASE_PROFILE_DIR) / f"{name}-{server.port}-fixed.txt"
         command = [str(Path(sys.executable).parent / "py-spy"), "record", "-f", "raw", "-o", str(out)]
         command += ["--gil"] * bool(os.environ.get("BENCH_PROFILE_GIL"))
+        command += ["--rate", os.environ.get("BENCH_PROFILE_RATE", "100")]
+        command += ["--nonblocking"] * bool(os.environ.get("BENCH_PROFILE_NONBLOCKING"))
         command += ["--pid", str(server.process.pid), "--duration", str(max(1, seconds - 1))]
         subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
