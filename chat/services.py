@@ -130,7 +130,7 @@ _GROUP_STORE_SQL = (
 )
 
 
-def _store_combined(cursor, messages: list[Message], visitors: list[blocks.Visitor]) -> bool:
+def _store_combined(connection, messages: list[Message], visitors: list[blocks.Visitor]) -> bool:
     """Store the visitor messages (_GROUP_STORE_SQL, a statement each) in one round trip
     (chatdesk.prepared.run_in_one_trip: with the transaction's BEGIN, prepared once per
     connection, only the values travel); whether every one was stored. When one was not,
@@ -138,7 +138,6 @@ def _store_combined(cursor, messages: list[Message], visitors: list[blocks.Visit
     (a resent client_id) is raised; so is a prepared statement the server lost (psycopg
     deallocates them all after a rollback), which the caller treats as "not all stored":
     the group goes again without it, and the next prepares it again."""
-    connection = cursor.db
     rows = []
     for message, visitor in zip(messages, visitors, strict=True):
         update_params = _thread_update(connection, message, True, visitor)[1]
@@ -360,12 +359,12 @@ def _store_group(items, via: str, combined: bool) -> list[Message] | None:
     try:
         with transaction.atomic():
             connection = transaction.get_connection()
-            with connection.cursor() as cursor:
-                if combined:
-                    stored = [_new_message(Message.Sender.VISITOR, data) for data, _ in items]
-                    if not _store_combined(cursor, stored, [visitor for _, visitor in items]):
-                        raise _NotAllMatched
-                else:
+            if combined:
+                stored = [_new_message(Message.Sender.VISITOR, data) for data, _ in items]
+                if not _store_combined(connection, stored, [visitor for _, visitor in items]):
+                    raise _NotAllMatched
+            else:
+                with connection.cursor() as cursor:
                     for data, visitor in items:
                         message = _new_message(Message.Sender.VISITOR, data)
                         if not _update_thread(cursor, message, touch_thread=True, visitor=visitor):

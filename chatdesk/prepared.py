@@ -5,6 +5,7 @@ in Python and the server parses and plans the statement text again. A statement 
 psycopg's own cursor instead sends only its values, and psycopg prepares it once per
 connection (the `prepare_threshold` in settings.DATABASES). Django's debug cursor does not
 see these, so they are logged here the way it logs its own (tests count statements).
+run_in_one_trip goes below psycopg, to libpq's pipeline, for the visitor messages' store.
 """
 
 from __future__ import annotations
@@ -19,17 +20,16 @@ from contextlib import contextmanager
 
 
 @contextmanager
-def server_cursor(connection, sql: str, times: int = 1) -> Iterator:
+def server_cursor(connection, sql: str) -> Iterator:
     """A psycopg cursor on `connection` (Django's, PostgreSQL) with server-side parameters,
-    for running `sql` (`times` rows of an executemany): logged like Django's own."""
+    for running `sql`: logged like Django's own."""
     import psycopg  # only PostgreSQL gets here
 
     started = time.monotonic()
     with psycopg.Cursor(connection.connection) as cursor:
         yield cursor
     if connection.queries_logged:
-        logged = sql if times == 1 else f"{times} times: {sql}"
-        connection.queries_log.append({"sql": logged, "time": f"{time.monotonic() - started:.3f}"})
+        connection.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
 
 
 def execute(connection, sql: str, params) -> None:
@@ -64,6 +64,7 @@ def run_in_one_trip(connection, sql: str, rows: list[list]) -> list[int]:
     same prepared statement.
     """
     from psycopg import pq
+    from psycopg.adapt import Transformer
 
     started = time.monotonic()
     raw = connection.connection
@@ -76,7 +77,7 @@ def run_in_one_trip(connection, sql: str, rows: list[list]) -> list[int]:
     with raw.lock:
         pgconn = raw.pgconn
         begin = not raw.autocommit and pgconn.transaction_status == pq.TransactionStatus.IDLE
-        transformer = _transformer(raw)
+        transformer = Transformer.from_context(raw)
         params = [transformer.dump_sequence(row, statement.formats) for row in rows]
         counts, error, missing = raw.wait(_one_trip(pgconn, statement, params, begin, prepare, named))
     if missing:
@@ -115,12 +116,6 @@ _PREPARED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _INVALID_STATEMENT_NAME = b"26000"
 
 
-def _transformer(raw):
-    from psycopg.adapt import Transformer
-
-    return Transformer.from_context(raw)
-
-
 def _one_trip(pgconn, statement: _OneTripStatement, rows: list, begin: bool, prepare: bool, named: bool):
     """libpq in pipeline mode: everything queued and flushed at once, then the answers up
     to the sync: (each row's count, the first error or None, whether it was a missing
@@ -155,7 +150,6 @@ def _one_trip(pgconn, statement: _OneTripStatement, rows: list, begin: bool, pre
                 if result.status == status.FATAL_ERROR:
                     if error is None:
                         error = result.get_error_message()
-                        error = error.decode(errors="replace") if isinstance(error, bytes) else str(error)
                         sqlstate = result.error_field(pq.DiagnosticField.SQLSTATE)
                         missing = sqlstate == _INVALID_STATEMENT_NAME
                 elif result.status == status.COMMAND_OK and command == "row":
