@@ -152,6 +152,8 @@ if DATABASE_IS_SQLITE:
         "timeout": 20,
     }
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's, with writes that can go with the COMMIT (chatdesk/postgresql_backend).
+    DATABASES["default"]["ENGINE"] = "chatdesk.postgresql_backend"
     # Django passes check=ConnectionPool.check_connection to the pool when health checks
     # are on (giving `check` in the pool options too is a TypeError at the first query).
     # One extra round trip per checkout; DATABASE_POOL_CHECK_SECONDS sweeps idle ones anyway.

@@ -11,7 +11,11 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-MODULES = ["tests/unit/test_group_commit.py", "tests/unit/test_outbox_order.py"]
+MODULES = [
+    "tests/unit/test_group_commit.py",
+    "tests/unit/test_outbox_order.py",
+    "tests/unit/test_writes_at_commit.py",
+]
 
 
 def test_group_commit_unit_tests_pass_on_postgresql(services):
