@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterable
 from contextlib import nullcontext
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F
 from django.db.models.base import ModelState
 from django.utils import timezone
@@ -114,10 +114,13 @@ def _update_thread(cursor, message: Message, touch_thread: bool, visitor: blocks
 
 
 # PostgreSQL, a group of visitor messages: each message's UPDATE and INSERT as one
-# statement (the INSERT reads the row the UPDATE returns, so a message whose UPDATE matches
-# nothing inserts nothing), the group's statements in one round trip (_store_combined).
-# Explicit casts: with server-side parameters the SELECT list has no column type to infer
-# them from.
+# statement (the INSERT reads the row the UPDATE returns), the group's statements sent with
+# the transaction's COMMIT (_store_combined). A message whose UPDATE matches no row inserts
+# a row without a thread, which the NOT NULL of messages.thread_id refuses: that fails the
+# statement, so the COMMIT that follows it in the same round trip is not run, and the group
+# is rolled back whole (PostgreSQL logs the error; it happens when a message reopens a
+# resolved thread, or a blocked visitor writes). Explicit casts: with server-side
+# parameters the SELECT list has no column type to infer them from.
 _GROUP_STORE_SQL = (
     "WITH updated AS ("
     + _THREAD_UPDATE_SQL.format(
@@ -126,32 +129,40 @@ _GROUP_STORE_SQL = (
     + " RETURNING id) "
     + _MESSAGE_INSERT_INTO
     + " SELECT %s::uuid, id, %s::text, %s::text, %s::text, %s::text, %s::timestamptz, %s::text,"
-    " %s::integer, %s::integer, %s::integer, %s::text, %s::bigint FROM updated"
+    " %s::integer, %s::integer, %s::integer, %s::text, %s::bigint"
+    " FROM (SELECT id FROM updated UNION ALL SELECT NULL WHERE NOT EXISTS (SELECT 1 FROM updated)) AS matched"
 )
 
 
-def _store_combined(connection, messages: list[Message], visitors: list[blocks.Visitor]) -> bool:
-    """Store the visitor messages (_GROUP_STORE_SQL, a statement each) in one round trip
-    (chatdesk.prepared.run_in_one_trip: with the transaction's BEGIN, prepared once per
-    connection, only the values travel); whether every one was stored. When one was not,
-    the caller rolls the group back (the ones after it may have run). A database error
-    (a resent client_id) is raised; so is a prepared statement the server lost (psycopg
-    deallocates them all after a rollback), which the caller treats as "not all stored":
-    the group goes again without it, and the next prepares it again."""
+def _store_combined(connection, messages: list[Message], visitors: list[blocks.Visitor]) -> None:
+    """Queue the visitor messages' store (_GROUP_STORE_SQL, a statement each, prepared once
+    per connection) to go with the transaction's COMMIT (chatdesk.prepared.write_at_commit),
+    or with the first statement before it. Its failure comes from there: see
+    _combined_store_missed."""
     rows = []
     for message, visitor in zip(messages, visitors, strict=True):
         update_params = _thread_update(connection, message, True, visitor)[1]
         insert_params = _message_row(connection, message)
         del insert_params[1]  # thread_id: the updated row's
         rows.append(update_params + insert_params)
-    try:
-        with connection.wrap_database_errors:
-            counts = prepared.run_in_one_trip(connection, _GROUP_STORE_SQL, rows)
-    except prepared.OneTripError as exc:
-        if exc.statement_missing:
-            return False
-        raise
-    return counts == [1] * len(rows)
+    prepared.write_at_commit(connection, _GROUP_STORE_SQL, rows, prepare=True)
+
+
+def _combined_store_missed(exc: DatabaseError) -> bool:
+    """Whether the combined store failed on what storing one by one handles: a message
+    whose UPDATE matched no row (a resolved thread, a block, no thread; see
+    _GROUP_STORE_SQL), or a prepared statement the server lost (psycopg deallocates them
+    all after a rollback; the next group prepares it again)."""
+    diag = getattr(exc.__cause__, "diag", None)
+    if diag is None:
+        return False
+    if diag.sqlstate == "26000":  # invalid_sql_statement_name
+        return True
+    return (
+        diag.sqlstate == "23502"
+        and diag.table_name == Message._meta.db_table
+        and diag.column_name == "thread_id"
+    )
 
 
 def _thread_update(connection, message: Message, touch_thread: bool, visitor: blocks.Visitor | None):
@@ -327,8 +338,8 @@ def post_visitor_messages(
     The common message (an open thread, no block, a new client_id) is stored by the same
     UPDATE, and the group's rows by one INSERT (executemany), all in one transaction: one
     BEGIN/COMMIT (one WAL flush) for the group. On PostgreSQL each message's UPDATE and
-    INSERT are one statement, the group's in one round trip; if one of them matches no row
-    the group is rolled back and stored statement by statement. At the
+    INSERT are one statement, and the group's go with the COMMIT, in one round trip; if one
+    of them matches no row the group is rolled back and stored statement by statement. At the
     first that matches no row (a resolved thread, a block, no thread) the ones before it
     are committed and the rest go one by one through post_visitor_message; a database
     error (a resent client_id) rolls the group back and sends every item that way. Events
@@ -347,22 +358,17 @@ def post_visitor_messages(
     return outcomes
 
 
-class _NotAllMatched(Exception):
-    """A combined UPDATE and INSERT (_GROUP_STORE_SQL) matched no row: roll the group back."""
-
-
 def _store_group(items, via: str, combined: bool) -> list[Message] | None:
     """Store what post_visitor_messages can store as one group; the messages stored (a
-    prefix of `items`; none after a database error), or None when `combined` and one of
-    the UPDATEs matched no row (nothing stored)."""
+    prefix of `items`; none after a database error), or None when `combined` and the
+    combined store missed (_combined_store_missed: nothing stored)."""
     stored: list[Message] = []
     try:
         with transaction.atomic():
             connection = transaction.get_connection()
             if combined:
                 stored = [_new_message(Message.Sender.VISITOR, data) for data, _ in items]
-                if not _store_combined(connection, stored, [visitor for _, visitor in items]):
-                    raise _NotAllMatched
+                _store_combined(connection, stored, [visitor for _, visitor in items])
             else:
                 with connection.cursor() as cursor:
                     for data, visitor in items:
@@ -378,8 +384,8 @@ def _store_group(items, via: str, combined: bool) -> list[Message] | None:
                 signals.messages_posted.send(Message, messages=stored, via=via)
             for message in stored:
                 send_on_commit("message_from_visitor", message_payload(message), ADMIN_ROOM)
-    except _NotAllMatched:
-        return None
+    except DatabaseError as exc:
+        return None if combined and _combined_store_missed(exc) else []
     except Exception:  # rolled back, events dropped with it: each again on its own
         return []
     return stored

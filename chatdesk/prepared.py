@@ -5,8 +5,8 @@ in Python and the server parses and plans the statement text again. A statement 
 psycopg's own cursor instead sends only its values, and psycopg prepares it once per
 connection (the `prepare_threshold` in settings.DATABASES). Django's debug cursor does not
 see these, so they are logged here the way it logs its own (tests count statements).
-run_in_one_trip goes below psycopg, to libpq's pipeline, for the visitor messages' store,
-and write_at_commit sends an outbox row with the transaction's COMMIT.
+write_at_commit goes below psycopg, to libpq's pipeline: a group of visitor messages and
+its Telegram outbox rows leave with their transaction's COMMIT, in one round trip.
 """
 
 from __future__ import annotations
@@ -39,85 +39,54 @@ def execute(connection, sql: str, params) -> None:
         cursor.execute(sql, params)
 
 
-class OneTripError(Exception):
-    """A statement of run_in_one_trip failed: the transaction is aborted, roll it back.
-    `statement_missing`: the server had lost the prepared statement (psycopg deallocates
-    every prepared statement of a connection after a rollback); the next call prepares
-    it again."""
+def write_at_commit(connection, sql: str, rows: list, prepare: bool = False) -> None:
+    """Run `sql` (server-side parameters, `%s` or `%(name)s`) once per parameter row of
+    `rows`, in the current transaction, in the round trip of the next statement: the
+    COMMIT's, usually (chatdesk.postgresql_backend). On this machine the database thread's
+    sleep and wake-up for each answer cost more CPU than a statement (bench/README.md,
+    twelfth round): a group of visitor messages and its Telegram outbox rows go to the
+    server with the COMMIT, in one write, and come back in one answer.
 
-    def __init__(self, message: str, statement_missing: bool) -> None:
-        super().__init__(message)
-        self.statement_missing = statement_missing
-
-
-def run_in_one_trip(connection, sql: str, rows: list[list]) -> list[int]:
-    """Run `sql` once per parameter row in one round trip, inside the current transaction
-    (opening it, if this is its first statement): each row's count of affected rows, in
-    order. Raises OneTripError if one failed; the transaction must then roll back.
-
-    What psycopg's own pipeline (executemany) does, minus what it costs per row: it sends
-    each row on its own (a poll and a send() a row, a Python generator step around each),
-    and psycopg's transaction sends its BEGIN as a round trip of its own. Here the BEGIN, the
-    statement's preparation (once per connection), an execution per row and the sync are
-    queued, and they leave in one write; the answers are read as they come. Parameters go in
-    psycopg's text form and PostgreSQL infers their types from the statement, as it does for
-    Django's client-side parameters, so a NULL in one row and a value in the next use the
-    same prepared statement.
-    """
-    from psycopg import pq
-
-    _send_waiting_writes(connection)
-    started = time.monotonic()
-    raw = connection.connection
-    statement = _one_trip_statement(sql)
-    with raw.lock:
-        begin = not raw.autocommit and raw.pgconn.transaction_status == pq.TransactionStatus.IDLE
-        trip = _Trip(raw, begin=begin, commit=False)
-        trip.add(statement, rows)
-        counts, failed = trip.run()
-    _log(connection, f"{len(rows)} times, in one trip: {sql}", started)
-    if failed is not None:
-        raise OneTripError(failed.get_error_message(), trip.statement_missing)
-    return counts
-
-
-def write_at_commit(connection, sql: str, params: dict) -> None:
-    """Run `sql` (server-side parameters, named) in the current transaction, sent with the
-    next statement's round trip: the COMMIT's, usually (chatdesk.postgresql_backend). For
-    an outbox row written as a message is stored: on this machine the database thread's
-    sleep and wake-up for each answer cost more CPU than the statement (bench/README.md,
-    twelfth round).
-
-    Nothing sees the difference: any statement run on the connection before the COMMIT
-    (a read of the row, a savepoint, a rollback to one) sends the waiting writes first,
-    and a failed one fails the COMMIT, which then rolls back. Outside a transaction, or
-    on another database, it runs at once, as `execute` does."""
-    if isinstance(getattr(connection, "writes_at_commit", None), list) and connection.in_atomic_block:
-        connection.writes_at_commit.append((sql, params))
+    Nothing sees the difference: any statement run on the connection before the COMMIT (a
+    read, a savepoint, a rollback to one) sends the waiting writes first, and one that
+    fails fails that statement, or the COMMIT, which then rolls back: the caller hears
+    psycopg's error for it. Outside a transaction the rows go at once. With `prepare` (and
+    prepared statements on) the statement is prepared once per connection, and one that
+    finds it gone (psycopg deallocates every prepared statement after a rollback) fails
+    with InvalidSqlStatementName; the next prepares it again. A write that could not be
+    tried again leaves `prepare` off."""
+    writes = getattr(connection, "writes_at_commit", None)
+    if isinstance(writes, list) and connection.in_atomic_block:
+        writes.append((sql, rows, prepare))
     else:
-        execute(connection, sql, params)
+        send_writes(connection, [(sql, rows, prepare)], commit=False)
 
 
-def send_writes(connection, writes: list[tuple[str, dict]], commit: bool) -> None:
-    """Send the `writes` (sql, params) that waited for the COMMIT (write_at_commit), in one
-    round trip, with the COMMIT when `commit`. If one of them (or the COMMIT) fails,
-    psycopg's error for it is raised, and the transaction is left to roll back (Django's
-    atomic does)."""
+def send_writes(connection, writes: list[tuple[str, list, bool]], commit: bool) -> None:
+    """Send `writes` ((sql, rows, prepare) each, see write_at_commit) in one round trip
+    (with the transaction's BEGIN if nothing opened it yet), and the COMMIT when `commit`.
+    Raises psycopg's error for the first that failed; the transaction must then roll back.
+
+    Below psycopg, in libpq's pipeline mode: psycopg's executemany sends each row on its
+    own (a poll and a send() a row, a Python generator step around each) and its
+    transaction's BEGIN as a round trip of its own. Parameters go in psycopg's text form
+    and PostgreSQL infers their types from the statement, as it does for Django's
+    client-side parameters, so a NULL in one row and a value in the next use the same
+    prepared statement."""
     import psycopg
     from psycopg import pq
 
     started = time.monotonic()
     raw = connection.connection
     with raw.lock:
-        begin = raw.pgconn.transaction_status == pq.TransactionStatus.IDLE
-        # Not prepared: a lost prepared statement (psycopg deallocates them all after a
-        # rollback) would fail the transaction here, with nothing to retry it.
-        trip = _Trip(raw, begin=begin, commit=commit, named=False)
-        for sql, params in writes:
-            trip.add(_one_trip_statement(sql), [params])
-        _counts, failed = trip.run()
-    for sql, _params in writes:
-        _log(connection, f"{'with the COMMIT' if commit else 'before the next statement'}: {sql}", started)
+        begin = not raw.autocommit and raw.pgconn.transaction_status == pq.TransactionStatus.IDLE
+        trip = _Trip(raw, begin=begin, commit=commit)
+        for sql, rows, prepare in writes:
+            trip.add(_one_trip_statement(sql), rows, prepare)
+        failed = trip.run()
+    when = "with the COMMIT" if commit else "in one trip"
+    for sql, rows, _prepare in writes:
+        _log(connection, f"{len(rows)} times, {when}: {sql}" if len(rows) > 1 else f"{when}: {sql}", started)
     if failed is not None:
         raise psycopg.errors.error_from_result(failed, encoding=raw.pgconn._encoding)
 
@@ -187,89 +156,84 @@ class _Trip:
     """Commands for libpq's pipeline mode, queued and flushed in one write, then their
     answers read up to the sync. Call with the psycopg connection's lock held.
 
-    With prepared statements on (`named` and the connection's prepare_threshold), a statement is
-    prepared the first time this connection sends it and executed by name after that;
-    psycopg deallocates every prepared statement after a rollback, so a trip that finds its
-    statement gone forgets it (`statement_missing`) and the next one prepares it again."""
+    With prepared statements on (the connection's prepare_threshold), a statement added
+    with `prepare` is prepared the first time this connection sends it and executed by name
+    after that. A trip that finds one gone forgets the connection's marks of its statements
+    (psycopg deallocates every prepared statement after a rollback), and the next
+    prepares them again."""
 
-    def __init__(self, raw, begin: bool, commit: bool, named: bool = True) -> None:
+    def __init__(self, raw, begin: bool, commit: bool) -> None:
         from psycopg.adapt import Transformer
 
         self.raw = raw
         self.begin = begin
         self.commit = commit
-        self.named = named and raw.prepare_threshold is not None
+        self.can_prepare = raw.prepare_threshold is not None
         self.prepared = _PREPARED.setdefault(raw, set())
         self.transformer = Transformer.from_context(raw)
-        self.commands: list[tuple[_OneTripStatement, bool, list]] = []
-        self.statement_missing = False
+        # (statement, whether it is executed by name, whether this trip prepares it, params)
+        self.commands: list[tuple[_OneTripStatement, bool, bool, list]] = []
 
-    def add(self, statement: _OneTripStatement, rows: list) -> None:
-        queued = {s.name for s, prepare, _rows in self.commands if prepare}
-        prepare = self.named and statement.name not in self.prepared and statement.name not in queued
+    def add(self, statement: _OneTripStatement, rows: list, prepare: bool) -> None:
+        named = prepare and self.can_prepare
+        queued = {command[0].name for command in self.commands if command[2]}
+        make = named and statement.name not in self.prepared and statement.name not in queued
         dump = self.transformer.dump_sequence
         params = [dump(statement.values(row), statement.formats) for row in rows]
-        self.commands.append((statement, prepare, params))
+        self.commands.append((statement, named, make, params))
 
     def run(self):
-        """(each row's count of affected rows, the first failed result or None)."""
-        counts, failed, made = self.raw.wait(self._pipeline())
+        """The first failed result, or None."""
+        failed, made = self.raw.wait(self._pipeline())
         if failed is not None and _sqlstate(failed) == _INVALID_STATEMENT_NAME:
-            self.statement_missing = True
-            self.prepared.difference_update(statement.name for statement, _prepare, _rows in self.commands)
+            self.prepared.difference_update(command[0].name for command in self.commands if command[1])
         # Preparing is not undone by a rollback: what the server made, it keeps.
         self.prepared.update(made)
-        return counts, failed
+        return failed
 
     def _pipeline(self):
         from psycopg import generators, pq
 
         pgconn = self.raw.pgconn
         status = pq.ExecStatus
-        answering: list[bytes | str | None] = []  # per command: _ROW, the name it prepares, or None
+        made_by: list[bytes | None] = []  # per command sent: the name it prepares, or None
         pgconn.enter_pipeline_mode()
         try:
             if self.begin:
                 pgconn.send_query_params(b"BEGIN", None)
-                answering.append(None)
-            for statement, prepare, rows in self.commands:
-                if prepare:
+                made_by.append(None)
+            for statement, named, make, rows in self.commands:
+                if make:
                     pgconn.send_prepare(statement.name, statement.query)
-                    answering.append(statement.name)
+                    made_by.append(statement.name)
                 for params in rows:
-                    if self.named:
+                    if named:
                         pgconn.send_query_prepared(statement.name, params)
                     else:
                         pgconn.send_query_params(statement.query, params)
-                    answering.append(_ROW)
+                    made_by.append(None)
             if self.commit:
                 pgconn.send_query_params(b"COMMIT", None)
-                answering.append(None)
+                made_by.append(None)
             pgconn.pipeline_sync()
             yield from generators.send(pgconn)
             # The answers come one command at a time, in the order sent.
-            answering.reverse()
-            counts: list[int] = []
+            made_by.reverse()
             failed = None
             made: set[bytes] = set()
             while True:
                 results = yield from generators.fetch_many(pgconn)
                 if results and results[-1].status == status.PIPELINE_SYNC:
                     break
-                command = answering.pop() if answering else None
+                name = made_by.pop() if made_by else None
                 for result in results:
                     if result.status == status.FATAL_ERROR:
                         failed = failed or result
-                    elif result.status == status.COMMAND_OK and command == _ROW:
-                        counts.append(result.command_tuples or 0)
-                    elif result.status == status.COMMAND_OK and isinstance(command, bytes):
-                        made.add(command)
-            return counts, failed, made
+                    elif result.status == status.COMMAND_OK and name is not None:
+                        made.add(name)
+            return failed, made
         finally:
             pgconn.exit_pipeline_mode()
-
-
-_ROW = "row"  # in _Trip's answers to come: an execution (a prepare's is its name, bytes)
 
 
 def _sqlstate(result) -> bytes | None:

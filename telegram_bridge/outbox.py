@@ -183,7 +183,7 @@ def _insert_items(kind: str, priority: int, ids: list[tuple], payload: dict) -> 
     if connection.vendor == "postgresql":
         params["threads"] = ",".join(str(thread_id or "") for thread_id, _ in ids)
         params["messages"] = ",".join(str(message_id or "") for _, message_id in ids)
-        prepared.write_at_commit(connection, _ITEMS_FROM_LISTS_SQL, params)
+        prepared.write_at_commit(connection, _ITEMS_FROM_LISTS_SQL, [params])
     else:
         to_uuid = field("thread_id").get_db_prep_value
         rows = []
