@@ -68,6 +68,24 @@ def test_a_groups_outbox_rows_go_with_its_commit():
     assert not connection.writes_at_commit
 
 
+def test_a_group_with_a_message_that_matches_no_row_is_stored_one_by_one():
+    """A message to a resolved thread fails the group's statements (_GROUP_STORE_SQL): the
+    COMMIT sent after them does not run, and the group is stored again message by message,
+    each once, with the resolved thread reopened and an outbox row each."""
+    one, resolved = services.create_thread("Ayşe"), services.create_thread("Mert")
+    services.resolve_thread(resolved.id)
+    visitor = blocks.Visitor.of("10.0.0.2", "key")
+    items = [(text(one.id, "a"), visitor), (text(resolved.id, "b"), visitor), (text(one.id, "c"), visitor)]
+    outcomes = services.post_visitor_messages(items)
+    assert [(m.content_text, created) for m, created in outcomes] == [("a", True), ("b", True), ("c", True)]
+    assert sorted(Message.objects.values_list("content_text", flat=True)) == ["a", "b", "c"]
+    assert Thread.objects.get(pk=resolved.pk).status == Thread.Status.OPEN
+    messages = [m.id for m, _created in outcomes]
+    assert sorted(
+        OutboxItem.objects.filter(kind=OutboxItem.Kind.MESSAGE).values_list("message_id", flat=True)
+    ) == (sorted(messages))
+
+
 def test_a_read_in_the_transaction_sees_the_waiting_write():
     thread = services.create_thread("Ayşe")
     with transaction.atomic():
