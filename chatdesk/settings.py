@@ -163,9 +163,10 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         {
             # Fail fast instead of hanging when PostgreSQL is unreachable.
             "connect_timeout": envint("DATABASE_CONNECT_TIMEOUT", 5),
-            # The visitor messages' store statement is prepared per connection after a few
-            # uses (chat/services.py, _store_combined); 0 for a pooler that cannot keep
-            # prepared statements (PgBouncer in transaction mode before 1.21).
+            # The visitor messages' store statement is prepared once per connection
+            # (chatdesk/prepared.py), and psycopg prepares the statements run on its own
+            # cursor after a few uses; 0 for a pooler that cannot keep prepared statements
+            # (PgBouncer in transaction mode before 1.21).
             "prepare_threshold": 5 if envbool("DATABASE_PREPARED_STATEMENTS", True) else None,
             "pool": {
                 "min_size": envint("DATABASE_POOL_MIN", 2),
