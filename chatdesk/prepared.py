@@ -2,11 +2,11 @@
 
 Django's psycopg backend binds parameters on the client: every execution quotes each value
 in Python and the server parses and plans the statement text again. A statement run on
-psycopg's own cursor instead sends only its values, and psycopg prepares it once per
-connection (the `prepare_threshold` in settings.DATABASES). Django's debug cursor does not
-see these, so they are logged here the way it logs its own (tests count statements).
-write_at_commit goes below psycopg, to libpq's pipeline: a group of visitor messages and
-its Telegram outbox rows leave with their transaction's COMMIT, in one round trip.
+psycopg's own cursor (server_cursor) instead sends only its values, and psycopg prepares it
+once per connection (the `prepare_threshold` in settings.DATABASES). write_at_commit goes
+below psycopg, to libpq's pipeline: a group of visitor messages and its Telegram outbox rows
+leave with their transaction's COMMIT, in one round trip. Django's debug cursor sees
+neither, so they are logged here the way it logs its own (tests count statements).
 """
 
 from __future__ import annotations
@@ -33,12 +33,6 @@ def server_cursor(connection, sql: str) -> Iterator:
     _log(connection, sql, started)
 
 
-def execute(connection, sql: str, params) -> None:
-    """Run `sql` once with server-side parameters (see server_cursor)."""
-    with server_cursor(connection, sql) as cursor:
-        cursor.execute(sql, params)
-
-
 def write_at_commit(connection, sql: str, rows: list, prepare: bool = False) -> None:
     """Run `sql` (server-side parameters, `%s` or `%(name)s`) once per parameter row of
     `rows`, in the current transaction, in the round trip of the next statement: the
@@ -58,7 +52,9 @@ def write_at_commit(connection, sql: str, rows: list, prepare: bool = False) -> 
     writes = getattr(connection, "writes_at_commit", None)
     if isinstance(writes, list) and connection.in_atomic_block:
         writes.append((sql, rows, prepare))
-    else:
+        return
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
         send_writes(connection, [(sql, rows, prepare)], commit=False)
 
 

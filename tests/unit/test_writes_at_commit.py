@@ -134,6 +134,7 @@ def test_a_savepoints_rollback_undoes_the_writes_made_inside_it():
 
 def test_outside_a_transaction_a_write_runs_at_once():
     thread = services.create_thread("Ayşe")
+    connection.close()  # the write opens it
     queue_notice(thread.id)
     assert not connection.writes_at_commit
     assert OutboxItem.objects.filter(thread_id=thread.id).count() == 1
@@ -147,7 +148,8 @@ def test_a_message_is_stored_after_psycopg_deallocated_its_prepared_statements()
     for i in range(3):
         services.post_visitor_message(text(thread.id, f"m{i}"))
     for _ in range(6):  # psycopg prepares a statement after a few uses
-        prepared.execute(connection, "SELECT %s::int", [1])
+        with prepared.server_cursor(connection, "SELECT %s::int") as cursor:
+            cursor.execute("SELECT %s::int", [1])
     with pytest.raises(RuntimeError):
         with transaction.atomic():
             Thread.objects.count()
