@@ -134,10 +134,14 @@ def test_a_savepoints_rollback_undoes_the_writes_made_inside_it():
 
 def test_outside_a_transaction_a_write_runs_at_once():
     thread = services.create_thread("Ayşe")
-    connection.close()  # the write opens it
     queue_notice(thread.id)
     assert not connection.writes_at_commit
     assert OutboxItem.objects.filter(thread_id=thread.id).count() == 1
+    connection.close()  # a write is what opens it
+    prepared.write_at_commit(
+        connection, "UPDATE threads SET display_name = %s WHERE id = %s", [["Mert", thread.id]]
+    )
+    assert Thread.objects.get(pk=thread.pk).display_name == "Mert"
 
 
 def test_a_message_is_stored_after_psycopg_deallocated_its_prepared_statements():
