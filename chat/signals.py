@@ -1,7 +1,10 @@
 """Signals the chat domain sends, so other apps (the Telegram bridge) can follow along.
 
 Receivers of `messages_posted` run inside the transaction that stores the messages, so
-whatever they record (an outbox entry) is stored together with them or not at all.
+whatever they record (an outbox entry) is stored together with them or not at all. On
+PostgreSQL a group's statements may still be waiting to go with the COMMIT when they run
+(chatdesk.prepared.write_at_commit): any statement a receiver runs sends them first, so it
+sees the messages stored.
 """
 
 from django.dispatch import Signal
