@@ -93,8 +93,15 @@ def status() -> dict:
         row.key: row.value
         for row in BridgeState.objects.filter(key__in=["last_error", "last_error_at", "last_ok_at", "mode"])
     }
-    pending = OutboxItem.objects.filter(state=OutboxItem.State.PENDING)
-    backlog = pending.aggregate(count=Count("id"), oldest=Min("created_at"))
+    # One statement, so one snapshot: counted apart, an item failing in between showed
+    # as pending and failed at once.
+    is_pending = Q(state=OutboxItem.State.PENDING)
+    is_failed = Q(state=OutboxItem.State.FAILED)
+    backlog = OutboxItem.objects.filter(is_pending | is_failed).aggregate(
+        count=Count("id", filter=is_pending),
+        failed=Count("id", filter=is_failed),
+        oldest=Min("created_at", filter=is_pending),
+    )
     oldest = backlog["oldest"]
     age = max(0, int((timezone.now() - oldest).total_seconds())) if oldest is not None else 0
     return {
@@ -104,7 +111,7 @@ def status() -> dict:
         "last_error_at": _time(values.get("last_error_at", "")),
         "last_ok_at": _time(values.get("last_ok_at", "")),
         "pending": backlog["count"],
-        "failed": OutboxItem.objects.filter(state=OutboxItem.State.FAILED).count(),
+        "failed": backlog["failed"],
         "oldest_pending_seconds": age,
         "behind": oldest is not None and age >= settings.TELEGRAM_BEHIND_SECONDS,
         "refusal": _public_refusal(),
