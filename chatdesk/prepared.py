@@ -1,12 +1,13 @@
 """Hot-path statements on PostgreSQL with server-side parameters (issue 16).
 
 Django's psycopg backend binds parameters on the client: every execution quotes each value
-in Python and the server parses and plans the statement text again. A statement run on
-psycopg's own cursor (server_cursor) instead sends only its values, and psycopg prepares it
-once per connection (the `prepare_threshold` in settings.DATABASES). write_at_commit goes
-below psycopg, to libpq's pipeline: a group of visitor messages and its Telegram outbox rows
-leave with their transaction's COMMIT, in one round trip. Django's debug cursor sees
-neither, so they are logged here the way it logs its own (tests count statements).
+in Python and the server parses and plans the statement text again. write_at_commit goes
+below psycopg, to libpq's pipeline: it sends only the values (the statement prepared once
+per connection where it can be retried, with prepared statements on: `prepare_threshold`
+in settings.DATABASES), and a group of visitor messages, its conversations' new cards and
+its Telegram outbox rows leave with their transaction's COMMIT, in one round trip.
+Django's debug cursor does not see them, so they are logged here the way it logs its own
+(tests count statements).
 """
 
 from __future__ import annotations
@@ -16,21 +17,6 @@ import hashlib
 import re
 import time
 import weakref
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-
-@contextmanager
-def server_cursor(connection, sql: str) -> Iterator:
-    """A psycopg cursor on `connection` (Django's, PostgreSQL) with server-side parameters,
-    for running `sql`: logged like Django's own."""
-    import psycopg  # only PostgreSQL gets here
-
-    _send_waiting_writes(connection)
-    started = time.monotonic()
-    with psycopg.Cursor(connection.connection) as cursor:
-        yield cursor
-    _log(connection, sql, started)
 
 
 def write_at_commit(connection, sql: str, rows: list, prepare: bool = False) -> None:
@@ -85,13 +71,6 @@ def send_writes(connection, writes: list[tuple[str, list, bool]], commit: bool) 
         _log(connection, f"{len(rows)} times, {when}: {sql}" if len(rows) > 1 else f"{when}: {sql}", started)
     if failed is not None:
         raise psycopg.errors.error_from_result(failed, encoding=raw.pgconn._encoding)
-
-
-def _send_waiting_writes(connection) -> None:
-    """Before a statement that bypasses Django's cursor (below), as Django's does."""
-    send = getattr(connection, "send_writes_at_commit", None)
-    if send is not None:
-        send()
 
 
 def _log(connection, sql: str, started: float) -> None:

@@ -36,7 +36,6 @@ from django.utils.translation import gettext_lazy
 
 from chat import services, signals
 from chat.models import Message, Thread
-from chatdesk import prepared
 from chatdesk.refusals import Refusal
 
 from . import callbacks, language, outbox
@@ -198,9 +197,13 @@ known_cards = KnownCards()
 def on_messages_posted(sender, messages: list[Message], via: str, **kwargs) -> None:
     """A thread's first message in the admin chat: queue its card first, in the thread's
     lane (connected before the outbox's own receiver, so the card's item comes first).
-    Threads this process knows to have a card cost nothing; the others, one INSERT for
-    the group that skips the cards that exist (no lookup first: nearly every thread this
-    process does not know yet is new)."""
+    Threads this process knows to have a card cost nothing; for the others, the group
+    creates the cards that do not exist yet and queues an item for each it created (no
+    lookup first: nearly every thread this process does not know yet is new). A card
+    another transaction made meanwhile (the thread's reply from the panel, another server
+    process) is skipped: its maker queues it, once. When a group of new conversations
+    arrives together (a site's busy minute) that is one INSERT, where a savepoint and an
+    INSERT each made the group wait on every one of them in turn."""
     if not enabled():
         return
     thread_ids = [
@@ -210,12 +213,16 @@ def on_messages_posted(sender, messages: list[Message], via: str, **kwargs) -> N
     ]
     if not thread_ids:
         return
-    created = _create_cards(thread_ids)
-    outbox.enqueue_each(
-        OutboxItem.Kind.CARD,
-        [thread_id for thread_id in thread_ids if thread_id in created],
-        payload={"action": "send"},
-    )
+    if transaction.get_connection().vendor == "postgresql":
+        # Cards and items in one statement, which waits for the COMMIT's round trip.
+        outbox.insert_items_for_made(_CARDS_MADE_SQL, OutboxItem.Kind.CARD, thread_ids, {"action": "send"})
+    else:
+        created = _create_cards(thread_ids)
+        outbox.enqueue_each(
+            OutboxItem.Kind.CARD,
+            [thread_id for thread_id in thread_ids if thread_id in created],
+            payload={"action": "send"},
+        )
     # Every one of them has its card once this commits (found, made here, or made by the
     # transaction that won the race); a rollback drops this with the cards it made.
     transaction.on_commit(lambda: known_cards.add(thread_ids))
@@ -223,29 +230,18 @@ def on_messages_posted(sender, messages: list[Message], via: str, **kwargs) -> N
 
 _CARDS_INTO = f"INSERT INTO {ThreadCard._meta.db_table} (thread_id, shown_version, created_at)"
 _CARDS_SKIP_MADE = " ON CONFLICT (thread_id) DO NOTHING RETURNING thread_id"
-# PostgreSQL: one statement text for any number of threads, prepared once per connection
-# (chatdesk/prepared.py), the ids as one comma-separated list (as outbox._insert_items).
-_CARDS_FROM_LIST_SQL = (
+# PostgreSQL: the ids as one comma-separated list (%(threads)s, as outbox.insert_items_for_made).
+_CARDS_MADE_SQL = (
     f"{_CARDS_INTO} SELECT thread_id::uuid, 0, %(now)s::timestamptz"
     f" FROM unnest(string_to_array(%(threads)s, ',')) AS thread_id{_CARDS_SKIP_MADE}"
 )
 
 
 def _create_cards(thread_ids: list) -> set:
-    """Create the cards of `thread_ids` in one statement; the ids whose card this call
-    created. A card another transaction made meanwhile (the thread's reply from the panel,
-    another server process) is skipped: its maker queues it, once. When a group of new
-    conversations arrives together (a site's busy minute) that is one INSERT, where a
-    savepoint and an INSERT each made the group wait on every one of them in turn."""
-    if not thread_ids:
-        return set()
+    """SQLite: create the cards of `thread_ids` in one statement; the ids whose card this
+    call created."""
     connection = transaction.get_connection()
     created_at = connection.ops.adapt_datetimefield_value(timezone.now())
-    if connection.vendor == "postgresql":
-        params = {"threads": ",".join(str(thread_id) for thread_id in thread_ids), "now": created_at}
-        with prepared.server_cursor(connection, _CARDS_FROM_LIST_SQL) as cursor:
-            cursor.execute(_CARDS_FROM_LIST_SQL, params)
-            return {thread_id for (thread_id,) in cursor.fetchall()}
     to_db = ThreadCard._meta.get_field("thread_id").get_db_prep_value
     rows = ", ".join(["(%s, 0, %s)"] * len(thread_ids))
     params = [value for thread_id in thread_ids for value in (to_db(thread_id, connection), created_at)]

@@ -163,6 +163,46 @@ _ITEMS_FROM_LISTS_SQL = (
 )
 
 
+# PostgreSQL: one item for each thread of %(threads)s, in that order, that the statement's
+# data-modifying `WITH made AS (... RETURNING thread_id)` returned (insert_items_for_made).
+_ITEMS_FOR_MADE_SQL = (
+    f"{_ITEMS_INTO} SELECT "
+    + ", ".join(
+        "NULL::uuid" if column == "message_id" else select for column, (_, select) in _ITEM_VALUES.items()
+    )
+    + " FROM unnest(string_to_array(%(threads)s, ',')) WITH ORDINALITY AS item(thread_id, n)"
+    " JOIN made ON made.thread_id = item.thread_id::uuid ORDER BY item.n"
+)
+
+
+def _shared_values(kind: str, priority: int, payload: dict, connection) -> dict:
+    field = OutboxItem._meta.get_field
+    return {
+        "kind": kind,
+        "priority": priority,
+        "chat_id": str(admin_chat.current()),
+        "payload": field("payload").get_db_prep_save(payload, connection),
+        "now": connection.ops.adapt_datetimefield_value(timezone.now()),
+    }
+
+
+def insert_items_for_made(made_sql: str, kind: str, thread_ids: list, payload: dict) -> None:
+    """PostgreSQL: in one statement that waits for the COMMIT, run `made_sql` (a
+    data-modifying statement returning `thread_id`, which may use %(threads)s, the ids
+    comma-separated, and %(now)s) and queue an item of `kind` for each thread it returned,
+    in the order of `thread_ids`, at chat priority. A conversation's first message makes
+    its card this way: a statement of its own was a round trip (and a sleep of the
+    database thread) more for the message (bench/README.md, thirteenth round)."""
+    connection = transaction.get_connection()
+    priority = OutboxItem.Priority.CHAT
+    params = _shared_values(kind, priority, payload, connection)
+    params["threads"] = ",".join(str(thread_id) for thread_id in thread_ids)
+    # Not prepared, as the message items below: a lost prepared statement would fail a
+    # COMMIT that nothing could retry.
+    prepared.write_at_commit(connection, f"WITH made AS ({made_sql}) {_ITEMS_FOR_MADE_SQL}", [params])
+    _wake_on_commit(params["chat_id"], priority)
+
+
 def _insert_items(kind: str, priority: int, ids: list[tuple], payload: dict) -> None:
     """Queue one item per (thread_id, message_id) of `ids`, in that order, for the admin
     chat, by one INSERT written in SQL: these are the items of every visitor message (a
@@ -172,20 +212,13 @@ def _insert_items(kind: str, priority: int, ids: list[tuple], payload: dict) -> 
     50 µs a group (bench/README.md, fifth to seventh rounds).
     tests/unit/test_outbox_order.py compares the rows with the ORM's field by field."""
     connection = transaction.get_connection()
-    field = OutboxItem._meta.get_field
-    params = {
-        "kind": kind,
-        "priority": priority,
-        "chat_id": str(admin_chat.current()),
-        "payload": field("payload").get_db_prep_save(payload, connection),
-        "now": connection.ops.adapt_datetimefield_value(timezone.now()),
-    }
+    params = _shared_values(kind, priority, payload, connection)
     if connection.vendor == "postgresql":
         params["threads"] = ",".join(str(thread_id or "") for thread_id, _ in ids)
         params["messages"] = ",".join(str(message_id or "") for _, message_id in ids)
         prepared.write_at_commit(connection, _ITEMS_FROM_LISTS_SQL, [params])
     else:
-        to_uuid = field("thread_id").get_db_prep_value
+        to_uuid = OutboxItem._meta.get_field("thread_id").get_db_prep_value
         rows = []
         for n, (thread_id, message_id) in enumerate(ids):
             params[f"thread_{n}"] = to_uuid(thread_id, connection)

@@ -1,7 +1,9 @@
 """Group commit on PostgreSQL: the unit tests of chat.services.post_visitor_messages run
 again against the real server, where a group's statements go in one round trip and a
 group with a resolved thread, a blocked visitor, an unknown thread or a resent client_id
-is rolled back and stored statement by statement (tests/unit run on SQLite)."""
+is rolled back and stored statement by statement, and a conversation's first message
+makes its Telegram card and the card's outbox item with the COMMIT (tests/unit run on
+SQLite)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 MODULES = [
     "tests/unit/test_group_commit.py",
+    "tests/unit/test_known_cards.py",
     "tests/unit/test_outbox_order.py",
     "tests/unit/test_writes_at_commit.py",
 ]
