@@ -188,9 +188,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Database work of the realtime layer runs in this many worker threads, off the event loop.
 # SQLite has a single writer, so one thread avoids lock contention there.
 DB_THREADS = envint("DB_THREADS", 1 if DATABASE_IS_SQLITE else 8)
-# Visitor messages are stored in groups (group commit, chat/realtime/handlers.py); each
-# group waits this long (µs) for the messages right behind it: a millisecond of latency
-# for larger groups and less CPU per message under load (bench/README.md, fifth round).
+# Visitor messages are stored in groups (group commit, chat/realtime/handlers.py); while
+# messages come often (less than four of these apart, on average) each group waits this
+# long (µs) for the messages right behind it: a millisecond of latency for larger groups
+# and less CPU per message under load (bench/README.md, fifth and thirteenth rounds).
 MESSAGE_STORE_LINGER_US = max(0, envint("MESSAGE_STORE_LINGER_US", 1000))
 # How often (µs) CPython hands the GIL between the event loop and those threads; the
 # default 5 ms adds up to that much delivery latency at every handover (see chatdesk/startup.py).

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import logging
+import math
 import queue
 import select
 import threading
@@ -220,8 +221,13 @@ class GroupedCalls:
 
     A group waits `linger` seconds on the loop before it leaves, so that calls arriving
     just after it ride along: at hundreds of messages a second the groups were otherwise
-    one or two messages, each paying the hand-overs and the transaction alone.
+    one or two messages, each paying the hand-overs and the transaction alone. It waits
+    only while calls come often (recent gaps under BUSY_GAP lingers on average): at a
+    quiet desk nobody rides along, and the wait was a millisecond of a 4–5 ms delivery
+    (bench/README.md, thirteenth round).
     """
+
+    BUSY_GAP = 4  # lingers between calls, on average, below which a group waits
 
     def __init__(
         self, func: Callable[[list[tuple]], list], max_group: int = 100, linger: float = 0.0
@@ -229,11 +235,19 @@ class GroupedCalls:
         self._func = func
         self._max_group = max_group
         self._linger = linger
+        self._busy_gap = self.BUSY_GAP * linger
+        # A moving mean of the gaps between calls, each gap counted as at most twice
+        # `_busy_gap`, so that a few calls after a quiet spell are enough to say it ended.
+        self._mean_gap = 2 * self._busy_gap
+        self._last_call = -math.inf
         self._queue: list[tuple[tuple, asyncio.Future]] = []
         self._draining: asyncio.Task | None = None
 
     async def __call__(self, *args: Any) -> Any:
         loop = asyncio.get_running_loop()
+        now = loop.time()
+        self._mean_gap += (min(now - self._last_call, 2 * self._busy_gap) - self._mean_gap) / 4
+        self._last_call = now
         future = loop.create_future()
         self._queue.append((args, future))
         if self._draining is None:
@@ -244,7 +258,7 @@ class GroupedCalls:
         queue = self._queue
         try:
             while queue:
-                if self._linger and len(queue) < self._max_group:
+                if self._linger and len(queue) < self._max_group and self._mean_gap < self._busy_gap:
                     await asyncio.sleep(self._linger)
                 group = queue[: self._max_group]
                 del queue[: self._max_group]
