@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.mail import get_connection
 from django.db import IntegrityError, transaction
-from django.db.models import Min, Q
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from chat.models import Message, Thread
@@ -218,8 +218,17 @@ def prune() -> int:
 def status() -> dict:
     """For /healthz and the admin: configured?, the backlog, failures, the last error."""
     now = timezone.now()
-    waiting = EmailOutboxItem.objects.filter(state__in=[State.PENDING, State.SENDING])
-    overdue = waiting.filter(next_attempt_at__lte=now).aggregate(oldest=Min("next_attempt_at"))["oldest"]
+    # One statement, so one snapshot (as the Telegram report): counted apart, an email
+    # failing in between showed as waiting and failed at once.
+    is_waiting = Q(state__in=[State.PENDING, State.SENDING])
+    is_failed = Q(state=State.FAILED)
+    backlog = EmailOutboxItem.objects.filter(is_waiting | is_failed).aggregate(
+        pending=Count("id", filter=is_waiting),
+        retrying=Count("id", filter=is_waiting & Q(attempts__gt=0)),
+        failed=Count("id", filter=is_failed),
+        overdue=Min("next_attempt_at", filter=is_waiting & Q(next_attempt_at__lte=now)),
+    )
+    overdue = backlog["overdue"]
     last_error = (
         EmailOutboxItem.objects.exclude(last_error="")
         .order_by("-next_attempt_at")
@@ -228,9 +237,9 @@ def status() -> dict:
     )
     return {
         "configured": settings.EMAIL_ENABLED,
-        "pending": waiting.count(),
-        "retrying": waiting.filter(attempts__gt=0).count(),
-        "failed": EmailOutboxItem.objects.filter(state=State.FAILED).count(),
+        "pending": backlog["pending"],
+        "retrying": backlog["retrying"],
+        "failed": backlog["failed"],
         "overdue_seconds": max(0, int((now - overdue).total_seconds())) if overdue else 0,
         "last_error": last_error or None,
     }
